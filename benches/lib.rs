@@ -1,0 +1,1 @@
+//! Shared inputs for the criterion benchmarks (the bench targets are in this folder).

@@ -1,0 +1,16 @@
+//! tocsin-engine: the domain of tocsin with no actor runtime.
+//!
+//! - [`schema`]: the canonical OCSF-aligned [`schema::Event`], interned [`schema::Symbol`]s,
+//!   zero-copy [`schema::Text`], and the event's JSON form.
+//! - [`normalise`]: syslog stream framing (newline and RFC 6587 octet counting), syslog header
+//!   parsing (RFC 5424, RFC 3164 and real-world deviations) and the frame -> event step.
+//! - [`config`]: the typed, validated engine configuration.
+//! - [`clock`]: the one injectable wall clock.
+//!
+//! Every algorithm here is a plain struct or function, unit-tested in place; the actors in
+//! `tocsin-actors` own these values and move batches between them.
+
+pub mod clock;
+pub mod config;
+pub mod normalise;
+pub mod schema;

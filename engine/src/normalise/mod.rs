@@ -1,0 +1,156 @@
+//! Normalisation: raw bytes from a connector become canonical [`Event`]s.
+//!
+//! - [`framing`]: splits a byte stream into frames (newline or RFC 6587 octet counting), with a
+//!   maximum frame length and counted truncation.
+//! - [`syslog`]: parses syslog headers (RFC 5424, RFC 3164 and the deviations real devices send).
+//! - [`base`]: turns a parsed line into a Base Event (time, severity, host, message, event code,
+//!   key=value pairs kept in `unmapped`).
+//!
+//! The normaliser is stateless per frame: the same function serves the live pipeline's shards
+//! and `tocsin normalize`.
+
+pub mod base;
+pub mod framing;
+pub mod syslog;
+
+use crate::schema::{json, Event, Symbol};
+use bytes::Bytes;
+use std::net::IpAddr;
+
+/// How a frame's bytes are to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A text line: a syslog message, or a raw log line from a file or HTTP body. The syslog
+    /// header is parsed when present; a line without one is still an event.
+    Line,
+    /// One JSON object in tocsin's OCSF JSON form (HTTP NDJSON / JSON arrays).
+    Json,
+}
+
+/// One frame cut from the input, not yet checked for UTF-8.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The frame's bytes without the delimiter (at most the configured maximum length).
+    pub data: Bytes,
+    /// How to read it.
+    pub kind: FrameKind,
+    /// True when the input frame was longer than the maximum and `data` holds only its start.
+    pub truncated: bool,
+}
+
+impl Frame {
+    /// A complete text line.
+    pub fn line(data: Bytes) -> Frame {
+        Frame {
+            data,
+            kind: FrameKind::Line,
+            truncated: false,
+        }
+    }
+
+    /// A complete JSON object.
+    pub fn json(data: Bytes) -> Frame {
+        Frame {
+            data,
+            kind: FrameKind::Json,
+            truncated: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("len", &self.data.len())
+            .field("kind", &self.kind)
+            .field("truncated", &self.truncated)
+            .finish()
+    }
+}
+
+/// What the connector knows about a frame besides its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameMeta {
+    /// The configured source (connector) name.
+    pub source: Symbol,
+    /// Receive time, ns since the epoch.
+    pub received_ns: u64,
+    /// The sending peer's address, when the transport has one.
+    pub peer: Option<IpAddr>,
+}
+
+/// Why a frame could not become an event. The raw frame goes to the dead-letter file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NormaliseError {
+    /// The frame is not valid UTF-8.
+    #[error("frame is not valid UTF-8 (first bad byte at offset {offset})")]
+    NotUtf8 {
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The frame exceeded the maximum length and was truncated.
+    #[error("frame exceeds the maximum length of {max} bytes")]
+    Oversized {
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The frame is empty or only whitespace.
+    #[error("frame is empty")]
+    Empty,
+    /// The syslog header is malformed.
+    #[error("malformed syslog header: {0}")]
+    Syslog(#[from] syslog::SyslogError),
+    /// The JSON object is malformed or not an event.
+    #[error("malformed JSON event: {0}")]
+    Json(#[from] json::JsonEventError),
+}
+
+impl NormaliseError {
+    /// The metric label for this error (`tocsin_parse_errors_total{reason}`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NormaliseError::NotUtf8 { .. } => "not_utf8",
+            NormaliseError::Oversized { .. } => "oversized",
+            NormaliseError::Empty => "empty",
+            NormaliseError::Syslog(_) => "bad_syslog_header",
+            NormaliseError::Json(_) => "bad_json",
+        }
+    }
+}
+
+/// Turns frames into events. Holds the settings that apply to every frame; cheap to clone and
+/// shared by all normaliser shards.
+#[derive(Debug, Clone)]
+pub struct Normaliser {
+    max_line_bytes: usize,
+}
+
+impl Normaliser {
+    /// A normaliser that rejects frames longer than `max_line_bytes`.
+    pub fn new(max_line_bytes: usize) -> Normaliser {
+        Normaliser { max_line_bytes }
+    }
+
+    /// The configured maximum frame length.
+    pub fn max_line_bytes(&self) -> usize {
+        self.max_line_bytes
+    }
+
+    /// Normalises one frame. Never panics on any input.
+    pub fn normalise(&self, frame: &Frame, meta: &FrameMeta) -> Result<Event, NormaliseError> {
+        if frame.truncated {
+            return Err(NormaliseError::Oversized {
+                max: self.max_line_bytes,
+            });
+        }
+        if let Err(e) = std::str::from_utf8(&frame.data) {
+            return Err(NormaliseError::NotUtf8 {
+                offset: e.valid_up_to(),
+            });
+        }
+        match frame.kind {
+            FrameKind::Line => base::normalise_line(&frame.data, meta),
+            FrameKind::Json => json::event_from_json(&frame.data, meta).map_err(Into::into),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! PLACEHOLDER: being written.
+/// Error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("x")]
+pub struct SyslogError;

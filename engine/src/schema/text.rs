@@ -1,0 +1,121 @@
+//! [`Text`]: immutable UTF-8 text that is usually a slice of the received frame, so building an
+//! event copies no bytes. Construction checks UTF-8 once; reading re-checks cheaply because this
+//! workspace forbids `unsafe` (short fields validate in a few ns).
+
+use bytes::Bytes;
+use std::fmt;
+
+/// UTF-8 text backed by [`Bytes`] (a shared slice of the frame, or an owned buffer).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Text(Bytes);
+
+impl Text {
+    /// The empty text.
+    pub const fn new() -> Text {
+        Text(Bytes::new())
+    }
+
+    /// Text from a static string, no copy.
+    pub const fn from_static(s: &'static str) -> Text {
+        Text(Bytes::from_static(s.as_bytes()))
+    }
+
+    /// Takes ownership of a string, no copy.
+    pub fn from_string(s: String) -> Text {
+        Text(Bytes::from(s))
+    }
+
+    /// Copies a `&str`.
+    pub fn copy_from(s: &str) -> Text {
+        Text(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    /// Wraps bytes after checking they are UTF-8.
+    pub fn from_utf8(bytes: Bytes) -> Result<Text, std::str::Utf8Error> {
+        std::str::from_utf8(&bytes)?;
+        Ok(Text(bytes))
+    }
+
+    /// A sub-slice of `frame` (no copy). `s` must point into `frame`'s bytes; when it does not
+    /// (a transformed value), the text is copied instead.
+    pub fn slice_of(frame: &Bytes, s: &str) -> Text {
+        let base = frame.as_ptr() as usize;
+        let start = s.as_ptr() as usize;
+        if start >= base && start + s.len() <= base + frame.len() {
+            Text(frame.slice(start - base..start - base + s.len()))
+        } else {
+            Text::copy_from(s)
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // The constructors only admit UTF-8, so this never falls back.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&'static str> for Text {
+    fn from(s: &'static str) -> Text {
+        Text::from_static(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::from_string(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_of_frame_shares_bytes() {
+        let frame = Bytes::from_static(b"<13>host app: hello world");
+        let whole = std::str::from_utf8(&frame).unwrap();
+        let t = Text::slice_of(&frame, &whole[14..]);
+        assert_eq!(t.as_str(), "hello world");
+        assert_eq!(t.as_bytes().as_ptr(), frame[14..].as_ptr());
+    }
+
+    #[test]
+    fn foreign_str_is_copied() {
+        let frame = Bytes::from_static(b"abc");
+        let t = Text::slice_of(&frame, "xyz");
+        assert_eq!(t.as_str(), "xyz");
+    }
+
+    #[test]
+    fn rejects_invalid_utf8() {
+        assert!(Text::from_utf8(Bytes::from_static(b"\xff\xfe")).is_err());
+    }
+}
