@@ -1,1 +1,13 @@
-//! tocsin
+//! tocsin-api: the actix-web control plane and the `tocsin` command.
+//!
+//! - [`server`]: `/health`, `/ready`, `/metrics`, `/api/v1/pipeline`, HTTP ingest and target
+//!   control routes.
+//! - [`engine`]: starts the pipeline and the API in one actix `System` on its own thread, and
+//!   stops them with a draining shutdown (used by `tocsin run` and the integration tests).
+//! - [`normalize`]: `tocsin normalize`, the offline form of the live normaliser.
+
+pub mod engine;
+pub mod normalize;
+pub mod server;
+
+pub use engine::RunningEngine;

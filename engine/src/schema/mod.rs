@@ -9,7 +9,7 @@ mod intern;
 pub mod json;
 mod text;
 
-pub use intern::{interned_count, Symbol};
+pub use intern::{interned_count, overflowed_count, Symbol};
 pub use text::Text;
 
 use smallvec::SmallVec;

@@ -1,0 +1,29 @@
+# tocsin: two commands do all set-up on a fresh machine.
+#   make run   builds the release binary and starts the engine on config/tocsin.toml
+#   make test  everything CI runs: fmt check, clippy -D warnings, all tests
+CARGO ?= cargo
+CONFIG ?= config/tocsin.toml
+
+.PHONY: run build test fmt-check clippy unit bench
+
+run: build
+	./target/release/tocsin run --config $(CONFIG)
+
+build:
+	$(CARGO) build --release --bin tocsin --bin tocsin-bench
+
+test: fmt-check clippy unit
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The SIGTERM test runs the real binary: build it first (debug profile, same as the tests).
+unit:
+	$(CARGO) build --bin tocsin
+	$(CARGO) test --workspace
+
+bench:
+	$(CARGO) bench -p tocsin-benches

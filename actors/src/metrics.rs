@@ -1,0 +1,572 @@
+//! Pipeline metrics: plain atomics that actors bump per batch, read by the API as a snapshot.
+//!
+//! Rendered by hand into the Prometheus text format ([`PipelineMetrics::render_prometheus`]) and
+//! JSON ([`PipelineMetrics::snapshot`]): the counters are atomics owned by the stages, and the
+//! latency quantiles come from hdrhistogram, which the Prometheus client crates do not model, so
+//! a small writer is simpler than adapting both to a registry.
+
+use crate::link::DepthProbe;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+/// Counters keyed by a reason label (`backpressure`, `not_utf8`, ...).
+#[derive(Debug, Default)]
+pub struct ReasonCounters(Mutex<BTreeMap<&'static str, u64>>);
+
+impl ReasonCounters {
+    /// Adds `n` under `reason`.
+    pub fn add(&self, reason: &'static str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(reason).or_insert(0) += n;
+        }
+    }
+
+    /// The count for `reason`.
+    pub fn get(&self, reason: &str) -> u64 {
+        self.0
+            .lock()
+            .map(|m| m.get(reason).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// All counts.
+    pub fn all(&self) -> BTreeMap<&'static str, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// The sum over reasons.
+    pub fn total(&self) -> u64 {
+        self.0.lock().map(|m| m.values().sum()).unwrap_or(0)
+    }
+}
+
+/// Metrics of one connector (source).
+#[derive(Debug)]
+pub struct ConnectorMetrics {
+    /// Source name.
+    pub name: String,
+    /// Connector kind (`syslog_tcp`, ...).
+    pub kind: &'static str,
+    /// The bound address or path, once bound.
+    pub listen: Mutex<Option<String>>,
+    /// True once the connector is bound and accepting.
+    pub bound: AtomicBool,
+    /// Frames accepted into the pipeline.
+    pub events_in: AtomicU64,
+    /// Bytes read.
+    pub bytes_in: AtomicU64,
+    /// Batches handed to the normalisers.
+    pub batches: AtomicU64,
+    /// Open connections (TCP) or in-flight requests (HTTP).
+    pub connections_open: AtomicI64,
+    /// Connections accepted since start.
+    pub connections_total: AtomicU64,
+    /// Frames cut at the maximum length.
+    pub truncated: AtomicU64,
+    /// Frames dropped, by reason.
+    pub dropped: ReasonCounters,
+}
+
+impl ConnectorMetrics {
+    /// New metrics for a connector.
+    pub fn new(name: &str, kind: &'static str) -> Arc<ConnectorMetrics> {
+        Arc::new(ConnectorMetrics {
+            name: name.to_owned(),
+            kind,
+            listen: Mutex::new(None),
+            bound: AtomicBool::new(false),
+            events_in: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            connections_open: AtomicI64::new(0),
+            connections_total: AtomicU64::new(0),
+            truncated: AtomicU64::new(0),
+            dropped: ReasonCounters::default(),
+        })
+    }
+
+    /// Marks the connector bound at `addr`.
+    pub fn set_bound(&self, addr: String) {
+        if let Ok(mut l) = self.listen.lock() {
+            *l = Some(addr);
+        }
+        self.bound.store(true, Relaxed);
+    }
+}
+
+/// Metrics of one stage actor (normaliser shard, router shard, target).
+#[derive(Debug)]
+pub struct StageMetrics {
+    /// Actor name, e.g. `normaliser-0`.
+    pub name: String,
+    /// Stage kind: `normaliser`, `router`, `target`.
+    pub kind: &'static str,
+    /// Events received.
+    pub events_in: AtomicU64,
+    /// Events passed on (or written, for targets).
+    pub events_out: AtomicU64,
+    /// Batches processed: the progress counter the watchdog watches.
+    pub batches: AtomicU64,
+    /// Restarts by the supervisor.
+    pub restarts: AtomicU64,
+    /// Panics caught at the batch boundary.
+    pub panics: AtomicU64,
+    /// Set by the watchdog while the stage has input but makes no progress.
+    pub stalled: AtomicBool,
+    /// Parse errors, by reason.
+    pub parse_errors: ReasonCounters,
+    /// Events dropped, by reason.
+    pub dropped: ReasonCounters,
+    /// The stage's input link.
+    pub input: Option<Arc<dyn DepthProbe>>,
+}
+
+impl StageMetrics {
+    /// New metrics for a stage reading from `input`.
+    pub fn new(
+        name: String,
+        kind: &'static str,
+        input: Option<Arc<dyn DepthProbe>>,
+    ) -> Arc<StageMetrics> {
+        Arc::new(StageMetrics {
+            name,
+            kind,
+            events_in: AtomicU64::new(0),
+            events_out: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
+            parse_errors: ReasonCounters::default(),
+            dropped: ReasonCounters::default(),
+            input,
+        })
+    }
+
+    /// Batches waiting in the input link.
+    pub fn depth(&self) -> usize {
+        self.input.as_ref().map(|i| i.depth()).unwrap_or(0)
+    }
+
+    /// Capacity of the input link.
+    pub fn capacity(&self) -> usize {
+        self.input.as_ref().map(|i| i.capacity()).unwrap_or(0)
+    }
+}
+
+/// Delivery metrics of one target (sink): counts and the end-to-end latency histogram.
+#[derive(Debug)]
+pub struct TargetMetrics {
+    /// Target name.
+    pub name: String,
+    /// Target kind (`file`, `stdout`, `blackhole`).
+    pub kind: &'static str,
+    /// Write errors.
+    pub errors: AtomicU64,
+    /// Bytes written.
+    pub bytes_out: AtomicU64,
+    /// File rotations.
+    pub rotations: AtomicU64,
+    /// End-to-end latency (now - receive time) in microseconds.
+    pub latency_us: Mutex<Histogram<u64>>,
+}
+
+impl TargetMetrics {
+    /// New metrics for a target.
+    pub fn new(name: &str, kind: &'static str) -> Arc<TargetMetrics> {
+        Arc::new(TargetMetrics {
+            name: name.to_owned(),
+            kind,
+            errors: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            rotations: AtomicU64::new(0),
+            latency_us: Mutex::new(new_latency_histogram()),
+        })
+    }
+}
+
+/// A histogram for 1 µs .. 1 h with 3 significant digits.
+pub fn new_latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid")
+}
+
+/// Latency quantiles in ms.
+fn latency_json(h: &Histogram<u64>) -> Value {
+    let q = |p: f64| h.value_at_quantile(p) as f64 / 1000.0;
+    json!({
+        "count": h.len(),
+        "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "p999": q(0.999),
+        "max": h.max() as f64 / 1000.0,
+    })
+}
+
+/// Every metric of a running pipeline.
+#[derive(Debug)]
+pub struct PipelineMetrics {
+    started: Instant,
+    /// Connectors.
+    pub connectors: RwLock<Vec<Arc<ConnectorMetrics>>>,
+    /// Normaliser shards, router shards and targets, in pipeline order.
+    pub stages: RwLock<Vec<Arc<StageMetrics>>>,
+    /// Targets' delivery metrics.
+    pub targets: RwLock<Vec<Arc<TargetMetrics>>>,
+    /// Dead-lettered frames, by reason.
+    pub dead_letters: ReasonCounters,
+    /// Dead letters that could not be written (disk error), by reason.
+    pub dead_letter_failures: AtomicU64,
+    /// Rotated dead-letter files deleted to keep the bound, with how many entries they held.
+    pub dead_letters_discarded: AtomicU64,
+    /// Summary of the running config for the API.
+    pub config_summary: RwLock<Value>,
+}
+
+impl Default for PipelineMetrics {
+    fn default() -> Self {
+        PipelineMetrics {
+            started: Instant::now(),
+            connectors: RwLock::default(),
+            stages: RwLock::default(),
+            targets: RwLock::default(),
+            dead_letters: ReasonCounters::default(),
+            dead_letter_failures: AtomicU64::new(0),
+            dead_letters_discarded: AtomicU64::new(0),
+            config_summary: RwLock::new(Value::Null),
+        }
+    }
+}
+
+/// Totals across the pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Frames accepted by connectors.
+    pub received: u64,
+    /// Events written by targets.
+    pub delivered: u64,
+    /// Frames or events dropped anywhere, by any reason.
+    pub dropped: u64,
+    /// Frames that failed to normalise.
+    pub parse_errors: u64,
+    /// Frames written to the dead-letter file.
+    pub dead_letters: u64,
+}
+
+fn read<T: Clone>(l: &RwLock<Vec<T>>) -> Vec<T> {
+    l.read().map(|v| v.clone()).unwrap_or_default()
+}
+
+impl PipelineMetrics {
+    /// Seconds since the pipeline started.
+    pub fn uptime_secs(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Registers a connector.
+    pub fn add_connector(&self, m: Arc<ConnectorMetrics>) {
+        if let Ok(mut v) = self.connectors.write() {
+            v.push(m);
+        }
+    }
+
+    /// Registers a stage.
+    pub fn add_stage(&self, m: Arc<StageMetrics>) {
+        if let Ok(mut v) = self.stages.write() {
+            v.push(m);
+        }
+    }
+
+    /// Registers a target.
+    pub fn add_target(&self, m: Arc<TargetMetrics>) {
+        if let Ok(mut v) = self.targets.write() {
+            v.push(m);
+        }
+    }
+
+    /// True when every connector is bound.
+    pub fn all_bound(&self) -> bool {
+        read(&self.connectors).iter().all(|c| c.bound.load(Relaxed))
+    }
+
+    /// Totals across the pipeline.
+    pub fn totals(&self) -> Totals {
+        let connectors = read(&self.connectors);
+        let stages = read(&self.stages);
+        let mut t = Totals {
+            dead_letters: self.dead_letters.total(),
+            ..Totals::default()
+        };
+        for c in &connectors {
+            t.received += c.events_in.load(Relaxed);
+            t.dropped += c.dropped.total();
+        }
+        for s in &stages {
+            t.dropped += s.dropped.total();
+            t.parse_errors += s.parse_errors.total();
+            if s.kind == "target" {
+                t.delivered += s.events_out.load(Relaxed);
+            }
+        }
+        t
+    }
+
+    /// The merged end-to-end latency histogram of all targets.
+    pub fn latency(&self) -> Histogram<u64> {
+        let mut all = new_latency_histogram();
+        for t in read(&self.targets) {
+            if let Ok(h) = t.latency_us.lock() {
+                // Same bounds on both sides, so adding cannot fail.
+                let _ = all.add(&*h);
+            }
+        }
+        all
+    }
+
+    /// Clears every target's latency histogram (so a load test measures only its own run).
+    pub fn reset_latency(&self) {
+        for t in read(&self.targets) {
+            if let Ok(mut h) = t.latency_us.lock() {
+                h.reset();
+            }
+        }
+    }
+
+    /// The pipeline as JSON (`/api/v1/pipeline`).
+    pub fn snapshot(&self) -> Value {
+        let t = self.totals();
+        let connectors: Vec<Value> = read(&self.connectors)
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name, "type": c.kind,
+                    "listen": c.listen.lock().ok().and_then(|l| l.clone()),
+                    "bound": c.bound.load(Relaxed),
+                    "events_in": c.events_in.load(Relaxed),
+                    "bytes_in": c.bytes_in.load(Relaxed),
+                    "batches": c.batches.load(Relaxed),
+                    "connections_open": c.connections_open.load(Relaxed),
+                    "connections_total": c.connections_total.load(Relaxed),
+                    "truncated": c.truncated.load(Relaxed),
+                    "dropped": c.dropped.all(),
+                })
+            })
+            .collect();
+        let stages: Vec<Value> = read(&self.stages)
+            .iter()
+            .map(|s| {
+                json!({
+                    "name": s.name, "kind": s.kind,
+                    "events_in": s.events_in.load(Relaxed),
+                    "events_out": s.events_out.load(Relaxed),
+                    "batches": s.batches.load(Relaxed),
+                    "mailbox_depth": s.depth(),
+                    "mailbox_capacity": s.capacity(),
+                    "restarts": s.restarts.load(Relaxed),
+                    "panics": s.panics.load(Relaxed),
+                    "stalled": s.stalled.load(Relaxed),
+                    "parse_errors": s.parse_errors.all(),
+                    "dropped": s.dropped.all(),
+                })
+            })
+            .collect();
+        let targets: Vec<Value> = read(&self.targets)
+            .iter()
+            .map(|tm| {
+                let lat = tm
+                    .latency_us
+                    .lock()
+                    .map(|h| latency_json(&h))
+                    .unwrap_or(Value::Null);
+                json!({
+                    "name": tm.name, "type": tm.kind,
+                    "errors": tm.errors.load(Relaxed),
+                    "bytes_out": tm.bytes_out.load(Relaxed),
+                    "rotations": tm.rotations.load(Relaxed),
+                    "latency_ms": lat,
+                })
+            })
+            .collect();
+        json!({
+            "uptime_s": self.uptime_secs(),
+            "totals": {
+                "received": t.received, "delivered": t.delivered, "dropped": t.dropped,
+                "parse_errors": t.parse_errors, "dead_letters": t.dead_letters,
+            },
+            "latency_ms": latency_json(&self.latency()),
+            "dead_letters": self.dead_letters.all(),
+            "connectors": connectors,
+            "stages": stages,
+            "sinks": targets,
+            "config": self.config_summary.read().map(|c| c.clone()).unwrap_or(Value::Null),
+        })
+    }
+
+    /// The Prometheus text exposition (`/metrics`).
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::with_capacity(8192);
+        let connectors = read(&self.connectors);
+        let stages = read(&self.stages);
+        let targets = read(&self.targets);
+        let w = &mut out;
+
+        header(w, "tocsin_uptime_seconds", "gauge", "Seconds since the pipeline started.");
+        let _ = writeln!(w, "tocsin_uptime_seconds {:.3}", self.uptime_secs());
+
+        header(w, "tocsin_connector_up", "gauge", "1 when the connector is bound and accepting.");
+        for c in &connectors {
+            let _ = writeln!(w, "tocsin_connector_up{{connector=\"{}\",type=\"{}\"}} {}", esc(&c.name), c.kind, u8::from(c.bound.load(Relaxed)));
+        }
+        counter_per(w, "tocsin_connector_events_in_total", "Frames accepted by the connector.", &connectors, |c| c.events_in.load(Relaxed));
+        counter_per(w, "tocsin_connector_bytes_in_total", "Bytes read by the connector.", &connectors, |c| c.bytes_in.load(Relaxed));
+        counter_per(w, "tocsin_connector_batches_total", "Batches sent by the connector.", &connectors, |c| c.batches.load(Relaxed));
+        counter_per(w, "tocsin_connector_connections_total", "Connections accepted.", &connectors, |c| c.connections_total.load(Relaxed));
+        counter_per(w, "tocsin_frames_truncated_total", "Frames cut at the maximum line length.", &connectors, |c| c.truncated.load(Relaxed));
+        header(w, "tocsin_connector_connections_open", "gauge", "Open connections or in-flight requests.");
+        for c in &connectors {
+            let _ = writeln!(w, "tocsin_connector_connections_open{{connector=\"{}\"}} {}", esc(&c.name), c.connections_open.load(Relaxed));
+        }
+
+        header(w, "tocsin_events_dropped_total", "counter", "Events dropped, by where and why.");
+        for c in &connectors {
+            for (reason, n) in c.dropped.all() {
+                let _ = writeln!(w, "tocsin_events_dropped_total{{connector=\"{}\",reason=\"{reason}\"}} {n}", esc(&c.name));
+            }
+        }
+        for s in &stages {
+            for (reason, n) in s.dropped.all() {
+                let _ = writeln!(w, "tocsin_events_dropped_total{{actor=\"{}\",reason=\"{reason}\"}} {n}", esc(&s.name));
+            }
+        }
+        header(w, "tocsin_parse_errors_total", "counter", "Frames that failed to normalise, by reason.");
+        for s in &stages {
+            for (reason, n) in s.parse_errors.all() {
+                let _ = writeln!(w, "tocsin_parse_errors_total{{actor=\"{}\",reason=\"{reason}\"}} {n}", esc(&s.name));
+            }
+        }
+        header(w, "tocsin_dead_letters_total", "counter", "Frames written to the dead-letter file, by reason.");
+        for (reason, n) in self.dead_letters.all() {
+            let _ = writeln!(w, "tocsin_dead_letters_total{{reason=\"{reason}\"}} {n}");
+        }
+        header(w, "tocsin_dead_letters_discarded_total", "counter", "Dead letters removed by the file bound.");
+        let _ = writeln!(w, "tocsin_dead_letters_discarded_total {}", self.dead_letters_discarded.load(Relaxed));
+
+        stage_counter(w, "tocsin_actor_events_in_total", "Events received by the actor.", &stages, |s| s.events_in.load(Relaxed));
+        stage_counter(w, "tocsin_actor_events_out_total", "Events passed on or written by the actor.", &stages, |s| s.events_out.load(Relaxed));
+        stage_counter(w, "tocsin_actor_batches_total", "Batches processed by the actor.", &stages, |s| s.batches.load(Relaxed));
+        stage_counter(w, "tocsin_actor_restarts_total", "Supervisor restarts of the actor.", &stages, |s| s.restarts.load(Relaxed));
+        stage_counter(w, "tocsin_actor_panics_total", "Panics caught at the actor's batch boundary.", &stages, |s| s.panics.load(Relaxed));
+        stage_gauge(w, "tocsin_mailbox_depth", "Batches waiting in the actor's input link.", &stages, |s| s.depth() as u64);
+        stage_gauge(w, "tocsin_mailbox_capacity", "Capacity of the actor's input link, in batches.", &stages, |s| s.capacity() as u64);
+        stage_gauge(w, "tocsin_actor_stalled", "1 when the watchdog finds the actor stalled.", &stages, |s| u64::from(s.stalled.load(Relaxed)));
+
+        header(w, "tocsin_target_errors_total", "counter", "Write errors per target.");
+        for t in &targets {
+            let _ = writeln!(w, "tocsin_target_errors_total{{target=\"{}\"}} {}", esc(&t.name), t.errors.load(Relaxed));
+        }
+        header(w, "tocsin_e2e_latency_seconds", "summary", "End-to-end latency from receive to target write.");
+        for t in &targets {
+            if let Ok(h) = t.latency_us.lock() {
+                for q in [0.5, 0.9, 0.99, 0.999] {
+                    let _ = writeln!(w, "tocsin_e2e_latency_seconds{{target=\"{}\",quantile=\"{q}\"}} {}", esc(&t.name), h.value_at_quantile(q) as f64 / 1e6);
+                }
+                let _ = writeln!(w, "tocsin_e2e_latency_seconds_count{{target=\"{}\"}} {}", esc(&t.name), h.len());
+            }
+        }
+        out
+    }
+}
+
+fn header(w: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn counter_per(
+    w: &mut String,
+    name: &str,
+    help: &str,
+    cs: &[Arc<ConnectorMetrics>],
+    f: impl Fn(&ConnectorMetrics) -> u64,
+) {
+    header(w, name, "counter", help);
+    for c in cs {
+        let _ = writeln!(w, "{name}{{connector=\"{}\"}} {}", esc(&c.name), f(c));
+    }
+}
+
+fn stage_counter(
+    w: &mut String,
+    name: &str,
+    help: &str,
+    ss: &[Arc<StageMetrics>],
+    f: impl Fn(&StageMetrics) -> u64,
+) {
+    stage_series(w, name, "counter", help, ss, f);
+}
+
+fn stage_gauge(
+    w: &mut String,
+    name: &str,
+    help: &str,
+    ss: &[Arc<StageMetrics>],
+    f: impl Fn(&StageMetrics) -> u64,
+) {
+    stage_series(w, name, "gauge", help, ss, f);
+}
+
+fn stage_series(
+    w: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    ss: &[Arc<StageMetrics>],
+    f: impl Fn(&StageMetrics) -> u64,
+) {
+    header(w, name, kind, help);
+    for s in ss {
+        let _ = writeln!(w, "{name}{{actor=\"{}\",kind=\"{}\"}} {}", esc(&s.name), s.kind, f(s));
+    }
+}
+
+/// Escapes a label value.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_carries_drops_with_reason() {
+        let m = PipelineMetrics::default();
+        let c = ConnectorMetrics::new("udp-in", "syslog_udp");
+        c.dropped.add("backpressure", 512);
+        m.add_connector(c);
+        let text = m.render_prometheus();
+        assert!(text.contains(
+            "tocsin_events_dropped_total{connector=\"udp-in\",reason=\"backpressure\"} 512"
+        ));
+        assert_eq!(m.totals().dropped, 512);
+    }
+
+    #[test]
+    fn totals_count_only_target_output_as_delivered() {
+        let m = PipelineMetrics::default();
+        let n = StageMetrics::new("normaliser-0".into(), "normaliser", None);
+        n.events_out.store(10, Relaxed);
+        n.parse_errors.add("not_utf8", 2);
+        let t = StageMetrics::new("target-file".into(), "target", None);
+        t.events_out.store(10, Relaxed);
+        m.add_stage(n);
+        m.add_stage(t);
+        let totals = m.totals();
+        assert_eq!(totals.delivered, 10);
+        assert_eq!(totals.parse_errors, 2);
+    }
+}

@@ -1,0 +1,154 @@
+//! Normaliser shards: turn [`RawBatch`]es of frames into [`EventBatch`]es of canonical events.
+//! Stateless per frame; N shards on their own arbiters. Frames that cannot become events are
+//! counted by reason and dead-lettered; a panic costs the batch (dead-lettered) and restarts the
+//! shard with its input link intact.
+
+use crate::batch::{EventBatch, RawBatch};
+use crate::deadletter::{DeadLetterOrigin, DeadLetters};
+use crate::link::SharedReceiver;
+use crate::metrics::StageMetrics;
+use crate::stage::{forward, guarded, Completion};
+use actix::{Actor, AsyncContext, Context, StreamHandler, Supervised};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use tocsin_engine::normalise::{FrameMeta, Normaliser};
+use tokio::sync::mpsc::Sender;
+
+/// A line that makes a shard panic, for the supervision tests (only with the `testsuite` feature).
+#[cfg(feature = "testsuite")]
+pub const TEST_POISON_LINE: &[u8] = b"TOCSIN-TEST-POISON-BATCH";
+
+/// One normaliser shard.
+#[derive(Debug)]
+pub struct NormaliserShard {
+    normaliser: Normaliser,
+    input: SharedReceiver<RawBatch>,
+    outputs: Option<Vec<Sender<EventBatch>>>,
+    metrics: Arc<StageMetrics>,
+    dead_letters: DeadLetters,
+    drained: Arc<Completion>,
+    finished: bool,
+}
+
+impl NormaliserShard {
+    /// A shard reading `input` and sending to the router shards `outputs` (by flow).
+    pub fn new(
+        normaliser: Normaliser,
+        input: SharedReceiver<RawBatch>,
+        outputs: Vec<Sender<EventBatch>>,
+        metrics: Arc<StageMetrics>,
+        dead_letters: DeadLetters,
+        drained: Arc<Completion>,
+    ) -> NormaliserShard {
+        NormaliserShard {
+            normaliser,
+            input,
+            outputs: Some(outputs),
+            metrics,
+            dead_letters,
+            drained,
+            finished: false,
+        }
+    }
+
+    fn normalise(&self, batch: &RawBatch) -> Vec<tocsin_engine::schema::Event> {
+        #[cfg(feature = "testsuite")]
+        if batch.frames.iter().any(|f| f.data.as_ref() == TEST_POISON_LINE) {
+            panic!("test poison batch");
+        }
+        let meta = FrameMeta {
+            source: batch.source,
+            received_ns: batch.received_ns,
+            peer: batch.peer,
+        };
+        let mut events = Vec::with_capacity(batch.frames.len());
+        for frame in &batch.frames {
+            match self.normaliser.normalise(frame, &meta) {
+                Ok(event) => events.push(event),
+                Err(e) => {
+                    self.metrics.parse_errors.add(e.reason(), 1);
+                    self.dead_letters.write(
+                        self.origin(batch),
+                        e.reason(),
+                        &e.to_string(),
+                        &frame.data,
+                    );
+                }
+            }
+        }
+        events
+    }
+
+    fn origin<'a>(&'a self, batch: &'a RawBatch) -> DeadLetterOrigin<'a> {
+        DeadLetterOrigin {
+            source: batch.source.as_str(),
+            stage: &self.metrics.name,
+            received_ns: batch.received_ns,
+        }
+    }
+}
+
+impl Actor for NormaliserShard {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if !self.finished {
+            ctx.add_stream(self.input.stream());
+        }
+    }
+}
+
+impl Supervised for NormaliserShard {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        self.metrics.restarts.fetch_add(1, Relaxed);
+        tracing::warn!(actor = %self.metrics.name, "restarting after a failure");
+    }
+}
+
+impl StreamHandler<RawBatch> for NormaliserShard {
+    fn handle(&mut self, batch: RawBatch, ctx: &mut Context<Self>) {
+        let n = batch.frames.len() as u64;
+        self.metrics.events_in.fetch_add(n, Relaxed);
+        match guarded(&self.metrics, || self.normalise(&batch)) {
+            Ok(events) => {
+                self.metrics.batches.fetch_add(1, Relaxed);
+                if events.is_empty() {
+                    return;
+                }
+                let count = events.len() as u64;
+                let Some(outputs) = self.outputs.as_ref() else {
+                    self.metrics.dropped.add("shutting_down", count);
+                    return;
+                };
+                let tx = &outputs[(batch.flow % outputs.len() as u64) as usize];
+                let out = EventBatch {
+                    flow: batch.flow,
+                    events,
+                };
+                if forward(ctx, tx, out) {
+                    self.metrics.events_out.fetch_add(count, Relaxed);
+                } else {
+                    self.metrics.dropped.add("downstream_closed", count);
+                }
+            }
+            Err(panic) => {
+                tracing::error!(actor = %self.metrics.name, panic = %panic, frames = n, "handler panicked; batch dead-lettered");
+                self.dead_letters.write_all(
+                    self.origin(&batch),
+                    "panic",
+                    &panic,
+                    batch.frames.iter().map(|f| f.data.as_ref()),
+                );
+                actix::ActorContext::stop(ctx);
+            }
+        }
+    }
+
+    fn finished(&mut self, _ctx: &mut Context<Self>) {
+        // Input closed and drained: release the routers' links so they can drain too. The actor
+        // stays idle (not stopped) so its supervisor does not restart it.
+        self.finished = true;
+        self.outputs = None;
+        self.drained.done();
+    }
+}

@@ -1,0 +1,382 @@
+//! Builds and runs the pipeline from a [`Config`]: targets, router shards, normaliser shards and
+//! connectors, each shard on its own arbiter under a supervisor, linked by bounded channels.
+//! [`Pipeline::shutdown`] drains it: connectors stop reading, every link empties in order, the
+//! targets flush, and only then does it return.
+
+use crate::batch::{EventBatch, RawBatch, TargetBatch};
+use crate::connectors::file::{FileConnector, FileReadMode, FileSettings, FileStart};
+use crate::connectors::http::HttpIngest;
+use crate::connectors::tcp::SyslogTcpConnector;
+use crate::connectors::udp::SyslogUdpConnector;
+use crate::connectors::ConnectorContext;
+use crate::deadletter::DeadLetters;
+use crate::link::{link, DepthProbe};
+use crate::metrics::{ConnectorMetrics, PipelineMetrics, StageMetrics, TargetMetrics, Totals};
+use crate::normaliser::NormaliserShard;
+use crate::router::RouterShard;
+use crate::stage::{Completion, PauseSwitch};
+use crate::targets::{BlackholeSink, FileSink, SinkWriter, StdoutSink, TargetActor};
+use actix::{Arbiter, Supervisor};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+use tocsin_engine::config::{Config, FileMode, SourceConfig, StartAt, TargetConfig};
+use tocsin_engine::normalise::Normaliser;
+use tocsin_engine::schema::Symbol;
+use tokio::sync::mpsc::Sender;
+use tokio_util::sync::CancellationToken;
+
+/// Default UDP receive buffer when the config sets none: bursts from many devices fit in it.
+const DEFAULT_UDP_RECV_BUFFER: usize = 8 << 20;
+
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A listener could not bind.
+    #[error("source {source_name:?}: cannot listen on {addr}: {error}")]
+    Bind {
+        /// The source.
+        source_name: String,
+        /// The address.
+        addr: String,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// A file or folder could not be opened.
+    #[error("{what} {path}: {error}")]
+    Io {
+        /// What it was for.
+        what: &'static str,
+        /// The path.
+        path: String,
+        /// The OS error.
+        error: std::io::Error,
+    },
+}
+
+/// What shutdown achieved.
+#[derive(Debug, Clone, Copy)]
+pub struct ShutdownReport {
+    /// True when every stage drained within the timeout.
+    pub drained: bool,
+    /// The pipeline's totals at the end.
+    pub totals: Totals,
+}
+
+/// A running pipeline. Holding it keeps the supervisors' addresses alive (an actor whose
+/// address is gone is not restarted).
+#[derive(Debug)]
+pub struct Pipeline {
+    metrics: Arc<PipelineMetrics>,
+    http: Arc<HttpIngest>,
+    dead_letters: DeadLetters,
+    cancel: CancellationToken,
+    arbiters: Vec<Arbiter>,
+    addrs: Vec<Box<dyn std::any::Any + Send>>,
+    targets_drained: Arc<Completion>,
+    source_addrs: HashMap<String, SocketAddr>,
+    pauses: HashMap<String, Arc<PauseSwitch>>,
+    shutdown_timeout: Duration,
+}
+
+fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PipelineError {
+    let path = path.display().to_string();
+    move |error| PipelineError::Io { what, path, error }
+}
+
+fn shards(configured: usize) -> usize {
+    if configured > 0 {
+        configured
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    }
+}
+
+impl Pipeline {
+    /// Starts the pipeline. Must run inside an actix `System`.
+    pub fn start(config: &Config) -> Result<Pipeline, PipelineError> {
+        let metrics = Arc::new(PipelineMetrics::default());
+        if let Ok(mut s) = metrics.config_summary.write() {
+            *s = config.summary();
+        }
+        let data_dir = &config.engine.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(io_err("data folder", data_dir))?;
+        let dl_path = config.data_path(&config.dead_letter.path);
+        let dead_letters = DeadLetters::open(
+            &dl_path,
+            config.dead_letter.max_bytes,
+            config.dead_letter.max_files,
+            metrics.clone(),
+        )
+        .map_err(io_err("dead-letter file", &dl_path))?;
+
+        let mut arbiters = Vec::new();
+        let mut addrs: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+        let mut pauses = HashMap::new();
+
+        // Targets.
+        let targets_drained = Completion::new(config.targets.len());
+        let mut target_links: HashMap<String, Sender<TargetBatch>> = HashMap::new();
+        for t in &config.targets {
+            let writer: Box<dyn SinkWriter> = match t {
+                TargetConfig::File(f) => {
+                    let path = config.data_path(&f.path);
+                    Box::new(
+                        FileSink::open(&path, f.max_bytes, f.max_files)
+                            .map_err(io_err("file target", &path))?,
+                    )
+                }
+                TargetConfig::Stdout(_) => Box::new(StdoutSink),
+                TargetConfig::Blackhole(_) => Box::new(BlackholeSink),
+            };
+            let (tx, rx) = link::<TargetBatch>(config.engine.mailbox.target);
+            let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
+            let stage = StageMetrics::new(format!("target-{}", t.name()), "target", Some(probe));
+            let tm = TargetMetrics::new(t.name(), t.kind());
+            metrics.add_stage(stage.clone());
+            metrics.add_target(tm.clone());
+            let pause = Arc::new(PauseSwitch::default());
+            pauses.insert(t.name().to_owned(), pause.clone());
+            let (dl, done) = (dead_letters.clone(), targets_drained.clone());
+            let arbiter = Arbiter::new();
+            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                TargetActor::new(writer, rx, stage, tm, dl, done, pause)
+            });
+            addrs.push(Box::new(addr));
+            arbiters.push(arbiter);
+            target_links.insert(t.name().to_owned(), tx);
+        }
+        let default_route: Vec<Sender<TargetBatch>> = config
+            .router
+            .default_targets
+            .iter()
+            .filter_map(|name| target_links.get(name).cloned())
+            .collect();
+        drop(target_links);
+
+        // Router shards.
+        let n_routers = shards(config.engine.router_shards);
+        let routers_drained = Completion::new(n_routers);
+        let mut router_links: Vec<Sender<EventBatch>> = Vec::with_capacity(n_routers);
+        for i in 0..n_routers {
+            let (tx, rx) = link::<EventBatch>(config.engine.mailbox.router);
+            let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
+            let stage = StageMetrics::new(format!("router-{i}"), "router", Some(probe));
+            metrics.add_stage(stage.clone());
+            let (route, done) = (default_route.clone(), routers_drained.clone());
+            let arbiter = Arbiter::new();
+            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                RouterShard::new(rx, route, stage, done)
+            });
+            addrs.push(Box::new(addr));
+            arbiters.push(arbiter);
+            router_links.push(tx);
+        }
+        drop(default_route);
+
+        // Normaliser shards.
+        let n_normalisers = shards(config.engine.normaliser_shards);
+        let normalisers_drained = Completion::new(n_normalisers);
+        let normaliser = Normaliser::new(config.engine.max_line_bytes);
+        let mut normaliser_links: Vec<Sender<RawBatch>> = Vec::with_capacity(n_normalisers);
+        for i in 0..n_normalisers {
+            let (tx, rx) = link::<RawBatch>(config.engine.mailbox.normaliser);
+            let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
+            let stage = StageMetrics::new(format!("normaliser-{i}"), "normaliser", Some(probe));
+            metrics.add_stage(stage.clone());
+            let (n, routers, dl, done) = (
+                normaliser.clone(),
+                router_links.clone(),
+                dead_letters.clone(),
+                normalisers_drained.clone(),
+            );
+            let arbiter = Arbiter::new();
+            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                NormaliserShard::new(n, rx, routers, stage, dl, done)
+            });
+            addrs.push(Box::new(addr));
+            arbiters.push(arbiter);
+            normaliser_links.push(tx);
+        }
+        drop(router_links);
+
+        // Connectors, on one I/O arbiter.
+        let cancel = CancellationToken::new();
+        let flows = Arc::new(AtomicU64::new(0));
+        let io_arbiter = Arbiter::new();
+        let mut http_sources = Vec::new();
+        let mut source_addrs = HashMap::new();
+        for s in &config.sources {
+            let cm = ConnectorMetrics::new(s.name(), s.kind());
+            metrics.add_connector(cm.clone());
+            let cx = ConnectorContext {
+                outputs: normaliser_links.clone(),
+                source: Symbol::intern(s.name()),
+                batch_size: config.engine.batch_size,
+                max_line: config.engine.max_line_bytes,
+                metrics: cm.clone(),
+                cancel: cancel.clone(),
+                dead_letters: dead_letters.clone(),
+                flows: flows.clone(),
+            };
+            let bind_err = |addr: &str| {
+                let (source_name, addr) = (s.name().to_owned(), addr.to_owned());
+                move |error| PipelineError::Bind {
+                    source_name,
+                    addr,
+                    error,
+                }
+            };
+            match s {
+                SourceConfig::SyslogTcp(t) => {
+                    let listener =
+                        std::net::TcpListener::bind(&t.listen).map_err(bind_err(&t.listen))?;
+                    listener
+                        .set_nonblocking(true)
+                        .map_err(bind_err(&t.listen))?;
+                    let local = listener.local_addr().map_err(bind_err(&t.listen))?;
+                    cm.set_bound(local.to_string());
+                    source_addrs.insert(t.name.clone(), local);
+                    let (framing, max_conn) = (t.framing, t.max_connections);
+                    let addr = Supervisor::start_in_arbiter(&io_arbiter.handle(), move |_| {
+                        SyslogTcpConnector::new(listener, cx, framing, max_conn)
+                    });
+                    addrs.push(Box::new(addr));
+                }
+                SourceConfig::SyslogUdp(u) => {
+                    let socket =
+                        std::net::UdpSocket::bind(&u.listen).map_err(bind_err(&u.listen))?;
+                    socket.set_nonblocking(true).map_err(bind_err(&u.listen))?;
+                    let want = u.recv_buffer_bytes.unwrap_or(DEFAULT_UDP_RECV_BUFFER);
+                    if let Err(e) = socket2::SockRef::from(&socket).set_recv_buffer_size(want) {
+                        tracing::warn!(source = %u.name, error = %e, "cannot set UDP receive buffer");
+                    }
+                    let local = socket.local_addr().map_err(bind_err(&u.listen))?;
+                    cm.set_bound(local.to_string());
+                    source_addrs.insert(u.name.clone(), local);
+                    let addr = Supervisor::start_in_arbiter(&io_arbiter.handle(), move |_| {
+                        SyslogUdpConnector::new(socket, cx)
+                    });
+                    addrs.push(Box::new(addr));
+                }
+                SourceConfig::Http(h) => http_sources.push((h.name.clone(), cx)),
+                SourceConfig::File(f) => {
+                    let settings = FileSettings {
+                        path: f.path.clone(),
+                        mode: match f.mode {
+                            FileMode::Once => FileReadMode::Once,
+                            FileMode::Follow => FileReadMode::Follow,
+                        },
+                        start: match f.start_at {
+                            StartAt::Beginning => FileStart::Beginning,
+                            StartAt::End => FileStart::End,
+                        },
+                        poll: Duration::from_millis(f.poll_ms.max(10)),
+                        checkpoint: config
+                            .engine
+                            .data_dir
+                            .join("checkpoints")
+                            .join(format!("{}.json", f.name)),
+                    };
+                    let addr = Supervisor::start_in_arbiter(&io_arbiter.handle(), move |_| {
+                        FileConnector::new(settings, cx)
+                    });
+                    addrs.push(Box::new(addr));
+                }
+            }
+        }
+        arbiters.push(io_arbiter);
+        drop(normaliser_links);
+        let http = Arc::new(HttpIngest::new(
+            http_sources,
+            Duration::from_millis(config.api.ingest_wait_ms),
+            config.api.retry_after_secs,
+        ));
+
+        actix_rt::spawn(crate::watchdog::run(
+            metrics.clone(),
+            Duration::from_millis(config.watchdog.interval_ms.max(10)),
+            Duration::from_millis(config.watchdog.stall_after_ms),
+            cancel.clone(),
+        ));
+
+        tracing::info!(
+            normalisers = n_normalisers,
+            routers = n_routers,
+            targets = config.targets.len(),
+            sources = config.sources.len(),
+            "pipeline started"
+        );
+        Ok(Pipeline {
+            metrics,
+            http,
+            dead_letters,
+            cancel,
+            arbiters,
+            addrs,
+            targets_drained,
+            source_addrs,
+            pauses,
+            shutdown_timeout: Duration::from_secs(config.engine.shutdown_timeout_secs),
+        })
+    }
+
+    /// The pipeline's metrics.
+    pub fn metrics(&self) -> Arc<PipelineMetrics> {
+        self.metrics.clone()
+    }
+
+    /// The HTTP ingest entry point for the API.
+    pub fn http_ingest(&self) -> Arc<HttpIngest> {
+        self.http.clone()
+    }
+
+    /// The dead-letter writer.
+    pub fn dead_letters(&self) -> DeadLetters {
+        self.dead_letters.clone()
+    }
+
+    /// The bound address of a socket source (useful with port 0).
+    pub fn source_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.source_addrs.get(name).copied()
+    }
+
+    /// The pause switch of a target.
+    pub fn target_pause(&self, name: &str) -> Option<Arc<PauseSwitch>> {
+        self.pauses.get(name).cloned()
+    }
+
+    /// The pause switches of all targets, by name.
+    pub fn target_pauses(&self) -> HashMap<String, Arc<PauseSwitch>> {
+        self.pauses.clone()
+    }
+
+    /// Drains and stops the pipeline: inputs stop, every link empties, targets flush.
+    pub async fn shutdown(self) -> ShutdownReport {
+        self.cancel.cancel();
+        self.http.close();
+        // A paused target would never drain.
+        for p in self.pauses.values() {
+            p.resume();
+        }
+        let drained = tokio::time::timeout(self.shutdown_timeout, self.targets_drained.wait())
+            .await
+            .is_ok();
+        if !drained {
+            tracing::error!(
+                timeout_secs = self.shutdown_timeout.as_secs(),
+                "pipeline did not drain in time"
+            );
+        }
+        let totals = self.metrics.totals();
+        drop(self.addrs);
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        ShutdownReport { drained, totals }
+    }
+}

@@ -1,0 +1,128 @@
+//! The HTTP control plane. The API never reaches into actor state: it reads the metrics
+//! snapshot and calls the ingest and control handles the pipeline hands out.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tocsin_actors::connectors::http::{HttpIngest, IngestError};
+use tocsin_actors::metrics::PipelineMetrics;
+use tocsin_actors::stage::PauseSwitch;
+
+/// What the routes share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Pipeline metrics.
+    pub metrics: Arc<PipelineMetrics>,
+    /// HTTP ingest.
+    pub ingest: Arc<HttpIngest>,
+    /// Target pause switches.
+    pub pauses: Arc<HashMap<String, Arc<PauseSwitch>>>,
+    /// True once the API itself is listening.
+    pub api_bound: Arc<AtomicBool>,
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(metrics))
+        .route("/api/v1/pipeline", web::get().to(pipeline))
+        .route(
+            "/api/v1/pipeline/latency/reset",
+            web::post().to(reset_latency),
+        )
+        .route("/api/v1/ingest/{source}", web::post().to(ingest))
+        .route("/api/v1/targets/{name}/pause", web::post().to(pause_target))
+        .route("/api/v1/targets/{name}/resume", web::post().to(resume_target));
+}
+
+fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message.into() }))
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let api = state.api_bound.load(Ordering::Acquire);
+    let connectors = state.metrics.all_bound();
+    if api && connectors {
+        HttpResponse::Ok().json(json!({ "ready": true }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({
+            "ready": false, "api_bound": api, "connectors_bound": connectors,
+        }))
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render_prometheus())
+}
+
+async fn pipeline(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.metrics.snapshot())
+}
+
+async fn reset_latency(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.reset_latency();
+    HttpResponse::Ok().json(json!({ "reset": true }))
+}
+
+async fn ingest(
+    state: web::Data<AppState>,
+    source: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    match state.ingest.submit(&source, content_type, body).await {
+        Ok(accepted) => HttpResponse::Accepted().json(json!({ "accepted": accepted })),
+        Err(IngestError::UnknownSource(s)) => error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no http source named {s:?} is configured"),
+        ),
+        Err(e @ IngestError::BadBody(_)) => {
+            error(actix_web::http::StatusCode::BAD_REQUEST, e.to_string())
+        }
+        Err(e @ IngestError::Saturated { retry_after_secs }) => HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, retry_after_secs.to_string()))
+            .json(json!({ "error": e.to_string() })),
+        Err(e @ IngestError::ShuttingDown) => HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, "5"))
+            .json(json!({ "error": e.to_string() })),
+    }
+}
+
+fn switch(state: &AppState, name: &str, pause: bool) -> HttpResponse {
+    match state.pauses.get(name) {
+        Some(p) => {
+            if pause {
+                p.pause();
+            } else {
+                p.resume();
+            }
+            HttpResponse::Ok().json(json!({ "target": name, "paused": p.is_paused() }))
+        }
+        None => error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no target named {name:?}"),
+        ),
+    }
+}
+
+async fn pause_target(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    switch(&state, &name, true)
+}
+
+async fn resume_target(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    switch(&state, &name, false)
+}

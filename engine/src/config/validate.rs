@@ -1,0 +1,293 @@
+//! [`Config::validate`]: semantic checks, no I/O.
+
+use super::{Config, ConfigError, SourceConfig, TargetConfig};
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Most shards of one kind; a sanity bound, far above any useful count.
+const MAX_SHARDS: usize = 1024;
+const MAX_MAILBOX: usize = 65536;
+
+/// All semantic errors of `c`, unlocated. `unparsed_targets` are names of target entries that
+/// failed to parse (already reported), which the router may name without a further error.
+pub(super) fn validate(c: &Config, unparsed_targets: &[String]) -> Vec<ConfigError> {
+    let mut v = Checks::default();
+    engine(c, &mut v);
+    api(c, &mut v);
+    sources(c, &mut v);
+    targets(c, &mut v);
+    router(c, unparsed_targets, &mut v);
+    watchdog(c, &mut v);
+    dead_letter(c, &mut v);
+    v.0
+}
+
+#[derive(Default)]
+struct Checks(Vec<ConfigError>);
+
+impl Checks {
+    fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError::unlocated(field, message));
+    }
+
+    fn range<T: PartialOrd + Display>(&mut self, field: &str, value: T, lo: T, hi: T) {
+        if value < lo || value > hi {
+            self.error(
+                field,
+                format!("{value} is out of range, expected {lo}..={hi}"),
+            );
+        }
+    }
+
+    fn at_least<T: PartialOrd + Display>(&mut self, field: &str, value: T, lo: T) {
+        if value < lo {
+            self.error(
+                field,
+                format!("{value} is too small, expected at least {lo}"),
+            );
+        }
+    }
+
+    fn non_empty(&mut self, field: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.error(field, "must not be empty");
+        }
+    }
+
+    /// Parses a listen address, reporting it at `field` when it does not parse.
+    fn socket_addr(&mut self, field: &str, listen: &str) -> Option<SocketAddr> {
+        match listen.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                self.error(
+                    field,
+                    format!(
+                        "`{listen}` is not a socket address, expected IP:PORT such as \
+                         \"0.0.0.0:5514\" or \"[::]:5514\""
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Two sockets of the same protocol cannot both bind these addresses.
+fn addrs_conflict(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+fn engine(c: &Config, v: &mut Checks) {
+    let e = &c.engine;
+    if e.data_dir.as_os_str().is_empty() {
+        v.error("engine.data_dir", "must not be empty");
+    }
+    v.range("engine.batch_size", e.batch_size, 1, 65536);
+    v.range(
+        "engine.normaliser_shards",
+        e.normaliser_shards,
+        0,
+        MAX_SHARDS,
+    );
+    v.range("engine.router_shards", e.router_shards, 0, MAX_SHARDS);
+    v.range(
+        "engine.max_line_bytes",
+        e.max_line_bytes,
+        64,
+        16 * 1024 * 1024,
+    );
+    v.range(
+        "engine.mailbox.normaliser",
+        e.mailbox.normaliser,
+        1,
+        MAX_MAILBOX,
+    );
+    v.range("engine.mailbox.router", e.mailbox.router, 1, MAX_MAILBOX);
+    v.range("engine.mailbox.target", e.mailbox.target, 1, MAX_MAILBOX);
+}
+
+fn api(c: &Config, v: &mut Checks) {
+    v.socket_addr("api.listen", &c.api.listen);
+    v.at_least("api.workers", c.api.workers, 1);
+    v.at_least("api.ingest_max_body_bytes", c.api.ingest_max_body_bytes, 1);
+}
+
+fn sources(c: &Config, v: &mut Checks) {
+    let api_addr = c.api.listen.parse::<SocketAddr>().ok();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut tcp: Vec<(SocketAddr, usize)> = Vec::new();
+    let mut udp: Vec<(SocketAddr, usize)> = Vec::new();
+
+    for (i, s) in c.sources.iter().enumerate() {
+        let name = s.name();
+        if name.trim().is_empty() {
+            v.error(format!("sources[{i}].name"), "must not be empty");
+        } else if let Some(first) = names.get(name) {
+            v.error(
+                format!("sources[{i}].name"),
+                format!("duplicate source name `{name}` (also sources[{first}])"),
+            );
+        } else {
+            names.insert(name, i);
+        }
+        v.non_empty(&format!("sources[{i}].vendor"), s.vendor());
+
+        let listen_field = format!("sources[{i}].listen");
+        match s {
+            SourceConfig::SyslogUdp(u) => {
+                if let Some(addr) = v.socket_addr(&listen_field, &u.listen) {
+                    if let Some((_, j)) = udp.iter().find(|(a, _)| addrs_conflict(*a, addr)) {
+                        v.error(
+                            &listen_field,
+                            format!("UDP address `{}` is also used by sources[{j}]", u.listen),
+                        );
+                    }
+                    udp.push((addr, i));
+                }
+                if u.recv_buffer_bytes == Some(0) {
+                    v.error(
+                        format!("sources[{i}].recv_buffer_bytes"),
+                        "must be at least 1 (leave it out to keep the OS default)",
+                    );
+                }
+            }
+            SourceConfig::SyslogTcp(t) => {
+                if let Some(addr) = v.socket_addr(&listen_field, &t.listen) {
+                    if let Some((_, j)) = tcp.iter().find(|(a, _)| addrs_conflict(*a, addr)) {
+                        v.error(
+                            &listen_field,
+                            format!("TCP address `{}` is also used by sources[{j}]", t.listen),
+                        );
+                    }
+                    if api_addr.is_some_and(|api| addrs_conflict(api, addr)) {
+                        v.error(
+                            &listen_field,
+                            format!(
+                                "TCP address `{}` is also used by the API (api.listen = `{}`)",
+                                t.listen, c.api.listen
+                            ),
+                        );
+                    }
+                    tcp.push((addr, i));
+                }
+                v.at_least(
+                    &format!("sources[{i}].max_connections"),
+                    t.max_connections,
+                    1,
+                );
+            }
+            SourceConfig::Http(h) => {
+                let ok = h
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !h.name.is_empty() && !ok {
+                    v.error(
+                        format!("sources[{i}].name"),
+                        format!(
+                            "http source name `{}` is used in the URL /api/v1/ingest/{{name}}; \
+                             only A-Z, a-z, 0-9, `_` and `-` are allowed",
+                            h.name
+                        ),
+                    );
+                }
+            }
+            SourceConfig::File(f) => {
+                if f.path.as_os_str().is_empty() {
+                    v.error(format!("sources[{i}].path"), "must not be empty");
+                }
+                v.at_least(&format!("sources[{i}].poll_ms"), f.poll_ms, 1);
+            }
+        }
+    }
+}
+
+fn targets(c: &Config, v: &mut Checks) {
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut files: HashMap<PathBuf, usize> = HashMap::new();
+    for (i, t) in c.targets.iter().enumerate() {
+        let name = t.name();
+        if name.trim().is_empty() {
+            v.error(format!("targets[{i}].name"), "must not be empty");
+        } else if let Some(first) = names.get(name) {
+            v.error(
+                format!("targets[{i}].name"),
+                format!("duplicate target name `{name}` (also targets[{first}])"),
+            );
+        } else {
+            names.insert(name, i);
+        }
+        if let TargetConfig::File(f) = t {
+            let path_field = format!("targets[{i}].path");
+            if f.path.as_os_str().is_empty() {
+                v.error(&path_field, "must not be empty");
+            } else {
+                let resolved = c.data_path(&f.path);
+                if resolved == c.data_path(&c.dead_letter.path) {
+                    v.error(
+                        &path_field,
+                        format!("`{}` is also the dead-letter file", resolved.display()),
+                    );
+                }
+                if let Some(j) = files.get(&resolved) {
+                    v.error(
+                        &path_field,
+                        format!("`{}` is also written by targets[{j}]", resolved.display()),
+                    );
+                } else {
+                    files.insert(resolved, i);
+                }
+            }
+            v.at_least(&format!("targets[{i}].max_bytes"), f.max_bytes, 1);
+        }
+    }
+}
+
+fn router(c: &Config, unparsed_targets: &[String], v: &mut Checks) {
+    for (i, name) in c.router.default_targets.iter().enumerate() {
+        let field = format!("router.default_targets[{i}]");
+        if c.router.default_targets[..i].contains(name) {
+            v.error(field, format!("target `{name}` is listed twice"));
+        } else if !c.targets.iter().any(|t| t.name() == name) && !unparsed_targets.contains(name) {
+            let declared: Vec<String> = c
+                .targets
+                .iter()
+                .map(|t| format!("`{}`", t.name()))
+                .collect();
+            let declared = if declared.is_empty() {
+                "none are declared".to_owned()
+            } else {
+                format!("declared: {}", declared.join(", "))
+            };
+            v.error(
+                field,
+                format!("no [[targets]] entry is named `{name}` ({declared})"),
+            );
+        }
+    }
+}
+
+fn watchdog(c: &Config, v: &mut Checks) {
+    let w = &c.watchdog;
+    v.at_least("watchdog.interval_ms", w.interval_ms, 1);
+    if w.stall_after_ms <= w.interval_ms {
+        v.error(
+            "watchdog.stall_after_ms",
+            format!(
+                "{} must be greater than watchdog.interval_ms ({})",
+                w.stall_after_ms, w.interval_ms
+            ),
+        );
+    }
+}
+
+fn dead_letter(c: &Config, v: &mut Checks) {
+    if c.dead_letter.path.as_os_str().is_empty() {
+        v.error("dead_letter.path", "must not be empty");
+    }
+    v.at_least("dead_letter.max_bytes", c.dead_letter.max_bytes, 1);
+}
