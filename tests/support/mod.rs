@@ -1,1 +1,239 @@
-//! Helpers for the integration tests.
+//! Helpers for the integration tests: a real engine on ephemeral ports, HTTP calls, reading the
+//! file target, and waiting for a condition with a deadline (never a fixed sleep).
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tocsin_api::RunningEngine;
+use tocsin_engine::config::Config;
+
+/// Knobs for the test engine's config.
+#[derive(Debug, Clone)]
+pub struct TestConfig {
+    /// Events per batch.
+    pub batch_size: usize,
+    /// Capacity of every link, in batches.
+    pub mailbox: usize,
+    /// Normaliser and router shards.
+    pub shards: usize,
+    /// TCP framing.
+    pub framing: &'static str,
+    /// HTTP ingest wait before 503, ms.
+    pub ingest_wait_ms: u64,
+    /// Maximum line length.
+    pub max_line_bytes: usize,
+}
+
+impl Default for TestConfig {
+    fn default() -> Self {
+        TestConfig {
+            batch_size: 512,
+            mailbox: 16,
+            shards: 2,
+            framing: "auto",
+            ingest_wait_ms: 2000,
+            max_line_bytes: 65536,
+        }
+    }
+}
+
+/// The config text for an engine writing under `dir`, every listener on 127.0.0.1:0.
+pub fn config_text(dir: &Path, t: &TestConfig) -> String {
+    format!(
+        r#"
+[engine]
+data_dir = "{dir}"
+batch_size = {batch}
+normaliser_shards = {shards}
+router_shards = {shards}
+max_line_bytes = {max_line}
+shutdown_timeout_secs = 60
+
+[engine.mailbox]
+normaliser = {mailbox}
+router = {mailbox}
+target = {mailbox}
+
+[api]
+listen = "127.0.0.1:0"
+workers = 1
+ingest_wait_ms = {wait}
+retry_after_secs = 2
+
+[[sources]]
+type = "syslog_tcp"
+name = "tcp"
+listen = "127.0.0.1:0"
+framing = "{framing}"
+
+[[sources]]
+type = "syslog_udp"
+name = "udp"
+listen = "127.0.0.1:0"
+
+[[sources]]
+type = "http"
+name = "http"
+
+[[targets]]
+type = "file"
+name = "file"
+path = "events.ndjson"
+
+[router]
+default_targets = ["file"]
+
+[watchdog]
+interval_ms = 100
+stall_after_ms = 1000
+"#,
+        dir = dir.display(),
+        batch = t.batch_size,
+        shards = t.shards,
+        mailbox = t.mailbox,
+        framing = t.framing,
+        wait = t.ingest_wait_ms,
+        max_line = t.max_line_bytes,
+    )
+}
+
+/// A running engine with its data folder.
+#[derive(Debug)]
+pub struct TestEngine {
+    /// The engine (dropped = shut down).
+    pub engine: Option<RunningEngine>,
+    /// Its data folder.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEngine {
+    /// Starts an engine with these knobs.
+    pub fn start(t: &TestConfig) -> TestEngine {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = config_text(dir.path(), t);
+        let config = Config::parse(&text, Path::new("test.toml")).expect("test config is valid");
+        let engine = RunningEngine::start(config, false).expect("engine starts");
+        TestEngine {
+            engine: Some(engine),
+            dir,
+        }
+    }
+
+    fn engine(&self) -> &RunningEngine {
+        self.engine.as_ref().expect("engine running")
+    }
+
+    /// The TCP syslog address.
+    pub fn tcp(&self) -> SocketAddr {
+        self.engine().source_addr("tcp").expect("tcp source bound")
+    }
+
+    /// The UDP syslog address.
+    pub fn udp(&self) -> SocketAddr {
+        self.engine().source_addr("udp").expect("udp source bound")
+    }
+
+    /// The API base URL.
+    pub fn api(&self) -> String {
+        format!("http://{}", self.engine().api_addr())
+    }
+
+    /// GET a path, returning status and body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(&format!("{}{}", self.api(), path))
+    }
+
+    /// POST a body with a content type (and optional encoding); returns status, headers of
+    /// interest (Retry-After) and body.
+    pub fn post(&self, path: &str, content_type: &str, encoding: Option<&str>, body: &[u8]) -> (u16, Option<String>, String) {
+        let mut req = ureq::post(&format!("{}{}", self.api(), path)).set("Content-Type", content_type);
+        if let Some(enc) = encoding {
+            req = req.set("Content-Encoding", enc);
+        }
+        match req.send_bytes(body) {
+            Ok(resp) => (resp.status(), resp.header("Retry-After").map(str::to_owned), resp.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, resp)) => (code, resp.header("Retry-After").map(str::to_owned), resp.into_string().unwrap_or_default()),
+            Err(e) => panic!("POST {path}: {e}"),
+        }
+    }
+
+    /// The pipeline JSON.
+    pub fn pipeline(&self) -> serde_json::Value {
+        let (status, body) = self.get("/api/v1/pipeline");
+        assert_eq!(status, 200);
+        serde_json::from_str(&body).expect("pipeline JSON")
+    }
+
+    /// The file target's path.
+    pub fn events_path(&self) -> PathBuf {
+        self.dir.path().join("events.ndjson")
+    }
+
+    /// The dead-letter file's path.
+    pub fn dead_letter_path(&self) -> PathBuf {
+        self.dir.path().join("deadletter.ndjson")
+    }
+
+    /// Events delivered so far (from the metrics).
+    pub fn delivered(&self) -> u64 {
+        self.pipeline()["totals"]["delivered"].as_u64().unwrap_or(0)
+    }
+
+    /// Waits until `delivered >= n`, failing after `limit`.
+    pub fn wait_delivered(&self, n: u64, limit: Duration) {
+        wait_until(limit, &format!("{n} events delivered"), || self.delivered() >= n);
+    }
+
+    /// Shuts the engine down (draining) and returns the report.
+    pub fn shutdown(&mut self) -> tocsin_actors::ShutdownReport {
+        self.engine.take().expect("engine running").shutdown().expect("clean shutdown")
+    }
+}
+
+/// GET a URL, returning status and body.
+pub fn http_get(url: &str) -> (u16, String) {
+    match ureq::get(url).call() {
+        Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+/// Polls `cond` until it holds, panicking with `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(5);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Reads every JSON line of an NDJSON file.
+pub fn read_ndjson(path: &Path) -> Vec<serde_json::Value> {
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::File::open(path) {
+        f.read_to_string(&mut text).expect("NDJSON is UTF-8");
+    }
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// Extracts `key=N` from a message.
+pub fn field_u64(message: &str, key: &str) -> Option<u64> {
+    let start = message.find(&format!("{key}="))? + key.len() + 1;
+    let digits: String = message[start..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+/// The `tocsin` binary built by `cargo build --bin tocsin` (what `make test` runs first).
+pub fn tocsin_bin() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let bin = target.join("debug").join("tocsin");
+    assert!(bin.exists(), "{} is missing: run `cargo build --bin tocsin` (make test does)", bin.display());
+    bin
+}

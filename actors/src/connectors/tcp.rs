@@ -138,6 +138,8 @@ async fn serve_connection(
                 // line in the dead-letter file rather than invent its end.
                 framer.decode(&mut buf, &mut frames);
                 if !buf.is_empty() {
+                    // It was read, so it counts as received; it is kept as a dead letter.
+                    cx.metrics.events_in.fetch_add(1, Relaxed);
                     cx.dead_letters.write(
                         DeadLetterOrigin {
                             source: cx.source.as_str(),

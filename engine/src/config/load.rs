@@ -89,14 +89,35 @@ struct Builder {
 
 impl Builder {
     /// Deserializes `value` (found at `base`) as `T`, recording the error on failure.
-    fn de<T: DeserializeOwned>(&mut self, base: &str, value: Value) -> Option<T> {
-        match T::deserialize(value) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.errors.push(serde_error(base, &e));
-                None
+    ///
+    /// serde stops at a section's first error, so after each error the offending key is removed
+    /// (falling back to its default) and the section is read again: an unknown field does not
+    /// hide a bad value next to it. Gives up when the error names no removable key.
+    fn de<T: DeserializeOwned>(&mut self, base: &str, mut value: Value) -> Option<T> {
+        let mut removed_fields: Vec<String> = Vec::new();
+        for _ in 0..64 {
+            match T::deserialize(value.clone()) {
+                Ok(v) => return Some(v),
+                Err(e) => {
+                    let err = serde_error(base, &e);
+                    // A required key removed after its own error is now "missing": already said.
+                    if removed_fields.contains(&err.field) {
+                        return None;
+                    }
+                    removed_fields.push(err.field.clone());
+                    let removed = err
+                        .field
+                        .strip_prefix(base)
+                        .and_then(|rest| rest.strip_prefix('.'))
+                        .is_some_and(|rel| remove_key(&mut value, rel));
+                    self.errors.push(err);
+                    if !removed {
+                        return None;
+                    }
+                }
             }
         }
+        None
     }
 
     /// `[[section]]`: the entries that are tables, with their index in the file.
@@ -285,4 +306,23 @@ fn one_line(message: &str) -> String {
         .map(str::trim)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Removes the key at dotted path `rel` (tables only) from `value`; false when there is none.
+fn remove_key(value: &mut Value, rel: &str) -> bool {
+    let mut parts = rel.split('.').peekable();
+    let mut table = match value {
+        Value::Table(t) => t,
+        _ => return false,
+    };
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            return table.remove(part).is_some();
+        }
+        table = match table.get_mut(part) {
+            Some(Value::Table(t)) => t,
+            _ => return false,
+        };
+    }
+    false
 }
