@@ -20,10 +20,16 @@ fn saturation_blocks_tcp_without_loss_and_drops_udp_with_a_count() {
 
     let mut payload = Vec::with_capacity(LINES * 80);
     for seq in 0..LINES {
-        writeln!(payload, "<13>Jan  5 10:00:00 tcp-host app: bp seq={seq} padding=xxxxxxxxxxxx").unwrap();
+        writeln!(
+            payload,
+            "<13>Jan  5 10:00:00 tcp-host app: bp seq={seq} padding=xxxxxxxxxxxx"
+        )
+        .unwrap();
     }
     let mut stream = TcpStream::connect(engine.tcp()).unwrap();
-    stream.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut written = 0;
     let mut blocked = false;
     while written < payload.len() {
@@ -36,21 +42,37 @@ fn saturation_blocks_tcp_without_loss_and_drops_udp_with_a_count() {
             Err(e) => panic!("write failed: {e}"),
         }
     }
-    assert!(blocked, "a paused target must push back to the TCP client (wrote all {written} bytes)");
+    assert!(
+        blocked,
+        "a paused target must push back to the TCP client (wrote all {written} bytes)"
+    );
 
     // The normaliser link is full now: UDP cannot wait, so its batches are dropped and counted.
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..200 {
-        udp.send_to(format!("<13>Jan  5 10:00:00 udp-host app: udp {i}").as_bytes(), engine.udp())
-            .unwrap();
+        udp.send_to(
+            format!("<13>Jan  5 10:00:00 udp-host app: udp {i}").as_bytes(),
+            engine.udp(),
+        )
+        .unwrap();
     }
-    wait_until(Duration::from_secs(30), "UDP backpressure drops in /metrics", || {
-        let (_, text) = engine.get("/metrics");
-        text.lines().any(|l| {
-            l.starts_with("tocsin_events_dropped_total{connector=\"udp\",reason=\"backpressure\"}")
-                && l.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) > 0
-        })
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "UDP backpressure drops in /metrics",
+        || {
+            let (_, text) = engine.get("/metrics");
+            text.lines().any(|l| {
+                l.starts_with(
+                    "tocsin_events_dropped_total{connector=\"udp\",reason=\"backpressure\"}",
+                ) && l
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    > 0
+            })
+        },
+    );
     let pipeline = engine.pipeline();
     let udp_metrics = pipeline["connectors"]
         .as_array()
@@ -60,7 +82,11 @@ fn saturation_blocks_tcp_without_loss_and_drops_udp_with_a_count() {
         .unwrap();
     let dropped = udp_metrics["dropped"]["backpressure"].as_u64().unwrap();
     let accepted = udp_metrics["events_in"].as_u64().unwrap();
-    assert_eq!(dropped + accepted, 200, "every datagram is either in the pipeline or counted as dropped");
+    assert_eq!(
+        dropped + accepted,
+        200,
+        "every datagram is either in the pipeline or counted as dropped"
+    );
 
     // Resume: the TCP client finishes and every line arrives.
     let (status, _, _) = engine.post("/api/v1/targets/file/resume", "application/json", None, b"");
@@ -79,5 +105,8 @@ fn saturation_blocks_tcp_without_loss_and_drops_udp_with_a_count() {
         .map(|e| field_u64(e["message"].as_str().unwrap(), "seq").unwrap())
         .collect();
     assert_eq!(seqs.len(), LINES);
-    assert!(seqs.iter().enumerate().all(|(i, s)| *s == i as u64), "TCP order kept, nothing lost");
+    assert!(
+        seqs.iter().enumerate().all(|(i, s)| *s == i as u64),
+        "TCP order kept, nothing lost"
+    );
 }

@@ -13,10 +13,16 @@ fn bad_lines_are_counted_and_dead_lettered_and_the_engine_carries_on() {
         ..TestConfig::default()
     });
     let mut stream = TcpStream::connect(engine.tcp()).unwrap();
-    stream.write_all(b"<13>Jan  5 10:00:00 host app: bad \xff\xfe bytes\n").unwrap();
-    stream.write_all(b"<999>Jan  5 10:00:00 host app: priority out of range\n").unwrap();
+    stream
+        .write_all(b"<13>Jan  5 10:00:00 host app: bad \xff\xfe bytes\n")
+        .unwrap();
+    stream
+        .write_all(b"<999>Jan  5 10:00:00 host app: priority out of range\n")
+        .unwrap();
     stream.write_all(&[b'A'; 5000]).unwrap();
-    stream.write_all(b"\n<13>Jan  5 10:00:00 host app: after the bad ones\n").unwrap();
+    stream
+        .write_all(b"\n<13>Jan  5 10:00:00 host app: after the bad ones\n")
+        .unwrap();
     drop(stream);
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     udp.send_to(&[b'B'; 3000], engine.udp()).unwrap();
@@ -26,13 +32,19 @@ fn bad_lines_are_counted_and_dead_lettered_and_the_engine_carries_on() {
     });
     engine.wait_delivered(1, Duration::from_secs(30));
     let p = engine.pipeline();
-    let errors = &p["stages"].as_array().unwrap().iter().find(|s| s["name"] == "normaliser-0").unwrap()["parse_errors"];
+    let errors = &p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "normaliser-0")
+        .unwrap()["parse_errors"];
     assert_eq!(errors["not_utf8"], 1);
     assert_eq!(errors["bad_syslog_header"], 1);
     assert_eq!(errors["oversized"], 2);
     let (status, metrics) = engine.get("/metrics");
     assert_eq!(status, 200);
-    assert!(metrics.contains("tocsin_parse_errors_total{actor=\"normaliser-0\",reason=\"oversized\"} 2"));
+    assert!(metrics
+        .contains("tocsin_parse_errors_total{actor=\"normaliser-0\",reason=\"oversized\"} 2"));
     assert!(metrics.contains("tocsin_frames_truncated_total{connector=\"tcp\"} 1"));
     assert!(metrics.contains("tocsin_frames_truncated_total{connector=\"udp\"} 1"));
     assert_eq!(engine.get("/health").0, 200);
@@ -47,9 +59,19 @@ fn bad_lines_are_counted_and_dead_lettered_and_the_engine_carries_on() {
     let not_utf8 = dead.iter().find(|d| d["reason"] == "not_utf8").unwrap();
     let raw = base64_decode(not_utf8["raw_base64"].as_str().unwrap());
     assert_eq!(raw, b"<13>Jan  5 10:00:00 host app: bad \xff\xfe bytes");
-    let oversized = dead.iter().find(|d| d["reason"] == "oversized" && d["source"] == "tcp").unwrap();
-    assert_eq!(oversized["raw"].as_str().unwrap().len(), 1024, "the kept part is the first max_line_bytes");
-    assert!(dead.iter().any(|d| d["reason"] == "bad_syslog_header" && d["raw"].as_str().unwrap().starts_with("<999>")));
+    let oversized = dead
+        .iter()
+        .find(|d| d["reason"] == "oversized" && d["source"] == "tcp")
+        .unwrap();
+    assert_eq!(
+        oversized["raw"].as_str().unwrap().len(),
+        1024,
+        "the kept part is the first max_line_bytes"
+    );
+    assert!(dead
+        .iter()
+        .any(|d| d["reason"] == "bad_syslog_header"
+            && d["raw"].as_str().unwrap().starts_with("<999>")));
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {

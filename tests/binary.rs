@@ -19,7 +19,11 @@ fn check_config_passes_the_shipped_config() {
         .arg(workspace_root().join("config/tocsin.toml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
 }
 
@@ -55,9 +59,16 @@ default_targets = ["nowhere"]
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let file = path.display().to_string();
-    for (line, field) in [(2, "engine.batch_size"), (3, "engine.colour"), (8, "sources[0].listen"), (15, "router.default_targets")] {
+    for (line, field) in [
+        (2, "engine.batch_size"),
+        (3, "engine.colour"),
+        (8, "sources[0].listen"),
+        (15, "router.default_targets"),
+    ] {
         assert!(
-            stderr.lines().any(|l| l.starts_with(&format!("{file}:{line}:")) && l.contains(field)),
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("{file}:{line}:")) && l.contains(field)),
             "expected an error at line {line} for {field} in:\n{stderr}"
         );
     }
@@ -110,7 +121,9 @@ default_targets = ["file"]
         all
     });
     let api = loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("engine logs its readiness");
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("engine logs its readiness");
         if let Some(i) = line.find("api=") {
             break line[i + 4..].split_whitespace().next().unwrap().to_owned();
         }
@@ -135,27 +148,48 @@ default_targets = ["file"]
     });
     wait_until(Duration::from_secs(60), "some events delivered", || {
         let (_, body) = http_get(&format!("http://{api}/api/v1/pipeline"));
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["totals"]["delivered"].as_u64().unwrap() >= 5_000
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["totals"]["delivered"]
+            .as_u64()
+            .unwrap()
+            >= 5_000
     });
     let pid = i32::try_from(child.id()).unwrap();
     // `unsafe` is forbidden in this workspace, so the signal goes through kill(1).
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     sender.join().unwrap();
     let log = reader.join().unwrap();
-    assert!(exit.success(), "tocsin must exit 0 after SIGTERM; log:\n{}", log.join("\n"));
+    assert!(
+        exit.success(),
+        "tocsin must exit 0 after SIGTERM; log:\n{}",
+        log.join("\n")
+    );
 
-    let summary = log.iter().find(|l| l.contains("shutdown complete")).expect("shutdown summary logged");
+    let summary = log
+        .iter()
+        .find(|l| l.contains("shutdown complete"))
+        .expect("shutdown summary logged");
     let received = field_u64(summary, "received").unwrap();
     let delivered = field_u64(summary, "delivered").unwrap();
     let dead = field_u64(summary, "dead_letters").unwrap();
-    assert_eq!(received, delivered + dead, "every frame read is delivered or dead-lettered: {summary}");
+    assert_eq!(
+        received,
+        delivered + dead,
+        "every frame read is delivered or dead-lettered: {summary}"
+    );
 
     let events = read_ndjson(&dir.path().join("events.ndjson"));
     assert_eq!(events.len() as u64, delivered);
     assert!(delivered >= 5_000);
     for (i, e) in events.iter().enumerate() {
-        assert_eq!(field_u64(e["message"].as_str().unwrap(), "seq"), Some(i as u64), "contiguous prefix");
+        assert_eq!(
+            field_u64(e["message"].as_str().unwrap(), "seq"),
+            Some(i as u64),
+            "contiguous prefix"
+        );
     }
 }

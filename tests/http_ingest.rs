@@ -15,19 +15,38 @@ fn ndjson_events_are_accepted_after_enqueue_and_arrive() {
         r#"{"time": 1704448801000, "message": "second", "device.hostname": "vpn-1", "custom_field": "kept"}"#,
         "\n"
     );
-    let (status, _, answer) =
-        engine.post("/api/v1/ingest/http", "application/x-ndjson", None, body.as_bytes());
+    let (status, _, answer) = engine.post(
+        "/api/v1/ingest/http",
+        "application/x-ndjson",
+        None,
+        body.as_bytes(),
+    );
     assert_eq!(status, 202, "{answer}");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&answer).unwrap()["accepted"], 2);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&answer).unwrap()["accepted"],
+        2
+    );
 
-    let lines: String = (0..50).map(|i| format!("<13>Jan  5 10:00:00 gz-host app: gz line {i}\n")).collect();
+    let lines: String = (0..50)
+        .map(|i| format!("<13>Jan  5 10:00:00 gz-host app: gz line {i}\n"))
+        .collect();
     let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(lines.as_bytes()).unwrap();
-    let (status, _, _) = engine.post("/api/v1/ingest/http", "text/plain", Some("gzip"), &gz.finish().unwrap());
+    let (status, _, _) = engine.post(
+        "/api/v1/ingest/http",
+        "text/plain",
+        Some("gzip"),
+        &gz.finish().unwrap(),
+    );
     assert_eq!(status, 202);
 
     let array = r#"[{"message": "from array 1"}, {"message": "from array 2"}]"#;
-    let (status, _, _) = engine.post("/api/v1/ingest/http", "application/json", None, array.as_bytes());
+    let (status, _, _) = engine.post(
+        "/api/v1/ingest/http",
+        "application/json",
+        None,
+        array.as_bytes(),
+    );
     assert_eq!(status, 202);
 
     let (status, _, _) = engine.post("/api/v1/ingest/nope", "text/plain", None, b"x\n");
@@ -37,14 +56,23 @@ fn ndjson_events_are_accepted_after_enqueue_and_arrive() {
     engine.shutdown();
     let events = read_ndjson(&engine.events_path());
     assert_eq!(events.len(), 54);
-    let login = events.iter().find(|e| e["message"] == "login failed").expect("ndjson event");
+    let login = events
+        .iter()
+        .find(|e| e["message"] == "login failed")
+        .expect("ndjson event");
     assert_eq!(login["class_uid"], 3002);
     assert_eq!(login["status"], "Failure");
     assert_eq!(login["src_endpoint"]["ip"], "10.1.2.3");
     assert_eq!(login["device"]["hostname"], "vpn-1");
     let second = events.iter().find(|e| e["message"] == "second").unwrap();
     assert_eq!(second["unmapped"]["custom_field"], "kept");
-    assert_eq!(events.iter().filter(|e| e["device"]["hostname"] == "gz-host").count(), 50);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["device"]["hostname"] == "gz-host")
+            .count(),
+        50
+    );
     assert!(events.iter().any(|e| e["message"] == "from array 2"));
 }
 
@@ -62,7 +90,9 @@ fn saturated_pipeline_answers_503_and_enqueues_nothing_of_refused_requests() {
     let (status, _, _) = engine.post("/api/v1/targets/file/pause", "application/json", None, b"");
     assert_eq!(status, 200);
 
-    let body: String = (0..16).map(|i| format!("<13>Jan  5 10:00:00 h app: line {i}\n")).collect();
+    let body: String = (0..16)
+        .map(|i| format!("<13>Jan  5 10:00:00 h app: line {i}\n"))
+        .collect();
     let mut accepted = 0u64;
     let mut refused = None;
     for _ in 0..100 {

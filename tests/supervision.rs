@@ -8,17 +8,27 @@ use std::time::Duration;
 use tocsin_tests::{read_ndjson, wait_until, TestConfig, TestEngine};
 
 fn stage<'a>(p: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    p["stages"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()
+    p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()
 }
 
 #[test]
 fn a_panicking_normaliser_is_restarted_and_later_events_arrive() {
-    let mut engine = TestEngine::start(&TestConfig { shards: 1, ..TestConfig::default() });
+    let mut engine = TestEngine::start(&TestConfig {
+        shards: 1,
+        ..TestConfig::default()
+    });
     let mut stream = TcpStream::connect(engine.tcp()).unwrap();
     writeln!(stream, "<13>Jan  5 10:00:00 host app: before").unwrap();
     engine.wait_delivered(1, Duration::from_secs(30));
 
-    stream.write_all(tocsin_actors::normaliser::TEST_POISON_LINE).unwrap();
+    stream
+        .write_all(tocsin_actors::normaliser::TEST_POISON_LINE)
+        .unwrap();
     stream.write_all(b"\n").unwrap();
     wait_until(Duration::from_secs(30), "the normaliser restart", || {
         stage(&engine.pipeline(), "normaliser-0")["restarts"] == 1
@@ -26,7 +36,8 @@ fn a_panicking_normaliser_is_restarted_and_later_events_arrive() {
     let p = engine.pipeline();
     assert_eq!(stage(&p, "normaliser-0")["panics"], 1);
     let (_, metrics) = engine.get("/metrics");
-    assert!(metrics.contains("tocsin_actor_restarts_total{actor=\"normaliser-0\",kind=\"normaliser\"} 1"));
+    assert!(metrics
+        .contains("tocsin_actor_restarts_total{actor=\"normaliser-0\",kind=\"normaliser\"} 1"));
 
     for i in 0..1000 {
         writeln!(stream, "<13>Jan  5 10:00:00 host app: after {i}").unwrap();
@@ -47,7 +58,12 @@ fn a_panicking_normaliser_is_restarted_and_later_events_arrive() {
 
 #[test]
 fn the_watchdog_flags_a_stage_with_input_and_no_progress() {
-    let mut engine = TestEngine::start(&TestConfig { shards: 1, batch_size: 8, mailbox: 2, ..TestConfig::default() });
+    let mut engine = TestEngine::start(&TestConfig {
+        shards: 1,
+        batch_size: 8,
+        mailbox: 2,
+        ..TestConfig::default()
+    });
     let (status, _, _) = engine.post("/api/v1/targets/file/pause", "application/json", None, b"");
     assert_eq!(status, 200);
     let mut stream = TcpStream::connect(engine.tcp()).unwrap();
@@ -55,9 +71,11 @@ fn the_watchdog_flags_a_stage_with_input_and_no_progress() {
         writeln!(stream, "<13>Jan  5 10:00:00 host app: line {i}").unwrap();
     }
     stream.flush().unwrap();
-    wait_until(Duration::from_secs(30), "target-file marked stalled", || {
-        stage(&engine.pipeline(), "target-file")["stalled"] == true
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "target-file marked stalled",
+        || stage(&engine.pipeline(), "target-file")["stalled"] == true,
+    );
     let (_, metrics) = engine.get("/metrics");
     assert!(metrics.contains("tocsin_actor_stalled{actor=\"target-file\",kind=\"target\"} 1"));
 

@@ -58,7 +58,10 @@ fn two_hundred_thousand_lines_from_four_clients_arrive_in_order_as_ocsf_json() {
 
     // The OCSF shape of one event.
     let e = &events[0];
-    assert!(e["time"].as_i64().unwrap() > 1_600_000_000_000, "time in ms");
+    assert!(
+        e["time"].as_i64().unwrap() > 1_600_000_000_000,
+        "time in ms"
+    );
     assert_eq!(e["severity_id"], 1, "PRI 134 = local0.info = Informational");
     assert_eq!(e["severity"], "Informational");
     assert_eq!(e["class_uid"], 0);
@@ -78,7 +81,9 @@ fn octet_counted_and_newline_framed_input_both_work() {
     let mut octet = TcpStream::connect(addr).unwrap();
     let mut payload = Vec::new();
     for seq in 0..100 {
-        let msg = format!("<165>1 2024-01-05T10:00:00.000Z octet-host app - ID47 - octet seq={seq}\nsecond line");
+        let msg = format!(
+            "<165>1 2024-01-05T10:00:00.000Z octet-host app - ID47 - octet seq={seq}\nsecond line"
+        );
         write!(payload, "{} {}", msg.len(), msg).unwrap();
     }
     octet.write_all(&payload).unwrap();
@@ -86,7 +91,11 @@ fn octet_counted_and_newline_framed_input_both_work() {
 
     let mut newline = TcpStream::connect(addr).unwrap();
     for seq in 0..100 {
-        writeln!(newline, "<13>Jan  5 10:00:00 newline-host app: newline seq={seq}").unwrap();
+        writeln!(
+            newline,
+            "<13>Jan  5 10:00:00 newline-host app: newline seq={seq}"
+        )
+        .unwrap();
     }
     drop(newline);
 

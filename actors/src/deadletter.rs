@@ -220,8 +220,8 @@ mod tests {
     fn keeps_raw_bytes_and_reason() {
         let dir = tempfile::tempdir().unwrap();
         let metrics = Arc::new(PipelineMetrics::default());
-        let dl = DeadLetters::open(&dir.path().join("dl.ndjson"), 1 << 20, 2, metrics.clone())
-            .unwrap();
+        let dl =
+            DeadLetters::open(&dir.path().join("dl.ndjson"), 1 << 20, 2, metrics.clone()).unwrap();
         dl.write(origin(), "not_utf8", "bad byte", b"abc\xff");
         let text = std::fs::read_to_string(dir.path().join("dl.ndjson")).unwrap();
         let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();

@@ -415,67 +415,232 @@ impl PipelineMetrics {
         let targets = read(&self.targets);
         let w = &mut out;
 
-        header(w, "tocsin_uptime_seconds", "gauge", "Seconds since the pipeline started.");
+        header(
+            w,
+            "tocsin_uptime_seconds",
+            "gauge",
+            "Seconds since the pipeline started.",
+        );
         let _ = writeln!(w, "tocsin_uptime_seconds {:.3}", self.uptime_secs());
 
-        header(w, "tocsin_connector_up", "gauge", "1 when the connector is bound and accepting.");
+        header(
+            w,
+            "tocsin_connector_up",
+            "gauge",
+            "1 when the connector is bound and accepting.",
+        );
         for c in &connectors {
-            let _ = writeln!(w, "tocsin_connector_up{{connector=\"{}\",type=\"{}\"}} {}", esc(&c.name), c.kind, u8::from(c.bound.load(Relaxed)));
+            let _ = writeln!(
+                w,
+                "tocsin_connector_up{{connector=\"{}\",type=\"{}\"}} {}",
+                esc(&c.name),
+                c.kind,
+                u8::from(c.bound.load(Relaxed))
+            );
         }
-        counter_per(w, "tocsin_connector_events_in_total", "Frames accepted by the connector.", &connectors, |c| c.events_in.load(Relaxed));
-        counter_per(w, "tocsin_connector_bytes_in_total", "Bytes read by the connector.", &connectors, |c| c.bytes_in.load(Relaxed));
-        counter_per(w, "tocsin_connector_batches_total", "Batches sent by the connector.", &connectors, |c| c.batches.load(Relaxed));
-        counter_per(w, "tocsin_connector_connections_total", "Connections accepted.", &connectors, |c| c.connections_total.load(Relaxed));
-        counter_per(w, "tocsin_frames_truncated_total", "Frames cut at the maximum line length.", &connectors, |c| c.truncated.load(Relaxed));
-        header(w, "tocsin_connector_connections_open", "gauge", "Open connections or in-flight requests.");
+        counter_per(
+            w,
+            "tocsin_connector_events_in_total",
+            "Frames accepted by the connector.",
+            &connectors,
+            |c| c.events_in.load(Relaxed),
+        );
+        counter_per(
+            w,
+            "tocsin_connector_bytes_in_total",
+            "Bytes read by the connector.",
+            &connectors,
+            |c| c.bytes_in.load(Relaxed),
+        );
+        counter_per(
+            w,
+            "tocsin_connector_batches_total",
+            "Batches sent by the connector.",
+            &connectors,
+            |c| c.batches.load(Relaxed),
+        );
+        counter_per(
+            w,
+            "tocsin_connector_connections_total",
+            "Connections accepted.",
+            &connectors,
+            |c| c.connections_total.load(Relaxed),
+        );
+        counter_per(
+            w,
+            "tocsin_frames_truncated_total",
+            "Frames cut at the maximum line length.",
+            &connectors,
+            |c| c.truncated.load(Relaxed),
+        );
+        header(
+            w,
+            "tocsin_connector_connections_open",
+            "gauge",
+            "Open connections or in-flight requests.",
+        );
         for c in &connectors {
-            let _ = writeln!(w, "tocsin_connector_connections_open{{connector=\"{}\"}} {}", esc(&c.name), c.connections_open.load(Relaxed));
+            let _ = writeln!(
+                w,
+                "tocsin_connector_connections_open{{connector=\"{}\"}} {}",
+                esc(&c.name),
+                c.connections_open.load(Relaxed)
+            );
         }
 
-        header(w, "tocsin_events_dropped_total", "counter", "Events dropped, by where and why.");
+        header(
+            w,
+            "tocsin_events_dropped_total",
+            "counter",
+            "Events dropped, by where and why.",
+        );
         for c in &connectors {
             for (reason, n) in c.dropped.all() {
-                let _ = writeln!(w, "tocsin_events_dropped_total{{connector=\"{}\",reason=\"{reason}\"}} {n}", esc(&c.name));
+                let _ = writeln!(
+                    w,
+                    "tocsin_events_dropped_total{{connector=\"{}\",reason=\"{reason}\"}} {n}",
+                    esc(&c.name)
+                );
             }
         }
         for s in &stages {
             for (reason, n) in s.dropped.all() {
-                let _ = writeln!(w, "tocsin_events_dropped_total{{actor=\"{}\",reason=\"{reason}\"}} {n}", esc(&s.name));
+                let _ = writeln!(
+                    w,
+                    "tocsin_events_dropped_total{{actor=\"{}\",reason=\"{reason}\"}} {n}",
+                    esc(&s.name)
+                );
             }
         }
-        header(w, "tocsin_parse_errors_total", "counter", "Frames that failed to normalise, by reason.");
+        header(
+            w,
+            "tocsin_parse_errors_total",
+            "counter",
+            "Frames that failed to normalise, by reason.",
+        );
         for s in &stages {
             for (reason, n) in s.parse_errors.all() {
-                let _ = writeln!(w, "tocsin_parse_errors_total{{actor=\"{}\",reason=\"{reason}\"}} {n}", esc(&s.name));
+                let _ = writeln!(
+                    w,
+                    "tocsin_parse_errors_total{{actor=\"{}\",reason=\"{reason}\"}} {n}",
+                    esc(&s.name)
+                );
             }
         }
-        header(w, "tocsin_dead_letters_total", "counter", "Frames written to the dead-letter file, by reason.");
+        header(
+            w,
+            "tocsin_dead_letters_total",
+            "counter",
+            "Frames written to the dead-letter file, by reason.",
+        );
         for (reason, n) in self.dead_letters.all() {
             let _ = writeln!(w, "tocsin_dead_letters_total{{reason=\"{reason}\"}} {n}");
         }
-        header(w, "tocsin_dead_letters_discarded_total", "counter", "Dead letters removed by the file bound.");
-        let _ = writeln!(w, "tocsin_dead_letters_discarded_total {}", self.dead_letters_discarded.load(Relaxed));
+        header(
+            w,
+            "tocsin_dead_letters_discarded_total",
+            "counter",
+            "Dead letters removed by the file bound.",
+        );
+        let _ = writeln!(
+            w,
+            "tocsin_dead_letters_discarded_total {}",
+            self.dead_letters_discarded.load(Relaxed)
+        );
 
-        stage_counter(w, "tocsin_actor_events_in_total", "Events received by the actor.", &stages, |s| s.events_in.load(Relaxed));
-        stage_counter(w, "tocsin_actor_events_out_total", "Events passed on or written by the actor.", &stages, |s| s.events_out.load(Relaxed));
-        stage_counter(w, "tocsin_actor_batches_total", "Batches processed by the actor.", &stages, |s| s.batches.load(Relaxed));
-        stage_counter(w, "tocsin_actor_restarts_total", "Supervisor restarts of the actor.", &stages, |s| s.restarts.load(Relaxed));
-        stage_counter(w, "tocsin_actor_panics_total", "Panics caught at the actor's batch boundary.", &stages, |s| s.panics.load(Relaxed));
-        stage_gauge(w, "tocsin_mailbox_depth", "Batches waiting in the actor's input link.", &stages, |s| s.depth() as u64);
-        stage_gauge(w, "tocsin_mailbox_capacity", "Capacity of the actor's input link, in batches.", &stages, |s| s.capacity() as u64);
-        stage_gauge(w, "tocsin_actor_stalled", "1 when the watchdog finds the actor stalled.", &stages, |s| u64::from(s.stalled.load(Relaxed)));
+        stage_counter(
+            w,
+            "tocsin_actor_events_in_total",
+            "Events received by the actor.",
+            &stages,
+            |s| s.events_in.load(Relaxed),
+        );
+        stage_counter(
+            w,
+            "tocsin_actor_events_out_total",
+            "Events passed on or written by the actor.",
+            &stages,
+            |s| s.events_out.load(Relaxed),
+        );
+        stage_counter(
+            w,
+            "tocsin_actor_batches_total",
+            "Batches processed by the actor.",
+            &stages,
+            |s| s.batches.load(Relaxed),
+        );
+        stage_counter(
+            w,
+            "tocsin_actor_restarts_total",
+            "Supervisor restarts of the actor.",
+            &stages,
+            |s| s.restarts.load(Relaxed),
+        );
+        stage_counter(
+            w,
+            "tocsin_actor_panics_total",
+            "Panics caught at the actor's batch boundary.",
+            &stages,
+            |s| s.panics.load(Relaxed),
+        );
+        stage_gauge(
+            w,
+            "tocsin_mailbox_depth",
+            "Batches waiting in the actor's input link.",
+            &stages,
+            |s| s.depth() as u64,
+        );
+        stage_gauge(
+            w,
+            "tocsin_mailbox_capacity",
+            "Capacity of the actor's input link, in batches.",
+            &stages,
+            |s| s.capacity() as u64,
+        );
+        stage_gauge(
+            w,
+            "tocsin_actor_stalled",
+            "1 when the watchdog finds the actor stalled.",
+            &stages,
+            |s| u64::from(s.stalled.load(Relaxed)),
+        );
 
-        header(w, "tocsin_target_errors_total", "counter", "Write errors per target.");
+        header(
+            w,
+            "tocsin_target_errors_total",
+            "counter",
+            "Write errors per target.",
+        );
         for t in &targets {
-            let _ = writeln!(w, "tocsin_target_errors_total{{target=\"{}\"}} {}", esc(&t.name), t.errors.load(Relaxed));
+            let _ = writeln!(
+                w,
+                "tocsin_target_errors_total{{target=\"{}\"}} {}",
+                esc(&t.name),
+                t.errors.load(Relaxed)
+            );
         }
-        header(w, "tocsin_e2e_latency_seconds", "summary", "End-to-end latency from receive to target write.");
+        header(
+            w,
+            "tocsin_e2e_latency_seconds",
+            "summary",
+            "End-to-end latency from receive to target write.",
+        );
         for t in &targets {
             if let Ok(h) = t.latency_us.lock() {
                 for q in [0.5, 0.9, 0.99, 0.999] {
-                    let _ = writeln!(w, "tocsin_e2e_latency_seconds{{target=\"{}\",quantile=\"{q}\"}} {}", esc(&t.name), h.value_at_quantile(q) as f64 / 1e6);
+                    let _ = writeln!(
+                        w,
+                        "tocsin_e2e_latency_seconds{{target=\"{}\",quantile=\"{q}\"}} {}",
+                        esc(&t.name),
+                        h.value_at_quantile(q) as f64 / 1e6
+                    );
                 }
-                let _ = writeln!(w, "tocsin_e2e_latency_seconds_count{{target=\"{}\"}} {}", esc(&t.name), h.len());
+                let _ = writeln!(
+                    w,
+                    "tocsin_e2e_latency_seconds_count{{target=\"{}\"}} {}",
+                    esc(&t.name),
+                    h.len()
+                );
             }
         }
         out
@@ -529,13 +694,21 @@ fn stage_series(
 ) {
     header(w, name, kind, help);
     for s in ss {
-        let _ = writeln!(w, "{name}{{actor=\"{}\",kind=\"{}\"}} {}", esc(&s.name), s.kind, f(s));
+        let _ = writeln!(
+            w,
+            "{name}{{actor=\"{}\",kind=\"{}\"}} {}",
+            esc(&s.name),
+            s.kind,
+            f(s)
+        );
     }
 }
 
 /// Escapes a label value.
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

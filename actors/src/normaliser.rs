@@ -53,7 +53,11 @@ impl NormaliserShard {
 
     fn normalise(&self, batch: &RawBatch) -> Vec<tocsin_engine::schema::Event> {
         #[cfg(feature = "testsuite")]
-        if batch.frames.iter().any(|f| f.data.as_ref() == TEST_POISON_LINE) {
+        if batch
+            .frames
+            .iter()
+            .any(|f| f.data.as_ref() == TEST_POISON_LINE)
+        {
             panic!("test poison batch");
         }
         let meta = FrameMeta {

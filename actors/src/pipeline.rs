@@ -81,7 +81,10 @@ pub struct Pipeline {
     shutdown_timeout: Duration,
 }
 
-fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PipelineError {
+fn io_err(
+    what: &'static str,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> PipelineError {
     let path = path.display().to_string();
     move |error| PipelineError::Io { what, path, error }
 }

@@ -87,7 +87,10 @@ mod tests {
         let t0 = Instant::now();
         assert!(dog.check(&metrics, t0).is_empty());
         assert!(dog.check(&metrics, t0 + Duration::from_secs(4)).is_empty());
-        assert_eq!(dog.check(&metrics, t0 + Duration::from_secs(6)), vec!["router-0"]);
+        assert_eq!(
+            dog.check(&metrics, t0 + Duration::from_secs(6)),
+            vec!["router-0"]
+        );
         assert!(stage.stalled.load(Relaxed));
         stage.batches.fetch_add(1, Relaxed);
         dog.check(&metrics, t0 + Duration::from_secs(7));

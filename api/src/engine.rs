@@ -184,7 +184,11 @@ async fn serve(
         .sources
         .iter()
         .filter(|s| !matches!(s, SourceConfig::Http(_) | SourceConfig::File(_)))
-        .filter_map(|s| pipeline.source_addr(s.name()).map(|a| (s.name().to_owned(), a)))
+        .filter_map(|s| {
+            pipeline
+                .source_addr(s.name())
+                .map(|a| (s.name().to_owned(), a))
+        })
         .collect();
     tracing::info!(api = %api_addr, "tocsin is ready");
     let _ = ready.send(Ok(Bound {

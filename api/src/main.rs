@@ -54,11 +54,7 @@ fn init_logging() {
 fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
     Config::load(path).map_err(|errors| {
         eprintln!("{errors}");
-        eprintln!(
-            "tocsin: {} error(s) in {}",
-            errors.0.len(),
-            path.display()
-        );
+        eprintln!("tocsin: {} error(s) in {}", errors.0.len(), path.display());
         ExitCode::from(1)
     })
 }

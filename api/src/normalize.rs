@@ -57,7 +57,11 @@ pub fn normalize_stream(
             let line = strip_cr(line);
             let frame = Frame {
                 truncated: line.len() > max,
-                data: if line.len() > max { line.slice(..max) } else { line.clone() },
+                data: if line.len() > max {
+                    line.slice(..max)
+                } else {
+                    line.clone()
+                },
                 kind: tocsin_engine::normalise::FrameKind::Line,
             };
             line_out.clear();
@@ -65,7 +69,10 @@ pub fn normalize_stream(
                 Ok(event) => json::write_event(&event, &mut line_out),
                 Err(e) => {
                     stats.errors += 1;
-                    json::write_event(&error_event(&line, &meta, e.reason(), &e.to_string()), &mut line_out);
+                    json::write_event(
+                        &error_event(&line, &meta, e.reason(), &e.to_string()),
+                        &mut line_out,
+                    );
                 }
             }
             line_out.push(b'\n');
@@ -92,9 +99,10 @@ fn error_event(raw: &[u8], meta: &FrameMeta, reason: &'static str, error: &str) 
         source: Some(meta.source),
         ..Event::default()
     };
-    event
-        .unmapped
-        .push((Text::from_static("tocsin.parse_error"), Text::from_static(reason)));
+    event.unmapped.push((
+        Text::from_static("tocsin.parse_error"),
+        Text::from_static(reason),
+    ));
     event
         .unmapped
         .push((Text::from_static("tocsin.error"), Text::copy_from(error)));
@@ -102,7 +110,10 @@ fn error_event(raw: &[u8], meta: &FrameMeta, reason: &'static str, error: &str) 
 }
 
 /// Runs `tocsin normalize` over files (or stdin when none), writing to stdout.
-pub fn run(normaliser: &Normaliser, files: &[std::path::PathBuf]) -> anyhow::Result<NormalizeStats> {
+pub fn run(
+    normaliser: &Normaliser,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<NormalizeStats> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut total = NormalizeStats::default();
@@ -112,8 +123,8 @@ pub fn run(normaliser: &Normaliser, files: &[std::path::PathBuf]) -> anyhow::Res
         total.errors += stats.errors;
     }
     for path in files {
-        let mut f = std::fs::File::open(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut f =
+            std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let stats = normalize_stream(normaliser, &mut f, &mut out)?;
         total.lines += stats.lines;
         total.errors += stats.errors;
@@ -127,7 +138,8 @@ mod tests {
 
     #[test]
     fn one_output_line_per_input_line_including_bad_ones() {
-        let input = b"<13>Oct 11 22:14:15 host app: hello\n\nbad \xff byte\r\nlast line without newline";
+        let input =
+            b"<13>Oct 11 22:14:15 host app: hello\n\nbad \xff byte\r\nlast line without newline";
         let mut out = Vec::new();
         let stats = normalize_stream(&Normaliser::new(1024), &mut &input[..], &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -149,7 +161,13 @@ mod tests {
         input.extend_from_slice(b"\nshort\n");
         let mut out = Vec::new();
         let stats = normalize_stream(&Normaliser::new(64), &mut &input[..], &mut out).unwrap();
-        assert_eq!(stats, NormalizeStats { lines: 2, errors: 1 });
+        assert_eq!(
+            stats,
+            NormalizeStats {
+                lines: 2,
+                errors: 1
+            }
+        );
         let text = String::from_utf8(out).unwrap();
         let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first["unmapped"]["tocsin.parse_error"], "oversized");

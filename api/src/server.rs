@@ -36,7 +36,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/v1/ingest/{source}", web::post().to(ingest))
         .route("/api/v1/targets/{name}/pause", web::post().to(pause_target))
-        .route("/api/v1/targets/{name}/resume", web::post().to(resume_target));
+        .route(
+            "/api/v1/targets/{name}/resume",
+            web::post().to(resume_target),
+        );
 }
 
 fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> HttpResponse {

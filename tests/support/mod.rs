@@ -146,14 +146,29 @@ impl TestEngine {
 
     /// POST a body with a content type (and optional encoding); returns status, headers of
     /// interest (Retry-After) and body.
-    pub fn post(&self, path: &str, content_type: &str, encoding: Option<&str>, body: &[u8]) -> (u16, Option<String>, String) {
-        let mut req = ureq::post(&format!("{}{}", self.api(), path)).set("Content-Type", content_type);
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        encoding: Option<&str>,
+        body: &[u8],
+    ) -> (u16, Option<String>, String) {
+        let mut req =
+            ureq::post(&format!("{}{}", self.api(), path)).set("Content-Type", content_type);
         if let Some(enc) = encoding {
             req = req.set("Content-Encoding", enc);
         }
         match req.send_bytes(body) {
-            Ok(resp) => (resp.status(), resp.header("Retry-After").map(str::to_owned), resp.into_string().unwrap_or_default()),
-            Err(ureq::Error::Status(code, resp)) => (code, resp.header("Retry-After").map(str::to_owned), resp.into_string().unwrap_or_default()),
+            Ok(resp) => (
+                resp.status(),
+                resp.header("Retry-After").map(str::to_owned),
+                resp.into_string().unwrap_or_default(),
+            ),
+            Err(ureq::Error::Status(code, resp)) => (
+                code,
+                resp.header("Retry-After").map(str::to_owned),
+                resp.into_string().unwrap_or_default(),
+            ),
             Err(e) => panic!("POST {path}: {e}"),
         }
     }
@@ -182,12 +197,18 @@ impl TestEngine {
 
     /// Waits until `delivered >= n`, failing after `limit`.
     pub fn wait_delivered(&self, n: u64, limit: Duration) {
-        wait_until(limit, &format!("{n} events delivered"), || self.delivered() >= n);
+        wait_until(limit, &format!("{n} events delivered"), || {
+            self.delivered() >= n
+        });
     }
 
     /// Shuts the engine down (draining) and returns the report.
     pub fn shutdown(&mut self) -> tocsin_actors::ShutdownReport {
-        self.engine.take().expect("engine running").shutdown().expect("clean shutdown")
+        self.engine
+            .take()
+            .expect("engine running")
+            .shutdown()
+            .expect("clean shutdown")
     }
 }
 
@@ -205,7 +226,10 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     let mut pause = Duration::from_millis(5);
     while !cond() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
     }
@@ -225,15 +249,27 @@ pub fn read_ndjson(path: &Path) -> Vec<serde_json::Value> {
 /// Extracts `key=N` from a message.
 pub fn field_u64(message: &str, key: &str) -> Option<u64> {
     let start = message.find(&format!("{key}="))? + key.len() + 1;
-    let digits: String = message[start..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = message[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     digits.parse().ok()
 }
 
 /// The `tocsin` binary built by `cargo build --bin tocsin` (what `make test` runs first).
 pub fn tocsin_bin() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned();
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     let bin = target.join("debug").join("tocsin");
-    assert!(bin.exists(), "{} is missing: run `cargo build --bin tocsin` (make test does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --bin tocsin` (make test does)",
+        bin.display()
+    );
     bin
 }

@@ -138,7 +138,9 @@ async fn read_file(settings: FileSettings, cx: ConnectorContext) {
             match tokio::fs::File::open(&settings.path).await {
                 Ok(f) => match f.metadata().await {
                     Ok(m) => break (f, inode_of(&m)),
-                    Err(e) => tracing::warn!(path = %settings.path.display(), error = %e, "stat failed"),
+                    Err(e) => {
+                        tracing::warn!(path = %settings.path.display(), error = %e, "stat failed")
+                    }
                 },
                 Err(e) if settings.mode == FileReadMode::Once => {
                     tracing::error!(path = %settings.path.display(), error = %e, "cannot open file");
@@ -184,12 +186,18 @@ async fn read_file(settings: FileSettings, cx: ConnectorContext) {
                 cx.metrics.bytes_in.fetch_add(n as u64, Relaxed);
                 read_pos += n as u64;
                 framer.decode(&mut buf, &mut frames);
-                if !frames.is_empty() && !cx.send_reliable(flow, None, received_ns, &mut frames).await {
+                if !frames.is_empty()
+                    && !cx.send_reliable(flow, None, received_ns, &mut frames).await
+                {
                     return;
                 }
                 cx.metrics.truncated.store(framer.truncated(), Relaxed);
                 // Only complete lines count as consumed; a partial tail is re-read after a restart.
-                let cp = Checkpoint { path: settings.path.clone(), inode, offset: read_pos - buf.len() as u64 };
+                let cp = Checkpoint {
+                    path: settings.path.clone(),
+                    inode,
+                    offset: read_pos - buf.len() as u64,
+                };
                 if last_saved.elapsed() >= CHECKPOINT_EVERY {
                     save_checkpoint(&settings.checkpoint, &cp);
                     last_saved = Instant::now();
@@ -203,7 +211,11 @@ async fn read_file(settings: FileSettings, cx: ConnectorContext) {
                 if !frames.is_empty() {
                     let _ = cx.send_reliable(flow, None, received_ns, &mut frames).await;
                 }
-                let cp = Checkpoint { path: settings.path.clone(), inode, offset: read_pos };
+                let cp = Checkpoint {
+                    path: settings.path.clone(),
+                    inode,
+                    offset: read_pos,
+                };
                 save_checkpoint(&settings.checkpoint, &cp);
                 tracing::info!(path = %settings.path.display(), "file read to the end");
                 return;

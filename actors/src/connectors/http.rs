@@ -193,7 +193,11 @@ impl HttpIngest {
         result.map(|()| total)
     }
 
-    async fn enqueue(&self, cx: &ConnectorContext, frames: &mut Vec<Frame>) -> Result<(), IngestError> {
+    async fn enqueue(
+        &self,
+        cx: &ConnectorContext,
+        frames: &mut Vec<Frame>,
+    ) -> Result<(), IngestError> {
         let flow = cx.next_flow();
         let received_ns = tocsin_engine::clock::now_ns();
         let tx = cx.output_for(flow).clone();
@@ -254,7 +258,8 @@ mod tests {
 
     #[test]
     fn ndjson_body_gives_json_frames_and_skips_blank_lines() {
-        let body = Bytes::from_static(b"{\"message\":\"a\"}\n\n{\"message\":\"b\"}\r\nplain line\n");
+        let body =
+            Bytes::from_static(b"{\"message\":\"a\"}\n\n{\"message\":\"b\"}\r\nplain line\n");
         let frames = body_frames(BodyFormat::Ndjson, &body).unwrap();
         assert_eq!(frames.len(), 3);
         assert_eq!(frames[0].kind, FrameKind::Json);
@@ -273,9 +278,18 @@ mod tests {
 
     #[test]
     fn format_follows_content_type_then_body() {
-        assert_eq!(BodyFormat::detect(Some("text/plain"), b"{}"), BodyFormat::Lines);
-        assert_eq!(BodyFormat::detect(Some("application/x-ndjson"), b"[]"), BodyFormat::Ndjson);
-        assert_eq!(BodyFormat::detect(Some("application/json"), b" [{}]"), BodyFormat::JsonArray);
+        assert_eq!(
+            BodyFormat::detect(Some("text/plain"), b"{}"),
+            BodyFormat::Lines
+        );
+        assert_eq!(
+            BodyFormat::detect(Some("application/x-ndjson"), b"[]"),
+            BodyFormat::Ndjson
+        );
+        assert_eq!(
+            BodyFormat::detect(Some("application/json"), b" [{}]"),
+            BodyFormat::JsonArray
+        );
         assert_eq!(BodyFormat::detect(None, b"<13>hello"), BodyFormat::Lines);
     }
 }

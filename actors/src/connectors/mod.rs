@@ -79,7 +79,9 @@ impl ConnectorContext {
                 frames: batch,
             };
             if tx.send(raw).await.is_err() {
-                self.metrics.dropped.add("shutting_down", n + frames.len() as u64);
+                self.metrics
+                    .dropped
+                    .add("shutting_down", n + frames.len() as u64);
                 frames.clear();
                 return false;
             }

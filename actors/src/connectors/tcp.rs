@@ -174,7 +174,10 @@ async fn serve_connection(
             cx.metrics.truncated.fetch_add(t - truncated_seen, Relaxed);
             truncated_seen = t;
         }
-        if !frames.is_empty() && !cx.send_reliable(flow, peer_ip, received_ns, &mut frames).await
+        if !frames.is_empty()
+            && !cx
+                .send_reliable(flow, peer_ip, received_ns, &mut frames)
+                .await
         {
             break;
         }

@@ -41,7 +41,11 @@ impl Symbol {
             COUNT.fetch_add(1, Ordering::Relaxed);
             return Symbol(leaked);
         }
-        Symbol(*TABLE.get(text).expect("entry was just inserted by another thread"))
+        Symbol(
+            *TABLE
+                .get(text)
+                .expect("entry was just inserted by another thread"),
+        )
     }
 
     /// Interns a `'static` string without copying it.
@@ -53,7 +57,11 @@ impl Symbol {
             COUNT.fetch_add(1, Ordering::Relaxed);
             return Symbol(text);
         }
-        Symbol(*TABLE.get(text).expect("entry was just inserted by another thread"))
+        Symbol(
+            *TABLE
+                .get(text)
+                .expect("entry was just inserted by another thread"),
+        )
     }
 
     /// The text.
