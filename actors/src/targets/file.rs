@@ -45,11 +45,11 @@ impl FileSink {
         // ordinary writes are not fsynced either (they are with the OS after every batch).
         drop(self.file.take());
         if self.max_files == 0 {
-            std::fs::remove_file(&self.path)?;
+            remove_in_background(&self.path)?;
         } else {
             let oldest = self.rotated(self.max_files);
             if oldest.exists() {
-                std::fs::remove_file(&oldest)?;
+                remove_in_background(&oldest)?;
             }
             for i in (1..self.max_files).rev() {
                 let from = self.rotated(i);
@@ -76,6 +76,25 @@ impl FileSink {
             }
         }
     }
+}
+
+/// Unlinking a large file takes the file system ~150 ms here, which would stall the target and
+/// show up as p99 latency: rename it aside (cheap) and unlink it on a short-lived thread.
+fn remove_in_background(path: &Path) -> std::io::Result<()> {
+    let doomed = PathBuf::from(format!("{}.deleting", path.display()));
+    std::fs::rename(path, &doomed)?;
+    let spawned = std::thread::Builder::new()
+        .name("tocsin-unlink".into())
+        .spawn(move || {
+            if let Err(e) = std::fs::remove_file(&doomed) {
+                tracing::warn!(path = %doomed.display(), error = %e, "cannot remove rotated file");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no unlink thread; removing inline");
+        std::fs::remove_file(format!("{}.deleting", path.display()))?;
+    }
+    Ok(())
 }
 
 impl SinkWriter for FileSink {

@@ -104,8 +104,14 @@ fn parse_ip(host: &str) -> Option<IpAddr> {
 
 /// A `key=value` body: the first token has an `=` (not first) before any space.
 fn looks_like_kv(msg: &str) -> bool {
-    let first = msg.split(' ').next().unwrap_or_default();
-    first.find('=').is_some_and(|eq| eq > 0)
+    let b = msg.as_bytes();
+    let first = &b[..memchr::memchr(b' ', b).unwrap_or(b.len())];
+    memchr::memchr(b'=', first).is_some_and(|eq| eq > 0)
+}
+
+/// Byte offset of the first space, or the length (memchr: `str::find` was 10 % of a profile).
+fn space_or_end(s: &str) -> usize {
+    memchr::memchr(b' ', s.as_bytes()).unwrap_or(s.len())
 }
 
 /// `key=value` pairs of a body separated by spaces; a value may be double-quoted (the quotes
@@ -122,8 +128,8 @@ impl<'a> Iterator for KvPairs<'a> {
                 self.0 = s;
                 return None;
             }
-            let token_end = s.find(' ').unwrap_or(s.len());
-            let eq = match s[..token_end].find('=') {
+            let token_end = space_or_end(s);
+            let eq = match memchr::memchr(b'=', &s.as_bytes()[..token_end]) {
                 Some(eq) if eq > 0 => eq,
                 _ => {
                     self.0 = &s[token_end..];
@@ -145,7 +151,7 @@ impl<'a> Iterator for KvPairs<'a> {
                     }
                 }
                 None => {
-                    let end = after.find(' ').unwrap_or(after.len());
+                    let end = space_or_end(after);
                     (&after[..end], &after[end..])
                 }
             };

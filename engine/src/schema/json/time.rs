@@ -1,8 +1,9 @@
-//! The `time` field: ms since the epoch, or an RFC 3339 timestamp (parsed here, with the
-//! proleptic Gregorian date math it needs).
+//! The `time` field: ms since the epoch, or an RFC 3339 timestamp (parsed here; the proleptic
+//! Gregorian date math is shared with the syslog header parser).
 
 use super::read::wrong_type;
 use super::JsonEventError;
+use crate::normalise::syslog::{days_from_civil, days_in_month};
 use simd_json::{Node, StaticNode};
 
 pub(super) fn read_time(
@@ -76,6 +77,8 @@ fn parse_rfc3339_ms(s: &str) -> Result<i64, &'static str> {
     if !(1..=12).contains(&month) {
         return Err("month out of range");
     }
+    // Two digits each, and the month is 1..=12: the casts cannot truncate.
+    let (month, day) = (month as u32, day as u32);
     if day < 1 || day > days_in_month(year, month) {
         return Err("day out of range");
     }
@@ -115,26 +118,6 @@ fn parse_rfc3339_ms(s: &str) -> Result<i64, &'static str> {
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
     Ok(seconds * 1_000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]

@@ -27,7 +27,13 @@
 //! sequence numbers and tags, ASA's year and lone colon) need the parser to know them; see
 //! `benches/syslog_header.rs`.
 
-use std::borrow::Cow;
+mod sd;
+mod time;
+
+use sd::sd_end;
+pub use sd::{parse_structured_data, SdParams};
+pub(crate) use time::{days_from_civil, days_in_month};
+use time::{parse_iso, timestamp};
 
 /// Why a syslog header could not be read. Every variant says what is wrong and where.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -240,32 +246,6 @@ fn parse_5424<'a>(
     Ok(())
 }
 
-/// Length of the SD elements at the start of `s` (which starts with `[`), or `None` when one
-/// is not terminated.
-fn sd_end(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while b.get(i) == Some(&b'[') {
-        i += 1;
-        let mut quoted = false;
-        loop {
-            match *b.get(i)? {
-                b'\\' if quoted => i += 2,
-                b'"' => {
-                    quoted = !quoted;
-                    i += 1;
-                }
-                b']' if !quoted => {
-                    i += 1;
-                    break;
-                }
-                _ => i += 1,
-            }
-        }
-    }
-    Some(i)
-}
-
 fn parse_3164<'a>(h: &mut SyslogHeader<'a>, body: &'a str, reference_ms: i64) {
     let mut rest = body;
     if let Some((seq, r)) = sequence(rest) {
@@ -432,283 +412,6 @@ fn cisco_tag(s: &str) -> Option<(CiscoTag<'_>, &str)> {
     }
 }
 
-/// A 3164-shaped timestamp: BSD (`Mmm dd [yyyy] hh:mm:ss[.fff] [ZONE:]`) or RFC 3339, after
-/// an optional Cisco `*` or `.`, followed by an optional colon and then a space or the end.
-/// Returns the time and the rest after the spaces.
-fn timestamp(s: &str, reference_ms: i64) -> Option<(i64, &str)> {
-    let b = s.as_bytes();
-    let start = usize::from(matches!(b.first(), Some(b'*' | b'.')));
-    let t = &b[start..];
-    let (ms, used) = if t.first()?.is_ascii_digit() {
-        parse_iso(t, true)?
-    } else {
-        parse_bsd(t, reference_ms)?
-    };
-    let mut end = start + used;
-    if b.get(end) == Some(&b':') {
-        end += 1;
-    }
-    match b.get(end) {
-        None => Some((ms, "")),
-        Some(b' ') => Some((ms, s[end..].trim_start_matches(' '))),
-        Some(_) => None,
-    }
-}
-
-/// `Mmm dd [yyyy ]hh:mm:ss[.frac][ ZONE]` where ZONE is a known abbreviation followed by `:`.
-fn parse_bsd(b: &[u8], reference_ms: i64) -> Option<(i64, usize)> {
-    let month = month_number(b.get(..3)?)?;
-    let mut i = 3;
-    let spaces = b[i..].iter().take(3).take_while(|c| **c == b' ').count();
-    if !(1..=2).contains(&spaces) {
-        return None;
-    }
-    i += spaces;
-    let day_digits = b[i..]
-        .iter()
-        .take(3)
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    if !(1..=2).contains(&day_digits) || b.get(i + day_digits) != Some(&b' ') {
-        return None;
-    }
-    let day = digits_value(&b[i..i + day_digits]);
-    i += day_digits + 1;
-    let mut year = None;
-    if b.len() >= i + 5 && b[i..i + 4].iter().all(u8::is_ascii_digit) && b[i + 4] == b' ' {
-        year = Some(digits_value(&b[i..i + 4]) as i64);
-        i += 5;
-    }
-    let (secs, ms, used) = parse_clock(&b[i..])?;
-    i += used;
-    let mut offset_min = 0;
-    if b.get(i) == Some(&b' ') {
-        let word_len = b[i + 1..]
-            .iter()
-            .take(5)
-            .take_while(|c| c.is_ascii_uppercase())
-            .count();
-        if b.get(i + 1 + word_len) == Some(&b':') {
-            if let Some(off) = zone_offset(&b[i + 1..i + 1 + word_len]) {
-                offset_min = off;
-                i += 1 + word_len;
-            }
-        }
-    }
-    if day == 0 || day > 31 {
-        return None;
-    }
-    let local_ms = |y: i64| -> Option<i64> {
-        if day > days_in_month(y, month) {
-            return None;
-        }
-        Some(days_from_civil(y, month, day) * 86_400_000 + secs * 1000 + ms)
-    };
-    let local = match year {
-        Some(y) => local_ms(y)?,
-        None => {
-            // The receive year's date is the closest whenever it is within half a year of the
-            // reference (then the neighbours are further away); only otherwise try them all.
-            const HALF_YEAR_MS: u64 = 183 * 86_400_000;
-            let ref_year = year_of(reference_ms);
-            let reference_local = reference_ms.saturating_add(offset_min * 60_000);
-            match local_ms(ref_year) {
-                Some(t) if t.abs_diff(reference_local) <= HALF_YEAR_MS => t,
-                _ => [ref_year - 1, ref_year, ref_year + 1]
-                    .into_iter()
-                    .filter_map(local_ms)
-                    .min_by_key(|t| t.abs_diff(reference_local))?,
-            }
-        }
-    };
-    Some((local - offset_min * 60_000, i))
-}
-
-/// `hh:mm:ss[.frac]`: seconds of the day, milliseconds, bytes used.
-fn parse_clock(b: &[u8]) -> Option<(i64, i64, usize)> {
-    let t = b.get(..8)?;
-    if t[2] != b':' || t[5] != b':' {
-        return None;
-    }
-    let hh = two_digits(&t[0..2])?;
-    let mm = two_digits(&t[3..5])?;
-    let ss = two_digits(&t[6..8])?;
-    if hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let mut used = 8;
-    let mut ms = 0;
-    if b.get(8) == Some(&b'.') {
-        let frac = b[9..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if frac == 0 {
-            return None;
-        }
-        ms = b[9..9 + frac.min(3)]
-            .iter()
-            .chain(std::iter::repeat(&b'0'))
-            .take(3)
-            .fold(0, |n, d| n * 10 + i64::from(d - b'0'));
-        used = 9 + frac;
-    }
-    Some((i64::from(hh * 3600 + mm * 60 + ss), ms, used))
-}
-
-/// RFC 3339: `YYYY-MM-DDThh:mm:ss[.frac][Z|±hh:mm|±hhmm]`; `space_sep` also allows a space for
-/// the `T` (3164-shaped lines). A time without zone is UTC. Returns UTC ms and bytes used.
-fn parse_iso(b: &[u8], space_sep: bool) -> Option<(i64, usize)> {
-    let d = b.get(..11)?;
-    if d[4] != b'-' || d[7] != b'-' {
-        return None;
-    }
-    if !(matches!(d[10], b'T' | b't') || (space_sep && d[10] == b' ')) {
-        return None;
-    }
-    let year = digits_value(d.get(..4).filter(|y| y.iter().all(u8::is_ascii_digit))?) as i64;
-    let month = two_digits(&d[5..7])?;
-    let day = two_digits(&d[8..10])?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    let (secs, ms, used) = parse_clock(&b[11..])?;
-    let mut i = 11 + used;
-    let mut offset_min = 0i64;
-    match b.get(i) {
-        Some(b'Z' | b'z') => i += 1,
-        Some(&sign @ (b'+' | b'-')) => {
-            let hh = two_digits(b.get(i + 1..i + 3)?)?;
-            let colon = usize::from(b.get(i + 3) == Some(&b':'));
-            let mm = two_digits(b.get(i + 3 + colon..i + 5 + colon)?)?;
-            if hh > 23 || mm > 59 {
-                return None;
-            }
-            offset_min = i64::from(hh * 60 + mm);
-            if sign == b'-' {
-                offset_min = -offset_min;
-            }
-            i += 5 + colon;
-        }
-        _ => {}
-    }
-    let local = days_from_civil(year, month, day) * 86_400_000 + secs * 1000 + ms;
-    Some((local - offset_min * 60_000, i))
-}
-
-fn month_number(m: &[u8]) -> Option<u32> {
-    let lower = [
-        m[0].to_ascii_lowercase(),
-        m[1].to_ascii_lowercase(),
-        m[2].to_ascii_lowercase(),
-    ];
-    Some(match &lower {
-        b"jan" => 1,
-        b"feb" => 2,
-        b"mar" => 3,
-        b"apr" => 4,
-        b"may" => 5,
-        b"jun" => 6,
-        b"jul" => 7,
-        b"aug" => 8,
-        b"sep" => 9,
-        b"oct" => 10,
-        b"nov" => 11,
-        b"dec" => 12,
-        _ => return None,
-    })
-}
-
-/// Minutes east of UTC for the zone words devices print (US meanings for the ambiguous CST
-/// and IST is India); unknown words are not consumed.
-fn zone_offset(word: &[u8]) -> Option<i64> {
-    Some(match word {
-        b"UTC" | b"GMT" | b"UT" | b"Z" | b"WET" => 0,
-        b"BST" | b"CET" | b"WEST" => 60,
-        b"CEST" | b"EET" => 120,
-        b"EEST" | b"MSK" => 180,
-        b"IST" => 330,
-        b"SGT" | b"HKT" | b"AWST" => 480,
-        b"JST" | b"KST" => 540,
-        b"AEST" => 600,
-        b"AEDT" => 660,
-        b"NZST" => 720,
-        b"NZDT" => 780,
-        b"EST" | b"CDT" => -300,
-        b"EDT" => -240,
-        b"CST" | b"MDT" => -360,
-        b"MST" | b"PDT" => -420,
-        b"PST" => -480,
-        _ => return None,
-    })
-}
-
-fn two_digits(b: &[u8]) -> Option<u32> {
-    match b {
-        [a @ b'0'..=b'9', c @ b'0'..=b'9'] => Some(u32::from(a - b'0') * 10 + u32::from(c - b'0')),
-        _ => None,
-    }
-}
-
-/// Value of a run of at most 4 ASCII digits (callers check they are digits).
-fn digits_value(b: &[u8]) -> u32 {
-    b.iter()
-        .fold(0, |n, d| n * 10 + u32::from(d.wrapping_sub(b'0')))
-}
-
-fn is_leap(y: i64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The UTC year of a time in ms (clamped to 0..=9999: the reference is a receive time).
-/// Consecutive lines share a receive day, so the last answer is kept per thread.
-fn year_of(ms: i64) -> i64 {
-    thread_local! {
-        static LAST: std::cell::Cell<(i64, i64)> = const { std::cell::Cell::new((i64::MIN, 0)) };
-    }
-    let day = ms.div_euclid(86_400_000);
-    LAST.with(|last| match last.get() {
-        (d, year) if d == day => year,
-        _ => {
-            let year = year_of_day(day);
-            last.set((day, year));
-            year
-        }
-    })
-}
-
-fn year_of_day(day: i64) -> i64 {
-    let z = day.clamp(-719_468, 2_932_896) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let y = yoe + era * 400;
-    if mp >= 10 {
-        y + 1
-    } else {
-        y
-    }
-}
-
 /// The token before the first space and the rest after that space.
 fn split_token(s: &str) -> (&str, &str) {
     match memchr::memchr(b' ', s.as_bytes()) {
@@ -726,94 +429,6 @@ fn offset_in(line: &str, part: &str) -> usize {
     (part.as_ptr() as usize).saturating_sub(line.as_ptr() as usize)
 }
 
-/// Reads RFC 5424 STRUCTURED-DATA (the raw [`SyslogHeader::structured_data`] text) as
-/// `(sd_id, param_name, value)` triples in order; values are unescaped (`\"`, `\\`, `\]`) and
-/// borrowed unless they held an escape. Stops quietly at the first malformed element. An
-/// element without parameters yields nothing.
-pub fn parse_structured_data(sd: &str) -> SdParams<'_> {
-    SdParams {
-        rest: sd,
-        id: "",
-        in_element: false,
-    }
-}
-
-/// Iterator over structured data parameters; see [`parse_structured_data`].
-#[derive(Debug, Clone)]
-pub struct SdParams<'a> {
-    rest: &'a str,
-    id: &'a str,
-    in_element: bool,
-}
-
-impl<'a> Iterator for SdParams<'a> {
-    type Item = (&'a str, &'a str, Cow<'a, str>);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            self.rest = self.rest.trim_start_matches(' ');
-            if !self.in_element {
-                let r = self.rest.strip_prefix('[')?;
-                let end = r.find([' ', ']']).unwrap_or(r.len());
-                self.id = &r[..end];
-                self.rest = &r[end..];
-                self.in_element = true;
-                continue;
-            }
-            if let Some(r) = self.rest.strip_prefix(']') {
-                self.rest = r;
-                self.in_element = false;
-                continue;
-            }
-            let Some((name, r)) = self.rest.split_once("=\"") else {
-                self.rest = "";
-                return None;
-            };
-            let b = r.as_bytes();
-            let mut i = 0;
-            let mut escaped = false;
-            while i < b.len() && b[i] != b'"' {
-                if b[i] == b'\\' {
-                    escaped = true;
-                    i += 1;
-                }
-                i += 1;
-            }
-            if i >= b.len() || name.contains([' ', ']', '"']) {
-                self.rest = "";
-                return None;
-            }
-            let raw = &r[..i];
-            self.rest = &r[i + 1..];
-            let value = if escaped {
-                Cow::Owned(unescape_sd(raw))
-            } else {
-                Cow::Borrowed(raw)
-            };
-            return Some((self.id, name, value));
-        }
-    }
-}
-
-fn unescape_sd(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.clone().next() {
-                Some(n @ ('"' | '\\' | ']')) => {
-                    out.push(n);
-                    chars.next();
-                }
-                _ => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -822,9 +437,9 @@ mod tests {
     /// 2024-11-01T00:00:00Z
     const REF_2024: i64 = 1_730_419_200_000;
     /// 2024-03-02T00:00:00Z
-    const REF_MAR_2024: i64 = 1_709_337_600_000;
+    pub(super) const REF_MAR_2024: i64 = 1_709_337_600_000;
 
-    fn parse(line: &str) -> SyslogHeader<'_> {
+    pub(super) fn parse(line: &str) -> SyslogHeader<'_> {
         parse_syslog(line, REF_2024).unwrap_or_else(|e| panic!("{line:?}: {e}"))
     }
 
@@ -882,25 +497,6 @@ mod tests {
     }
 
     #[test]
-    fn rfc5424_sd_escapes_multiple_elements_and_ipv6_host() {
-        let line = r#"<14>1 2024-01-05T10:00:00Z 2001:db8::7 app - - [a@1 x="q\"uo\]te\\" y=""][b@2][c@3 z="v w"] body"#;
-        let h = parse(line);
-        assert_eq!(h.hostname, Some("2001:db8::7"));
-        assert_eq!(h.message, "body");
-        let params: Vec<_> = parse_structured_data(h.structured_data.unwrap()).collect();
-        assert_eq!(
-            params,
-            [
-                ("a@1", "x", Cow::Owned::<str>(r#"q"uo]te\"#.into())),
-                ("a@1", "y", Cow::Borrowed("")),
-                ("c@3", "z", Cow::Borrowed("v w")),
-            ]
-        );
-        let h = parse("<14>1 2024-01-05T10:00:00Z h a p m [x@1 k=\"v\"]");
-        assert_eq!(h.message, "");
-    }
-
-    #[test]
     fn rfc3164_classic_and_space_padded_day() {
         let h =
             parse("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8");
@@ -918,18 +514,6 @@ mod tests {
             (Some("web-01"), Some("sshd"), Some("4721"))
         );
         assert_eq!(h.message, "Accepted publickey for deploy");
-    }
-
-    #[test]
-    fn yearless_time_takes_the_year_closest_to_receive_time() {
-        // Dec 31 received on Jan 1 2025 is from 2024; Jan 1 received Dec 31 is next year's.
-        let h = parse_syslog("<13>Dec 31 23:59:50 h a: m", 1_735_689_605_000).unwrap();
-        assert_eq!(h.timestamp_ms, Some(1_735_689_590_000));
-        let h = parse_syslog("<13>Jan  1 00:00:01 h a: m", 1_735_689_590_000).unwrap();
-        assert_eq!(h.timestamp_ms, Some(1_735_689_601_000));
-        // Feb 29 only exists in the leap year.
-        let h = parse_syslog("<13>Feb 29 01:02:03 h a: m", REF_MAR_2024).unwrap();
-        assert_eq!(h.timestamp_ms, Some(1_709_168_523_000));
     }
 
     #[test]
