@@ -85,6 +85,7 @@ fn sigterm_during_a_tcp_send_loses_nothing_that_was_read() {
             r#"[engine]
 data_dir = "{}"
 batch_size = 256
+vendors_dir = "{}"
 [api]
 listen = "127.0.0.1:0"
 workers = 1
@@ -98,7 +99,8 @@ name = "file"
 [router]
 default_targets = ["file"]
 "#,
-            dir.path().display()
+            dir.path().display(),
+            tocsin_tests::vendors_dir().display()
         ),
     )
     .unwrap();

@@ -12,6 +12,7 @@ fn start(dir: &Path, log: &Path, mode: &str) -> RunningEngine {
     let text = format!(
         r#"[engine]
 data_dir = "{data}"
+vendors_dir = "{vendors}"
 normaliser_shards = 1
 router_shards = 1
 [api]
@@ -31,6 +32,7 @@ default_targets = ["file"]
 "#,
         data = dir.display(),
         log = log.display(),
+        vendors = tocsin_tests::vendors_dir().display(),
     );
     let config = Config::parse(&text, Path::new("test.toml")).expect("valid config");
     RunningEngine::start(config, false).expect("engine starts")

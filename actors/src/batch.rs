@@ -14,6 +14,8 @@ pub struct RawBatch {
     pub flow: u64,
     /// The peer that sent the frames, if known.
     pub peer: Option<IpAddr>,
+    /// The source's vendor mapping (`None`: detect per line).
+    pub vendor: Option<Symbol>,
     /// Receive time, ns since the epoch.
     pub received_ns: u64,
     /// The frames.

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
+use tocsin_engine::normalise::mapping::VendorRegistry;
 
 /// Counters keyed by a reason label (`backpressure`, `not_utf8`, ...).
 #[derive(Debug, Default)]
@@ -226,6 +227,8 @@ pub struct PipelineMetrics {
     pub dead_letters_discarded: AtomicU64,
     /// Summary of the running config for the API.
     pub config_summary: RwLock<Value>,
+    /// The vendor mappings, for their per-vendor counters.
+    pub vendors: RwLock<Option<Arc<VendorRegistry>>>,
 }
 
 impl Default for PipelineMetrics {
@@ -239,6 +242,7 @@ impl Default for PipelineMetrics {
             dead_letter_failures: AtomicU64::new(0),
             dead_letters_discarded: AtomicU64::new(0),
             config_summary: RwLock::new(Value::Null),
+            vendors: RwLock::new(None),
         }
     }
 }
@@ -403,6 +407,8 @@ impl PipelineMetrics {
             "connectors": connectors,
             "stages": stages,
             "sinks": targets,
+            "vendors": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| serde_json::to_value(v.list()).unwrap_or(Value::Null)),
+            "unrecognised": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| v.unrecognised().into_iter().collect::<std::collections::BTreeMap<_, _>>()),
             "config": self.config_summary.read().map(|c| c.clone()).unwrap_or(Value::Null),
         })
     }

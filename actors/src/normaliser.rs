@@ -64,6 +64,7 @@ impl NormaliserShard {
             source: batch.source,
             received_ns: batch.received_ns,
             peer: batch.peer,
+            vendor: batch.vendor,
         };
         let mut events = Vec::with_capacity(batch.frames.len());
         for frame in &batch.frames {

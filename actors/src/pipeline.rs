@@ -23,6 +23,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin_engine::config::{Config, FileMode, SourceConfig, StartAt, TargetConfig};
+use tocsin_engine::normalise::mapping::VendorRegistry;
 use tocsin_engine::normalise::Normaliser;
 use tocsin_engine::schema::Symbol;
 use tokio::sync::mpsc::Sender;
@@ -43,6 +44,17 @@ pub enum PipelineError {
         addr: String,
         /// The OS error.
         error: std::io::Error,
+    },
+    /// A vendor mapping is broken.
+    #[error("vendor mappings: {0}")]
+    Vendors(tocsin_engine::normalise::mapping::MappingErrors),
+    /// A source names a vendor with no mapping.
+    #[error("source {source_name:?}: no vendor mapping named {vendor:?} (see the vendors folder)")]
+    UnknownVendor {
+        /// The source.
+        source_name: String,
+        /// The vendor it names.
+        vendor: String,
     },
     /// A file or folder could not be opened.
     #[error("{what} {path}: {error}")]
@@ -71,6 +83,7 @@ pub struct ShutdownReport {
 pub struct Pipeline {
     metrics: Arc<PipelineMetrics>,
     http: Arc<HttpIngest>,
+    vendors: Arc<VendorRegistry>,
     dead_letters: DeadLetters,
     cancel: CancellationToken,
     arbiters: Vec<Arbiter>,
@@ -116,6 +129,22 @@ impl Pipeline {
             metrics.clone(),
         )
         .map_err(io_err("dead-letter file", &dl_path))?;
+
+        let vendors = Arc::new(
+            VendorRegistry::load_dir(&config.engine.vendors_dir).map_err(PipelineError::Vendors)?,
+        );
+        for s in &config.sources {
+            let v = s.vendor();
+            if v != "auto" && !vendors.contains(v) {
+                return Err(PipelineError::UnknownVendor {
+                    source_name: s.name().to_owned(),
+                    vendor: v.to_owned(),
+                });
+            }
+        }
+        if let Ok(mut slot) = metrics.vendors.write() {
+            *slot = Some(vendors.clone());
+        }
 
         let mut arbiters = Vec::new();
         let mut addrs: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
@@ -184,7 +213,7 @@ impl Pipeline {
         // Normaliser shards.
         let n_normalisers = shards(config.engine.normaliser_shards);
         let normalisers_drained = Completion::new(n_normalisers);
-        let normaliser = Normaliser::new(config.engine.max_line_bytes);
+        let normaliser = Normaliser::with_vendors(config.engine.max_line_bytes, vendors.clone());
         let mut normaliser_links: Vec<Sender<RawBatch>> = Vec::with_capacity(n_normalisers);
         for i in 0..n_normalisers {
             let (tx, rx) = link::<RawBatch>(config.engine.mailbox.normaliser);
@@ -219,6 +248,7 @@ impl Pipeline {
             let cx = ConnectorContext {
                 outputs: normaliser_links.clone(),
                 source: Symbol::intern(s.name()),
+                vendor: (s.vendor() != "auto").then(|| Symbol::intern(s.vendor())),
                 batch_size: config.engine.batch_size,
                 max_line: config.engine.max_line_bytes,
                 metrics: cm.clone(),
@@ -317,6 +347,7 @@ impl Pipeline {
         Ok(Pipeline {
             metrics,
             http,
+            vendors,
             dead_letters,
             cancel,
             arbiters,
@@ -336,6 +367,11 @@ impl Pipeline {
     /// The HTTP ingest entry point for the API.
     pub fn http_ingest(&self) -> Arc<HttpIngest> {
         self.http.clone()
+    }
+
+    /// The vendor mappings (hot-swappable).
+    pub fn vendors(&self) -> Arc<VendorRegistry> {
+        self.vendors.clone()
     }
 
     /// The dead-letter writer.

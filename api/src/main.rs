@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tocsin_engine::config::Config;
+use tocsin_engine::normalise::mapping::VendorRegistry;
+use tocsin_engine::normalise::Normaliser;
+use tocsin_engine::schema::Symbol;
 
 const DEFAULT_CONFIG: &str = "config/tocsin.toml";
 
@@ -104,19 +108,32 @@ fn main() -> ExitCode {
             config,
             files,
         } => {
-            let max_line = match &config {
-                Some(path) => match load(path) {
-                    Ok(c) => c.engine.max_line_bytes,
-                    Err(code) => return code,
-                },
-                None => Config::default().engine.max_line_bytes,
+            let (max_line, vendors_dir) = match normalize_settings(config.as_deref()) {
+                Ok(s) => s,
+                Err(code) => return code,
             };
-            if vendor != "auto" {
-                eprintln!("tocsin: unknown vendor {vendor:?} (known: auto)");
+            let registry = match VendorRegistry::load_dir(&vendors_dir) {
+                Ok(r) => Arc::new(r),
+                Err(e) => {
+                    eprintln!("{e}");
+                    eprintln!(
+                        "tocsin: cannot load vendor mappings from {}",
+                        vendors_dir.display()
+                    );
+                    return ExitCode::from(1);
+                }
+            };
+            if vendor != "auto" && !registry.contains(&vendor) {
+                let known: Vec<String> = registry.list().into_iter().map(|v| v.name).collect();
+                eprintln!(
+                    "tocsin: unknown vendor {vendor:?} (known: auto, {})",
+                    known.join(", ")
+                );
                 return ExitCode::from(2);
             }
-            let normaliser = tocsin_engine::normalise::Normaliser::new(max_line);
-            match tocsin_api::normalize::run(&normaliser, &files) {
+            let hint = (vendor != "auto").then(|| Symbol::intern(&vendor));
+            let normaliser = Normaliser::with_vendors(max_line, registry);
+            match tocsin_api::normalize::run(&normaliser, hint, &files) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -124,6 +141,28 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+    }
+}
+
+/// `--config` for `normalize`: a config file, or a folder holding `tocsin.toml` and/or
+/// `vendors/`; without it, the defaults (`config/vendors`).
+fn normalize_settings(config: Option<&std::path::Path>) -> Result<(usize, PathBuf), ExitCode> {
+    let defaults = Config::default();
+    match config {
+        None => Ok((defaults.engine.max_line_bytes, defaults.engine.vendors_dir)),
+        Some(dir) if dir.is_dir() => {
+            let file = dir.join("tocsin.toml");
+            let max_line = if file.exists() {
+                load(&file)?.engine.max_line_bytes
+            } else {
+                defaults.engine.max_line_bytes
+            };
+            Ok((max_line, dir.join("vendors")))
+        }
+        Some(file) => {
+            let c = load(file)?;
+            Ok((c.engine.max_line_bytes, c.engine.vendors_dir))
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct NormalizeStats {
 /// Normalises every line of `input` into `out`.
 pub fn normalize_stream(
     normaliser: &Normaliser,
+    vendor: Option<Symbol>,
     input: &mut dyn Read,
     out: &mut dyn Write,
 ) -> std::io::Result<NormalizeStats> {
@@ -31,6 +32,7 @@ pub fn normalize_stream(
         source: Symbol::intern("normalize"),
         received_ns: tocsin_engine::clock::now_ns(),
         peer: None,
+        vendor,
     };
     let max = normaliser.max_line_bytes();
     let mut buf = BytesMut::with_capacity(CHUNK);
@@ -112,20 +114,21 @@ fn error_event(raw: &[u8], meta: &FrameMeta, reason: &'static str, error: &str) 
 /// Runs `tocsin normalize` over files (or stdin when none), writing to stdout.
 pub fn run(
     normaliser: &Normaliser,
+    vendor: Option<Symbol>,
     files: &[std::path::PathBuf],
 ) -> anyhow::Result<NormalizeStats> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut total = NormalizeStats::default();
     if files.is_empty() {
-        let stats = normalize_stream(normaliser, &mut std::io::stdin().lock(), &mut out)?;
+        let stats = normalize_stream(normaliser, vendor, &mut std::io::stdin().lock(), &mut out)?;
         total.lines += stats.lines;
         total.errors += stats.errors;
     }
     for path in files {
         let mut f =
             std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let stats = normalize_stream(normaliser, &mut f, &mut out)?;
+        let stats = normalize_stream(normaliser, vendor, &mut f, &mut out)?;
         total.lines += stats.lines;
         total.errors += stats.errors;
     }
@@ -141,7 +144,8 @@ mod tests {
         let input =
             b"<13>Oct 11 22:14:15 host app: hello\n\nbad \xff byte\r\nlast line without newline";
         let mut out = Vec::new();
-        let stats = normalize_stream(&Normaliser::new(1024), &mut &input[..], &mut out).unwrap();
+        let stats =
+            normalize_stream(&Normaliser::new(1024), None, &mut &input[..], &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(stats.lines, 4);
@@ -160,7 +164,8 @@ mod tests {
         let mut input = vec![b'a'; 100];
         input.extend_from_slice(b"\nshort\n");
         let mut out = Vec::new();
-        let stats = normalize_stream(&Normaliser::new(64), &mut &input[..], &mut out).unwrap();
+        let stats =
+            normalize_stream(&Normaliser::new(64), None, &mut &input[..], &mut out).unwrap();
         assert_eq!(
             stats,
             NormalizeStats {

@@ -49,6 +49,7 @@ normaliser_shards = {shards}
 router_shards = {shards}
 max_line_bytes = {max_line}
 shutdown_timeout_secs = 60
+vendors_dir = "{vendors}"
 
 [engine.mailbox]
 normaliser = {mailbox}
@@ -95,7 +96,13 @@ stall_after_ms = 1000
         framing = t.framing,
         wait = t.ingest_wait_ms,
         max_line = t.max_line_bytes,
+        vendors = vendors_dir().display(),
     )
+}
+
+/// The repository's shipped vendor mappings.
+pub fn vendors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/vendors")
 }
 
 /// A running engine with its data folder.

@@ -205,6 +205,7 @@ impl HttpIngest {
         for chunk in frames.chunks(cx.batch_size) {
             batches.push(RawBatch {
                 source: cx.source,
+                vendor: cx.vendor,
                 flow,
                 peer: None,
                 received_ns,

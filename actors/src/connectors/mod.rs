@@ -28,6 +28,8 @@ pub struct ConnectorContext {
     pub outputs: Vec<Sender<RawBatch>>,
     /// The source name.
     pub source: Symbol,
+    /// The source's vendor mapping (`None`: detect per line).
+    pub vendor: Option<Symbol>,
     /// Most frames per batch.
     pub batch_size: usize,
     /// Maximum frame length.
@@ -73,6 +75,7 @@ impl ConnectorContext {
             let n = batch.len() as u64;
             let raw = RawBatch {
                 source: self.source,
+                vendor: self.vendor,
                 flow,
                 peer,
                 received_ns,

@@ -159,6 +159,7 @@ fn offer(cx: &ConnectorContext, peer: SocketAddr, received_ns: u64, frames: Vec<
     let flow = flow_of(peer);
     let batch = RawBatch {
         source: cx.source,
+        vendor: cx.vendor,
         flow,
         peer: Some(peer.ip()),
         received_ns,

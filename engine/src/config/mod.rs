@@ -76,6 +76,9 @@ pub struct EngineConfig {
     pub mailbox: MailboxConfig,
     /// Seconds to drain in-flight batches on shutdown before giving up. Default 30.
     pub shutdown_timeout_secs: u64,
+    /// Folder of vendor mappings (`<name>.toml`, see docs/vendors.md), relative to the working
+    /// directory. Mappings changed through the API are saved here. Default `"config/vendors"`.
+    pub vendors_dir: PathBuf,
 }
 
 impl Default for EngineConfig {
@@ -88,6 +91,7 @@ impl Default for EngineConfig {
             max_line_bytes: 65536,
             mailbox: MailboxConfig::default(),
             shutdown_timeout_secs: 30,
+            vendors_dir: PathBuf::from("config/vendors"),
         }
     }
 }

@@ -149,6 +149,7 @@ max_files = 1
                 target: 32
             },
             shutdown_timeout_secs: 5,
+            vendors_dir: PathBuf::from("config/vendors"),
         }
     );
     assert_eq!(

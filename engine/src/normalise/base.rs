@@ -16,7 +16,7 @@
 //!   (a quoted value keeps any backslash escape as sent). CSV bodies (PAN-OS) stay in the
 //!   message for the vendor mappings.
 
-use super::syslog::{parse_structured_data, parse_syslog};
+use super::syslog::{parse_structured_data, parse_syslog, SyslogHeader};
 use super::{FrameMeta, NormaliseError};
 use crate::schema::{severity, Event, Symbol, Text, CLASS_BASE_EVENT};
 use bytes::Bytes;
@@ -27,6 +27,18 @@ use std::net::IpAddr;
 /// invalid UTF-8 is still reported as [`NormaliseError::NotUtf8`]). An empty or whitespace-only
 /// line is [`NormaliseError::Empty`]; a malformed syslog header is [`NormaliseError::Syslog`].
 pub fn normalise_line(data: &Bytes, meta: &FrameMeta) -> Result<Event, NormaliseError> {
+    let (_, h) = parse_line(data, meta)?;
+    let mut ev = event_from_header(data, &h, meta);
+    add_header_fields(&mut ev, data, &h);
+    Ok(ev)
+}
+
+/// Checks the frame and parses its syslog header: the first step of both the Base Event and
+/// the vendor-mapped path.
+pub fn parse_line<'a>(
+    data: &'a Bytes,
+    meta: &FrameMeta,
+) -> Result<(&'a str, SyslogHeader<'a>), NormaliseError> {
     let line = std::str::from_utf8(data).map_err(|e| NormaliseError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
@@ -36,11 +48,19 @@ pub fn normalise_line(data: &Bytes, meta: &FrameMeta) -> Result<Event, Normalise
     {
         return Err(NormaliseError::Empty);
     }
-    let received_ms = i64::try_from(meta.received_ns / 1_000_000).unwrap_or(i64::MAX);
-    let h = parse_syslog(line, received_ms)?;
+    let h = parse_syslog(line, received_ms(meta))?;
+    Ok((line, h))
+}
 
+fn received_ms(meta: &FrameMeta) -> i64 {
+    i64::try_from(meta.received_ns / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The event fields every line gets from its header: time, severity, device, message, event
+/// code, source (see the module doc).
+pub fn event_from_header(data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -> Event {
     let mut ev = Event {
-        time: h.timestamp_ms.unwrap_or(received_ms),
+        time: h.timestamp_ms.unwrap_or_else(|| received_ms(meta)),
         received_ns: meta.received_ns,
         class_uid: CLASS_BASE_EVENT,
         source: Some(meta.source),
@@ -60,7 +80,11 @@ pub fn normalise_line(data: &Bytes, meta: &FrameMeta) -> Result<Event, Normalise
         .map(|tag| tag.mnemonic)
         .or(h.msg_id)
         .map(Symbol::intern);
+    ev
+}
 
+/// The Base Event's `unmapped` extras: syslog tag parts, structured data and key=value pairs.
+pub(crate) fn add_header_fields(ev: &mut Event, data: &Bytes, h: &SyslogHeader<'_>) {
     let slice = |s: &str| Text::slice_of(data, s);
     let unmapped = &mut ev.unmapped;
     if let Some(app) = h.app_name {
@@ -91,11 +115,10 @@ pub fn normalise_line(data: &Bytes, meta: &FrameMeta) -> Result<Event, Normalise
             unmapped.push((slice(key), slice(value)));
         }
     }
-    Ok(ev)
 }
 
 /// The hostname as an IP address, when it is one (cheap rejection of names first).
-fn parse_ip(host: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip(host: &str) -> Option<IpAddr> {
     host.bytes()
         .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
         .then(|| host.parse().ok())
@@ -176,6 +199,7 @@ mod tests {
             source: Symbol::intern("syslog-tcp"),
             received_ns: RECEIVED_NS,
             peer: Some("198.51.100.9".parse().unwrap()),
+            vendor: None,
         }
     }
 

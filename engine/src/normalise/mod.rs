@@ -11,11 +11,14 @@
 
 pub mod base;
 pub mod framing;
+pub mod mapping;
 pub mod syslog;
 
 use crate::schema::{json, Event, Symbol};
 use bytes::Bytes;
+use mapping::VendorRegistry;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// How a frame's bytes are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,8 @@ pub struct FrameMeta {
     pub received_ns: u64,
     /// The sending peer's address, when the transport has one.
     pub peer: Option<IpAddr>,
+    /// The source's vendor mapping; `None` or `auto` to detect it per line.
+    pub vendor: Option<Symbol>,
 }
 
 /// Why a frame could not become an event. The raw frame goes to the dead-letter file.
@@ -123,12 +128,27 @@ impl NormaliseError {
 #[derive(Debug, Clone)]
 pub struct Normaliser {
     max_line_bytes: usize,
+    vendors: Arc<VendorRegistry>,
 }
 
 impl Normaliser {
-    /// A normaliser that rejects frames longer than `max_line_bytes`.
+    /// A normaliser without vendor mappings (every line is a Base Event) that rejects frames
+    /// longer than `max_line_bytes`.
     pub fn new(max_line_bytes: usize) -> Normaliser {
-        Normaliser { max_line_bytes }
+        Normaliser::with_vendors(max_line_bytes, Arc::new(VendorRegistry::empty()))
+    }
+
+    /// A normaliser applying the mappings of `vendors` (shared, hot-swappable).
+    pub fn with_vendors(max_line_bytes: usize, vendors: Arc<VendorRegistry>) -> Normaliser {
+        Normaliser {
+            max_line_bytes,
+            vendors,
+        }
+    }
+
+    /// The vendor mappings in use.
+    pub fn vendors(&self) -> &Arc<VendorRegistry> {
+        &self.vendors
     }
 
     /// The configured maximum frame length.
@@ -149,7 +169,7 @@ impl Normaliser {
             });
         }
         match frame.kind {
-            FrameKind::Line => base::normalise_line(&frame.data, meta),
+            FrameKind::Line => self.vendors.normalise_line(&frame.data, meta),
             FrameKind::Json => json::event_from_json(&frame.data, meta).map_err(Into::into),
         }
     }

@@ -87,6 +87,19 @@ impl PartialEq for Symbol {
 }
 impl Eq for Symbol {}
 
+/// Ordered by text (consistent with equality: one address per distinct text).
+impl Ord for Symbol {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(other.0)
+    }
+}
+
+impl PartialOrd for Symbol {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl Hash for Symbol {
     fn hash<H: Hasher>(&self, state: &mut H) {
         (self.0.as_ptr() as usize).hash(state);

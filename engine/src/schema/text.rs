@@ -48,6 +48,11 @@ impl Text {
         }
     }
 
+    /// A part of this text (no copy when `part` points into it; copied otherwise).
+    pub fn sub(&self, part: &str) -> Text {
+        Text::slice_of(&self.0, part)
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // The constructors only admit UTF-8, so this never falls back.

@@ -16,6 +16,7 @@
 
 mod read;
 mod time;
+pub use time::parse_rfc3339_ms;
 mod write;
 
 pub use read::event_from_json;
@@ -106,6 +107,7 @@ mod tests {
             source: Symbol::intern("http-ingest"),
             received_ns: RECEIVED_NS,
             peer: None,
+            vendor: None,
         }
     }
 

@@ -48,7 +48,8 @@ pub(super) fn read_time(
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` into ms since the epoch (fractions past ms
 /// are truncated; `t`, `z` and a space separator are accepted).
-fn parse_rfc3339_ms(s: &str) -> Result<i64, &'static str> {
+/// Milliseconds since the epoch of an RFC 3339 timestamp (`Z` or `±HH:MM` offset required).
+pub fn parse_rfc3339_ms(s: &str) -> Result<i64, &'static str> {
     let b = s.as_bytes();
     if b.len() < 20 {
         return Err("too short");

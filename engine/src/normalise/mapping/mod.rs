@@ -1,0 +1,380 @@
+//! Vendor mappings: declarative per-vendor parsing (`config/vendors/<name>.toml`, format in
+//! `docs/vendors.md`), compiled into [`VendorPlan`]s and held by a [`VendorRegistry`] that the
+//! normaliser shards share. The registry swaps its whole state atomically (arc-swap), so a
+//! mapping added or fixed through the API or a SIGHUP applies to the next line, without a
+//! restart and without pausing the shards.
+
+mod assign;
+mod detect;
+mod json_op;
+mod ops;
+mod plan;
+mod record;
+pub mod spec;
+pub mod timefmt;
+
+pub use plan::{Applied, VendorPlan};
+pub use record::Record;
+
+use super::base::{add_header_fields, event_from_header, parse_line};
+use super::syslog::{parse_structured_data, SyslogHeader};
+use super::{FrameMeta, NormaliseError};
+use crate::schema::{Event, Symbol, Text};
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use dashmap::DashMap;
+use detect::Detector;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// A mapping that could not be loaded: which vendor, which line of its file, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}{message}", if vendor.is_empty() { String::new() } else { format!("vendor {vendor}: ") }, if *line > 0 { format!("line {line}: ") } else { String::new() })]
+pub struct MappingError {
+    /// The vendor (empty when the file did not parse far enough to name it).
+    pub vendor: String,
+    /// 1-based line in the mapping file, 0 when unknown.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl MappingError {
+    fn new(vendor: &str, line: usize, message: String) -> MappingError {
+        MappingError {
+            vendor: vendor.to_owned(),
+            line,
+            message,
+        }
+    }
+}
+
+/// Several mapping errors (loading a folder reports every broken file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingErrors(pub Vec<(PathBuf, MappingError)>);
+
+impl std::fmt::Display for MappingErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (path, e)) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}: {e}", path.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for MappingErrors {}
+
+/// Per-vendor counters.
+#[derive(Debug, Default)]
+pub struct VendorMetrics {
+    /// Lines given to the mapping.
+    pub lines: AtomicU64,
+    /// Lines the mapping parsed.
+    pub mapped: AtomicU64,
+    /// Lines it could not parse (they became Base Events).
+    pub unmapped: AtomicU64,
+    /// Values that did not convert to their OCSF type (kept in `unmapped`).
+    pub parse_errors: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    plans: BTreeMap<Symbol, Arc<VendorPlan>>,
+    detector: Detector,
+}
+
+impl State {
+    fn build(plans: BTreeMap<Symbol, Arc<VendorPlan>>) -> Result<State, String> {
+        let list: Vec<Arc<VendorPlan>> = plans.values().cloned().collect();
+        Ok(State {
+            detector: Detector::build(&list)?,
+            plans,
+        })
+    }
+}
+
+/// Summary of one mapping, for listings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VendorInfo {
+    /// Name.
+    pub name: String,
+    /// `metadata.product.vendor_name`.
+    pub vendor_name: String,
+    /// `metadata.product.name`.
+    pub product: Option<String>,
+    /// Message ids with their own rule.
+    pub ids: usize,
+    /// Auto-detected.
+    pub detectable: bool,
+    /// Lines seen.
+    pub lines: u64,
+    /// Lines mapped.
+    pub mapped: u64,
+    /// Lines not mapped.
+    pub unmapped: u64,
+    /// Values that did not convert.
+    pub parse_errors: u64,
+}
+
+/// Every vendor mapping, hot-swappable.
+#[derive(Debug, Default)]
+pub struct VendorRegistry {
+    dir: Option<PathBuf>,
+    state: ArcSwap<State>,
+    metrics: DashMap<Symbol, Arc<VendorMetrics>>,
+    unrecognised: DashMap<Symbol, Arc<AtomicU64>>,
+}
+
+fn compile_file(path: &Path) -> Result<VendorPlan, MappingError> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| MappingError::new("", 0, format!("cannot read: {e}")))?;
+    let plan = VendorPlan::compile(&src)?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if plan.name.as_str() != stem {
+        return Err(MappingError::new(
+            plan.name.as_str(),
+            0,
+            format!(
+                "name {:?} must match the file name {stem:?}",
+                plan.name.as_str()
+            ),
+        ));
+    }
+    Ok(plan)
+}
+
+fn read_dir(dir: &Path) -> Result<BTreeMap<Symbol, Arc<VendorPlan>>, MappingErrors> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        MappingErrors(vec![(
+            dir.to_owned(),
+            MappingError::new("", 0, format!("cannot read the vendors folder: {e}")),
+        )])
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut plans = BTreeMap::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match compile_file(&path) {
+            Ok(plan) => {
+                plans.insert(plan.name, Arc::new(plan));
+            }
+            Err(e) => errors.push((path, e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(plans)
+    } else {
+        Err(MappingErrors(errors))
+    }
+}
+
+impl VendorRegistry {
+    /// A registry with no mappings (every line becomes a Base Event).
+    pub fn empty() -> VendorRegistry {
+        VendorRegistry::default()
+    }
+
+    /// Loads every `*.toml` of `dir`; every broken file is reported.
+    pub fn load_dir(dir: &Path) -> Result<VendorRegistry, MappingErrors> {
+        let plans = read_dir(dir)?;
+        let state = State::build(plans)
+            .map_err(|e| MappingErrors(vec![(dir.to_owned(), MappingError::new("", 0, e))]))?;
+        Ok(VendorRegistry {
+            dir: Some(dir.to_owned()),
+            state: ArcSwap::from_pointee(state),
+            ..VendorRegistry::default()
+        })
+    }
+
+    /// Re-reads the folder (SIGHUP). On any error the running mappings stay as they were.
+    pub fn reload(&self) -> Result<usize, MappingErrors> {
+        let Some(dir) = &self.dir else { return Ok(0) };
+        let plans = read_dir(dir)?;
+        let n = plans.len();
+        let state = State::build(plans)
+            .map_err(|e| MappingErrors(vec![(dir.clone(), MappingError::new("", 0, e))]))?;
+        self.state.store(Arc::new(state));
+        Ok(n)
+    }
+
+    /// Adds or replaces the mapping `name` from its file text: validated and compiled first (a
+    /// broken mapping is refused and the old one stays), then swapped in and written to the
+    /// vendors folder so it survives a restart.
+    pub fn put(&self, name: &str, src: &str) -> Result<(), MappingError> {
+        let plan = VendorPlan::compile(src)?;
+        if plan.name.as_str() != name {
+            return Err(MappingError::new(
+                plan.name.as_str(),
+                0,
+                format!(
+                    "the file names vendor {:?} but was sent for {name:?}",
+                    plan.name.as_str()
+                ),
+            ));
+        }
+        if let Some(dir) = &self.dir {
+            let path = dir.join(format!("{name}.toml"));
+            let tmp = dir.join(format!(".{name}.toml.tmp"));
+            std::fs::write(&tmp, src)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| {
+                    MappingError::new(name, 0, format!("cannot save {}: {e}", path.display()))
+                })?;
+        }
+        let mut plans = self.state.load().plans.clone();
+        plans.insert(plan.name, Arc::new(plan));
+        let state = State::build(plans).map_err(|e| MappingError::new(name, 0, e))?;
+        self.state.store(Arc::new(state));
+        Ok(())
+    }
+
+    /// The mapping `name`.
+    pub fn plan(&self, name: &str) -> Option<Arc<VendorPlan>> {
+        self.state.load().plans.get(&Symbol::intern(name)).cloned()
+    }
+
+    /// True when `name` is a loaded mapping.
+    pub fn contains(&self, name: &str) -> bool {
+        self.plan(name).is_some()
+    }
+
+    /// Every mapping, by name.
+    pub fn list(&self) -> Vec<VendorInfo> {
+        self.state
+            .load()
+            .plans
+            .values()
+            .map(|p| {
+                let m = self.metrics_of(p.name);
+                VendorInfo {
+                    name: p.name.to_string(),
+                    vendor_name: p.vendor_name.to_string(),
+                    product: p.product.map(|s| s.to_string()),
+                    ids: p.ids.len(),
+                    detectable: !(p.detect.any.is_empty()
+                        && p.detect.all.is_empty()
+                        && p.detect.json_keys.is_empty()
+                        && !p.detect.json),
+                    lines: m.lines.load(Relaxed),
+                    mapped: m.mapped.load(Relaxed),
+                    unmapped: m.unmapped.load(Relaxed),
+                    parse_errors: m.parse_errors.load(Relaxed),
+                }
+            })
+            .collect()
+    }
+
+    /// The vendor auto-detection picks for a line (its syslog MSG found by the header parser).
+    pub fn detect(&self, line: &[u8]) -> Option<&'static str> {
+        let text = std::str::from_utf8(line).ok()?;
+        let message = crate::normalise::syslog::parse_syslog(text, 0)
+            .map(|h| h.message)
+            .unwrap_or(text);
+        self.state
+            .load()
+            .detector
+            .detect(line, message)
+            .map(|s| s.as_str())
+    }
+
+    /// Counters of vendor `name`.
+    pub fn metrics_of(&self, name: Symbol) -> Arc<VendorMetrics> {
+        self.metrics.entry(name).or_default().clone()
+    }
+
+    /// Lines of each source that no vendor recognised.
+    pub fn unrecognised(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .unrecognised
+            .iter()
+            .map(|e| (e.key().to_string(), e.value().load(Relaxed)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Normalises one line: with the source's vendor, or the detected one, or as a Base Event.
+    pub fn normalise_line(&self, data: &Bytes, meta: &FrameMeta) -> Result<Event, NormaliseError> {
+        let (line, h) = parse_line(data, meta)?;
+        let state = self.state.load();
+        let named = meta.vendor.filter(|v| v.as_str() != "auto");
+        let plan = match named {
+            Some(v) => state.plans.get(&v),
+            None => state
+                .detector
+                .detect(data, h.message)
+                .and_then(|v| state.plans.get(&v)),
+        };
+        let mut ev = event_from_header(data, &h, meta);
+        let Some(plan) = plan else {
+            self.unrecognised
+                .entry(meta.source)
+                .or_default()
+                .fetch_add(1, Relaxed);
+            add_header_fields(&mut ev, data, &h);
+            return Ok(ev);
+        };
+        let mut rec = seed(data, line, &h);
+        let reference_ms = (meta.received_ns / 1_000_000) as i64;
+        let applied = plan.apply(&mut rec, &mut ev, reference_ms);
+        let m = self.metrics_of(plan.name);
+        m.lines.fetch_add(1, Relaxed);
+        if applied.mapped {
+            m.mapped.fetch_add(1, Relaxed);
+        } else {
+            m.unmapped.fetch_add(1, Relaxed);
+        }
+        if applied.bad_values > 0 {
+            m.parse_errors
+                .fetch_add(u64::from(applied.bad_values), Relaxed);
+        }
+        Ok(ev)
+    }
+}
+
+/// The record a mapping starts from (see `docs/vendors.md`, *Seed fields*).
+fn seed(data: &Bytes, line: &str, h: &SyslogHeader<'_>) -> Record {
+    let slice = |s: &str| Text::slice_of(data, s);
+    let mut rec = Record::new();
+    rec.set(Text::from_static("message"), slice(h.message));
+    rec.set(Text::from_static("raw"), slice(line));
+    if let Some(v) = h.hostname {
+        rec.set(Text::from_static("_syslog.hostname"), slice(v));
+    }
+    if let Some(v) = h.app_name {
+        rec.set(Text::from_static("_syslog.app_name"), slice(v));
+    }
+    if let Some(v) = h.proc_id {
+        rec.set(Text::from_static("_syslog.proc_id"), slice(v));
+    }
+    if let Some(v) = h.msg_id {
+        rec.set(Text::from_static("_syslog.msg_id"), slice(v));
+    }
+    if let Some(tag) = h.cisco {
+        rec.set(Text::from_static("_cisco.facility"), slice(tag.facility));
+        rec.set(Text::from_static("_cisco.mnemonic"), slice(tag.mnemonic));
+        rec.set(
+            Text::from_static("_cisco.severity"),
+            Text::copy_from(itoa::Buffer::new().format(tag.severity)),
+        );
+    }
+    if let Some(sd) = h.structured_data {
+        for (id, param, value) in parse_structured_data(sd) {
+            let value = match value {
+                std::borrow::Cow::Borrowed(v) => slice(v),
+                std::borrow::Cow::Owned(v) => Text::from_string(v),
+            };
+            rec.set(Text::from_string(format!("sd.{id}.{param}")), value);
+        }
+    }
+    rec
+}

@@ -1,0 +1,716 @@
+//! Parser operators, compiled once from their spec and run on a [`Record`] per line: regex,
+//! dissect, kv, csv, json, set, rename, copy, map, convert, drop. An operator that finds nothing
+//! leaves the record unchanged and reports it did not match.
+
+use super::record::Record;
+use super::spec::OpSpec;
+use super::timefmt::{parse_time, parse_zone, TimeFormat};
+use crate::schema::Text;
+use std::collections::HashMap;
+
+/// A compiled operator.
+#[derive(Debug)]
+pub struct Op {
+    field: Text,
+    if_field: Option<Text>,
+    if_value: Option<String>,
+    /// When it matches nothing, the rule stops and the line counts as unmapped.
+    pub required: bool,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Regex {
+        re: regex::Regex,
+        names: Vec<(usize, Text)>,
+    },
+    Dissect {
+        prefix: String,
+        parts: Vec<(Option<Text>, String)>,
+    },
+    Kv {
+        sep: u8,
+        delim: u8,
+        quote: Option<u8>,
+        prefix: String,
+        keys: HashMap<String, Text>,
+    },
+    Csv {
+        delim: u8,
+        columns: Vec<Option<Text>>,
+        layout_column: Option<usize>,
+        layouts: HashMap<String, Vec<Option<Text>>>,
+    },
+    Json {
+        paths: Vec<(Text, Vec<String>)>,
+        keep_rest: bool,
+    },
+    Set {
+        template: Vec<Piece>,
+    },
+    Rename {
+        to: Text,
+    },
+    Copy {
+        to: Text,
+    },
+    Map {
+        values: HashMap<String, Text>,
+        to: Text,
+        default: Option<Text>,
+        ignore_case: bool,
+    },
+    Convert {
+        conv: Conv,
+        to: Text,
+    },
+    Drop {
+        fields: Vec<String>,
+    },
+}
+
+#[derive(Debug)]
+enum Piece {
+    Lit(Text),
+    Field(String),
+}
+
+#[derive(Debug)]
+enum Conv {
+    Int,
+    Ip,
+    Timestamp { format: TimeFormat, zone: i64 },
+    Lowercase,
+    Uppercase,
+    Trim,
+}
+
+fn text(s: &str) -> Text {
+    Text::copy_from(s)
+}
+
+fn one_byte(spec: &Option<String>, default: u8, what: &str) -> Result<u8, String> {
+    match spec.as_deref() {
+        None => Ok(default),
+        Some(s) if s.len() == 1 => Ok(s.as_bytes()[0]),
+        Some("\\t") => Ok(b'\t'),
+        Some(s) => Err(format!("{what} must be one ASCII character, got {s:?}")),
+    }
+}
+
+fn column_list(cols: &[String]) -> Vec<Option<Text>> {
+    cols.iter()
+        .map(|c| (!c.is_empty()).then(|| text(c)))
+        .collect()
+}
+
+impl Op {
+    /// Compiles an operator spec; the error says what is wrong with it.
+    pub fn compile(spec: &OpSpec) -> Result<Op, String> {
+        let need = |v: &Option<String>, key: &str| {
+            v.clone()
+                .ok_or_else(|| format!("op {:?} needs `{key}`", spec.op))
+        };
+        let field = spec.field.clone().unwrap_or_else(|| "message".to_owned());
+        let kind = match spec.op.as_str() {
+            "regex" => {
+                let pattern = need(&spec.pattern, "pattern")?;
+                let re = regex::Regex::new(&pattern).map_err(|e| format!("bad regex: {e}"))?;
+                let names: Vec<(usize, Text)> = re
+                    .capture_names()
+                    .enumerate()
+                    .filter_map(|(i, n)| n.map(|n| (i, text(n))))
+                    .collect();
+                if names.is_empty() {
+                    return Err("regex has no named capture (?P<name>...)".into());
+                }
+                Kind::Regex { re, names }
+            }
+            "dissect" => {
+                let pattern = need(&spec.pattern, "pattern")?;
+                let (prefix, parts) = compile_dissect(&pattern)?;
+                Kind::Dissect { prefix, parts }
+            }
+            "kv" => Kind::Kv {
+                sep: one_byte(&spec.separator, b' ', "separator")?,
+                delim: one_byte(&spec.delimiter, b'=', "delimiter")?,
+                quote: match spec.quote.as_deref() {
+                    Some("") => None,
+                    _ => Some(one_byte(&spec.quote, b'"', "quote")?),
+                },
+                prefix: spec.prefix.clone().unwrap_or_default(),
+                keys: spec.keys.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+            },
+            "csv" => {
+                if spec.columns.is_empty() && spec.layouts.is_empty() {
+                    return Err("csv needs `columns` or `layout_column` with `layouts`".into());
+                }
+                if !spec.layouts.is_empty() && spec.layout_column.is_none() {
+                    return Err("csv `layouts` need `layout_column`".into());
+                }
+                Kind::Csv {
+                    delim: one_byte(&spec.delimiter, b',', "delimiter")?,
+                    columns: column_list(&spec.columns),
+                    layout_column: spec.layout_column,
+                    layouts: spec
+                        .layouts
+                        .iter()
+                        .map(|(k, v)| (k.clone(), column_list(v)))
+                        .collect(),
+                }
+            }
+            "json" => {
+                let mut paths = Vec::new();
+                for (to, pointer) in &spec.paths {
+                    if !(pointer.is_empty() || pointer.starts_with('/')) {
+                        return Err(format!("JSON pointer {pointer:?} must start with '/'"));
+                    }
+                    let segs = pointer
+                        .split('/')
+                        .skip(1)
+                        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                        .collect();
+                    paths.push((text(to), segs));
+                }
+                let keep_rest = match spec.rest.as_deref() {
+                    None | Some("unmapped") => true,
+                    Some("drop") => false,
+                    Some(o) => return Err(format!("json `rest` must be unmapped or drop, got {o:?}")),
+                };
+                Kind::Json { paths, keep_rest }
+            }
+            "set" => Kind::Set { template: compile_template(&need(&spec.value, "value")?)? },
+            "rename" => Kind::Rename { to: text(&need(&spec.to, "to")?) },
+            "copy" => Kind::Copy { to: text(&need(&spec.to, "to")?) },
+            "map" => {
+                if spec.values.is_empty() {
+                    return Err("map needs `values`".into());
+                }
+                let ignore_case = spec.ignore_case.unwrap_or(true);
+                Kind::Map {
+                    values: spec
+                        .values
+                        .iter()
+                        .map(|(k, v)| (if ignore_case { k.to_lowercase() } else { k.clone() }, text(v)))
+                        .collect(),
+                    to: text(spec.to.as_deref().unwrap_or(&field)),
+                    default: spec.default.as_deref().map(text),
+                    ignore_case,
+                }
+            }
+            "convert" => {
+                let conv = match need(&spec.kind, "type")?.as_str() {
+                    "int" | "integer" => Conv::Int,
+                    "ip" => Conv::Ip,
+                    "lowercase" => Conv::Lowercase,
+                    "uppercase" => Conv::Uppercase,
+                    "trim" => Conv::Trim,
+                    "timestamp" => Conv::Timestamp {
+                        format: TimeFormat::parse(spec.format.as_deref().unwrap_or("rfc3339"))?,
+                        zone: match spec.timezone.as_deref() {
+                            None => 0,
+                            Some(z) => parse_zone(z).ok_or_else(|| format!("bad timezone {z:?}: use UTC or +HH:MM"))?,
+                        },
+                    },
+                    other => return Err(format!("unknown convert type {other:?}: int, ip, timestamp, lowercase, uppercase, trim")),
+                };
+                Kind::Convert { conv, to: text(spec.to.as_deref().unwrap_or(&field)) }
+            }
+            "drop" => {
+                if spec.fields.is_empty() {
+                    return Err("drop needs `fields`".into());
+                }
+                Kind::Drop { fields: spec.fields.clone() }
+            }
+            other => {
+                return Err(format!(
+                    "unknown op {other:?}: regex, dissect, kv, csv, json, set, rename, copy, map, convert, drop"
+                ))
+            }
+        };
+        if spec.if_value.is_some() && spec.if_field.is_none() {
+            return Err("`if_value` needs `if_field`".into());
+        }
+        Ok(Op {
+            field: text(&field),
+            if_field: spec.if_field.as_deref().map(text),
+            if_value: spec.if_value.clone(),
+            required: spec.required,
+            kind,
+        })
+    }
+
+    /// True for operators that extract fields (their success makes a line "mapped").
+    pub fn extracts(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Regex { .. }
+                | Kind::Dissect { .. }
+                | Kind::Kv { .. }
+                | Kind::Csv { .. }
+                | Kind::Json { .. }
+        )
+    }
+
+    /// Runs on `rec`; false when the operator was skipped or found nothing.
+    pub fn run(&self, rec: &mut Record, reference_ms: i64) -> bool {
+        if let Some(cond) = &self.if_field {
+            match (rec.get(cond.as_str()), &self.if_value) {
+                (None, _) => return false,
+                (Some(v), Some(want)) if v.as_str() != want => return false,
+                _ => {}
+            }
+        }
+        if let Kind::Set { template } = &self.kind {
+            let mut out = String::new();
+            for piece in template {
+                match piece {
+                    Piece::Lit(t) => out.push_str(t.as_str()),
+                    Piece::Field(f) => out.push_str(rec.get(f).map(|v| v.as_str()).unwrap_or("")),
+                }
+            }
+            rec.set(self.field.clone(), Text::from_string(out));
+            return true;
+        }
+        let Some(input) = rec.get(self.field.as_str()).cloned() else {
+            return false;
+        };
+        let s = input.as_str();
+        match &self.kind {
+            Kind::Regex { re, names } => {
+                let Some(caps) = re.captures(s) else {
+                    return false;
+                };
+                for (i, name) in names {
+                    if let Some(m) = caps.get(*i) {
+                        rec.set(name.clone(), input.sub(m.as_str()));
+                    }
+                }
+                true
+            }
+            Kind::Dissect { prefix, parts } => dissect(rec, &input, prefix, parts),
+            Kind::Kv {
+                sep,
+                delim,
+                quote,
+                prefix,
+                keys,
+            } => kv(rec, &input, *sep, *delim, *quote, prefix, keys),
+            Kind::Csv {
+                delim,
+                columns,
+                layout_column,
+                layouts,
+            } => {
+                let values = split_csv(&input, *delim);
+                let cols = match layout_column {
+                    Some(i) => match values.get(*i).and_then(|v| layouts.get(v.as_str())) {
+                        Some(cols) => cols,
+                        None if !columns.is_empty() => columns,
+                        None => return false,
+                    },
+                    None => columns,
+                };
+                for (name, value) in cols.iter().zip(values) {
+                    if let Some(name) = name {
+                        if !value.is_empty() {
+                            rec.set(name.clone(), value);
+                        }
+                    }
+                }
+                true
+            }
+            Kind::Json { paths, keep_rest } => super::json_op::run(rec, s, paths, *keep_rest),
+            Kind::Set { .. } => true,
+            Kind::Rename { to } => {
+                rec.remove(self.field.as_str());
+                rec.set(to.clone(), input);
+                true
+            }
+            Kind::Copy { to } => {
+                rec.set(to.clone(), input);
+                true
+            }
+            Kind::Map {
+                values,
+                to,
+                default,
+                ignore_case,
+            } => {
+                let key = if *ignore_case {
+                    s.trim().to_lowercase()
+                } else {
+                    s.trim().to_owned()
+                };
+                match values.get(&key).or(default.as_ref()) {
+                    Some(v) => {
+                        rec.set(to.clone(), v.clone());
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Kind::Convert { conv, to } => {
+                let out = match conv {
+                    Conv::Int => s
+                        .trim()
+                        .parse::<i64>()
+                        .ok()
+                        .map(|n| Text::copy_from(itoa::Buffer::new().format(n))),
+                    Conv::Ip => crate::normalise::base::parse_ip(
+                        s.trim().trim_matches(|c| c == '[' || c == ']'),
+                    )
+                    .map(|ip| Text::from_string(ip.to_string())),
+                    Conv::Timestamp { format, zone } => parse_time(s, format, *zone, reference_ms)
+                        .map(|ms| Text::copy_from(itoa::Buffer::new().format(ms))),
+                    Conv::Lowercase => Some(Text::from_string(s.to_lowercase())),
+                    Conv::Uppercase => Some(Text::from_string(s.to_uppercase())),
+                    Conv::Trim => Some(input.sub(s.trim())),
+                };
+                match out {
+                    Some(v) => {
+                        rec.set(to.clone(), v);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Kind::Drop { fields } => {
+                for f in fields {
+                    rec.remove(f);
+                }
+                true
+            }
+        }
+    }
+}
+
+fn compile_template(v: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = v;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            pieces.push(Piece::Lit(text(&rest[..open])));
+        }
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed {{ in {v:?}"))?
+            + open;
+        pieces.push(Piece::Field(rest[open + 1..close].to_owned()));
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Lit(text(rest)));
+    }
+    Ok(pieces)
+}
+
+/// `%{a} literal %{b}`: the literal before the first key, then (key, delimiter after it).
+/// A dissect pattern's parts: (field, or `None` to skip; the delimiter after it).
+type DissectParts = Vec<(Option<Text>, String)>;
+
+fn compile_dissect(p: &str) -> Result<(String, DissectParts), String> {
+    let mut parts = Vec::new();
+    let first = p.find("%{").ok_or("dissect pattern has no %{key}")?;
+    let prefix = p[..first].to_owned();
+    let mut rest = &p[first..];
+    while let Some(stripped) = rest.strip_prefix("%{") {
+        let close = stripped.find('}').ok_or("unclosed %{ in dissect pattern")?;
+        let key = &stripped[..close];
+        let after = &stripped[close + 1..];
+        let next = after.find("%{").unwrap_or(after.len());
+        let delim = after[..next].to_owned();
+        let name = (!key.is_empty() && !key.starts_with('?')).then(|| text(key));
+        parts.push((name, delim));
+        rest = &after[next..];
+        if !rest.is_empty() && parts.last().is_some_and(|(_, d)| d.is_empty()) {
+            return Err("two %{} keys with no delimiter between them".into());
+        }
+    }
+    Ok((prefix, parts))
+}
+
+fn dissect(rec: &mut Record, input: &Text, prefix: &str, parts: &[(Option<Text>, String)]) -> bool {
+    let s = input.as_str();
+    let Some(mut rest) = s.strip_prefix(prefix) else {
+        return false;
+    };
+    let mut found = Vec::with_capacity(parts.len());
+    for (i, (name, delim)) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let (value, after) = if delim.is_empty() {
+            (rest, "")
+        } else if last && rest.ends_with(delim.as_str()) {
+            (&rest[..rest.len() - delim.len()], "")
+        } else {
+            match rest.find(delim.as_str()) {
+                Some(at) => (&rest[..at], &rest[at + delim.len()..]),
+                None => return false,
+            }
+        };
+        // Repeated delimiters (padding) are skipped.
+        let mut after = after;
+        if delim == " " {
+            after = after.trim_start_matches(' ');
+        }
+        if let Some(name) = name {
+            found.push((name.clone(), input.sub(value)));
+        }
+        rest = after;
+    }
+    for (k, v) in found {
+        rec.set(k, v);
+    }
+    true
+}
+
+fn kv(
+    rec: &mut Record,
+    input: &Text,
+    sep: u8,
+    delim: u8,
+    quote: Option<u8>,
+    prefix: &str,
+    keys: &HashMap<String, Text>,
+) -> bool {
+    let s = input.as_str();
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut any = false;
+    while i < b.len() {
+        while i < b.len() && (b[i] == sep || b[i] == b' ') {
+            i += 1;
+        }
+        let key_start = i;
+        while i < b.len() && b[i] != delim && b[i] != sep {
+            i += 1;
+        }
+        if i >= b.len() || b[i] != delim || i == key_start {
+            // A token without a delimiter: skip it.
+            continue;
+        }
+        let key = s[key_start..i].trim();
+        i += 1;
+        let (value, next) = if quote.is_some_and(|q| b.get(i) == Some(&q)) {
+            let q = b[i];
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len() && b[j] != q {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            let end = j.min(b.len());
+            (&s[start..end], (end + 1).min(b.len()))
+        } else {
+            let start = i;
+            let mut j = i;
+            while j < b.len() && b[j] != sep {
+                j += 1;
+            }
+            (s[start..j].trim_end(), j)
+        };
+        i = next;
+        if key.is_empty() {
+            continue;
+        }
+        any = true;
+        let name = match keys.get(key) {
+            Some(renamed) => renamed.clone(),
+            None if prefix.is_empty() => input.sub(key),
+            None => Text::from_string(format!("{prefix}{key}")),
+        };
+        if !value.is_empty() {
+            rec.set(name, input.sub(value));
+        }
+    }
+    any
+}
+
+/// Splits one CSV line (quotes with `""` escapes); values are zero-copy where unquoted.
+fn split_csv(input: &Text, delim: u8) -> Vec<Text> {
+    let s = input.as_str();
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(64);
+    let mut i = 0;
+    loop {
+        if b.get(i) == Some(&b'"') {
+            let mut j = i + 1;
+            let mut owned = String::new();
+            let mut start = j;
+            while j < b.len() {
+                if b[j] == b'"' {
+                    if b.get(j + 1) == Some(&b'"') {
+                        owned.push_str(&s[start..=j]);
+                        j += 2;
+                        start = j;
+                        continue;
+                    }
+                    break;
+                }
+                j += 1;
+            }
+            owned.push_str(&s[start..j.min(b.len())]);
+            out.push(Text::from_string(owned));
+            i = j + 1;
+            while i < b.len() && b[i] != delim {
+                i += 1;
+            }
+        } else {
+            let end = memchr::memchr(delim, &b[i.min(b.len())..]).map_or(b.len(), |e| i + e);
+            out.push(input.sub(&s[i.min(b.len())..end]));
+            i = end;
+        }
+        if i >= b.len() {
+            break;
+        }
+        i += 1;
+        if i == b.len() {
+            out.push(Text::new());
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(toml_src: &str) -> Op {
+        let spec: OpSpec = toml::from_str(toml_src).unwrap();
+        Op::compile(&spec).unwrap()
+    }
+
+    fn rec(msg: &str) -> Record {
+        let mut r = Record::new();
+        r.set(Text::from_static("message"), Text::copy_from(msg));
+        r
+    }
+
+    #[test]
+    fn regex_names_may_be_ocsf_paths() {
+        let o = op(r#"op = "regex"
+pattern = 'from (?P<src_endpoint.ip>\S+) port (?P<src_endpoint.port>\d+)'"#);
+        let mut r = rec("Accepted password for bob from 10.0.0.1 port 22 ssh2");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
+        assert_eq!(r.get("src_endpoint.port").unwrap().as_str(), "22");
+        assert!(!o.run(&mut rec("nothing here"), 0));
+    }
+
+    #[test]
+    fn kv_handles_quotes_and_empty_values() {
+        let o = op(r#"op = "kv"
+keys = { srcip = "src_endpoint.ip" }"#);
+        let mut r = rec(
+            r#"date=2024-03-01 devname="FW 1" srcip=10.0.0.1 empty= msg="a \"quoted\" word" last=x "#,
+        );
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("devname").unwrap().as_str(), "FW 1");
+        assert_eq!(r.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
+        assert!(r.get("empty").is_none());
+        assert_eq!(r.get("msg").unwrap().as_str(), r#"a \"quoted\" word"#);
+        assert_eq!(r.get("last").unwrap().as_str(), "x");
+    }
+
+    #[test]
+    fn csv_layouts_pick_columns_by_type() {
+        let o = op(r#"op = "csv"
+layout_column = 1
+layouts = { TRAFFIC = ["", "_type", "src_endpoint.ip"], THREAT = ["", "_type", "", "threat"] }"#);
+        let mut r = rec(r#"1,TRAFFIC,10.0.0.1,"quoted, with ""comma""""#);
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
+        let mut r = rec(r#"1,THREAT,x,"a ""b"", c""#);
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("threat").unwrap().as_str(), r#"a "b", c"#);
+        assert!(!o.run(&mut rec("1,OTHER,x"), 0));
+    }
+
+    #[test]
+    fn dissect_splits_on_literals() {
+        let o = op(r#"op = "dissect"
+pattern = '%{src_endpoint.ip} %{?ident} %{actor.user.name} [%{_time}] "%{_request}" %{_code} %{_bytes}'"#);
+        let mut r = rec(r#"10.0.0.1 - bob [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#);
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("actor.user.name").unwrap().as_str(), "bob");
+        assert_eq!(
+            r.get("_time").unwrap().as_str(),
+            "10/Oct/2000:13:55:36 -0700"
+        );
+        assert_eq!(r.get("_bytes").unwrap().as_str(), "2326");
+        assert!(r.get("ident").is_none());
+    }
+
+    #[test]
+    fn map_convert_set_rename_drop() {
+        let mut r = rec("x");
+        r.set(Text::from_static("_action"), Text::from_static("ACCEPT"));
+        r.set(
+            Text::from_static("_t"),
+            Text::from_static("2024/03/01 12:00:00"),
+        );
+        op(r#"op = "map"
+field = "_action"
+to = "status"
+values = { accept = "Success", deny = "Failure" }"#)
+        .run(&mut r, 0);
+        assert_eq!(r.get("status").unwrap().as_str(), "Success");
+        op(r#"op = "convert"
+field = "_t"
+to = "time"
+type = "timestamp"
+format = "%Y/%m/%d %H:%M:%S"
+timezone = "+01:00""#)
+        .run(&mut r, 0);
+        assert_eq!(r.get("time").unwrap().as_str(), "1709290800000");
+        op(r#"op = "set"
+field = "activity"
+value = "{_action}-x""#)
+        .run(&mut r, 0);
+        assert_eq!(r.get("activity").unwrap().as_str(), "ACCEPT-x");
+        op(r#"op = "rename"
+field = "activity"
+to = "activity_name""#)
+        .run(&mut r, 0);
+        assert!(r.get("activity").is_none());
+        op(r#"op = "drop"
+fields = ["activity_name", "_t"]"#)
+        .run(&mut r, 0);
+        assert!(r.get("activity_name").is_none() && r.get("_t").is_none());
+    }
+
+    #[test]
+    fn conditions_gate_operators() {
+        let o = op(r#"op = "set"
+field = "x"
+value = "y"
+if_field = "_proto"
+if_value = "tcp""#);
+        let mut r = rec("m");
+        assert!(!o.run(&mut r, 0));
+        r.set(Text::from_static("_proto"), Text::from_static("udp"));
+        assert!(!o.run(&mut r, 0));
+        r.set(Text::from_static("_proto"), Text::from_static("tcp"));
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("x").unwrap().as_str(), "y");
+    }
+
+    #[test]
+    fn bad_specs_are_refused_with_a_reason() {
+        for (src, want) in [
+            ("op = \"regex\"\npattern = '(unclosed'", "bad regex"),
+            ("op = \"regex\"\npattern = 'no names'", "named capture"),
+            ("op = \"frobnicate\"", "unknown op"),
+            (
+                "op = \"convert\"\ntype = \"timestamp\"\nformat = \"%Q\"",
+                "unsupported directive",
+            ),
+            ("op = \"csv\"", "columns"),
+        ] {
+            let spec: OpSpec = toml::from_str(src).unwrap();
+            let err = Op::compile(&spec).unwrap_err();
+            assert!(err.contains(want), "{src}: {err}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! A mapping compiled into a plan: operators built once, rules indexed by message id.
+
+use super::assign::assign;
+use super::ops::Op;
+use super::record::Record;
+use super::spec::{DetectSpec, MappingSpec, OpSpec, RuleSpec};
+use super::MappingError;
+use crate::schema::{class_uid_of, Event, Symbol, Text, CLASS_BASE_EVENT};
+use std::collections::HashMap;
+
+/// One vendor's compiled mapping.
+#[derive(Debug)]
+pub struct VendorPlan {
+    /// The vendor's name.
+    pub name: Symbol,
+    /// `metadata.product.vendor_name`.
+    pub vendor_name: Symbol,
+    /// `metadata.product.name`.
+    pub product: Option<Symbol>,
+    /// Detection signatures.
+    pub detect: DetectSpec,
+    /// The mapping file's text (what `GET /api/v1/vendors/{name}` returns).
+    pub source: String,
+    /// Message ids with a rule of their own.
+    pub ids: Vec<String>,
+    class_uid: u32,
+    id_field: Option<Text>,
+    parse: Vec<Op>,
+    rules: Vec<Rule>,
+    by_id: HashMap<String, usize>,
+    fallback: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    class_uid: Option<u32>,
+    activity: Option<Symbol>,
+    ops: Vec<Op>,
+}
+
+/// What applying a plan achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// An operator extracted fields (or a rule matched the id) and no required one failed.
+    pub mapped: bool,
+    /// Values that did not convert to their OCSF type (kept in `unmapped`).
+    pub bad_values: u32,
+}
+
+fn class_of(name: &Option<String>, uid: Option<u32>, at: &str) -> Result<Option<u32>, String> {
+    match (name, uid) {
+        (_, Some(uid)) => Ok(Some(uid)),
+        (Some(n), None) => class_uid_of(n)
+            .map(Some)
+            .ok_or_else(|| format!("{at}: unknown class {n:?} (e.g. \"Network Activity\", \"Authentication\", \"API Activity\", \"HTTP Activity\", \"Base Event\")")),
+        (None, None) => Ok(None),
+    }
+}
+
+fn compile_ops(specs: &[OpSpec], at: &str) -> Result<Vec<Op>, String> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Op::compile(s).map_err(|e| format!("{at}[{i}] (op {:?}): {e}", s.op)))
+        .collect()
+}
+
+impl VendorPlan {
+    /// Parses and compiles a mapping file's text.
+    pub fn compile(src: &str) -> Result<VendorPlan, MappingError> {
+        let spec: MappingSpec = toml::from_str(src).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1)
+                .unwrap_or(0);
+            MappingError::new("", line, e.message().trim().to_owned())
+        })?;
+        let name = spec.name.clone();
+        let err = |msg: String| MappingError::new(&name, 0, msg);
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(err(format!(
+                "name {name:?} must be letters, digits, '_' or '-'"
+            )));
+        }
+        if name == "auto" {
+            return Err(err("`auto` is reserved for detection".into()));
+        }
+        let class_uid = class_of(&spec.class, None, "class")
+            .map_err(err)?
+            .unwrap_or(CLASS_BASE_EVENT);
+        let parse = compile_ops(&spec.parse, "parse").map_err(err)?;
+        let mut rules = Vec::with_capacity(spec.rules.len());
+        let mut by_id = HashMap::new();
+        let mut fallback = None;
+        let mut ids = Vec::new();
+        for (i, r) in spec.rules.iter().enumerate() {
+            let RuleSpec {
+                ids: rule_ids,
+                class,
+                class_uid,
+                activity,
+                ops,
+            } = r;
+            let at = format!("rules[{i}]");
+            let rule = Rule {
+                class_uid: class_of(class, *class_uid, &at).map_err(err)?,
+                activity: activity.as_deref().map(Symbol::intern),
+                ops: compile_ops(ops, &format!("{at}.ops")).map_err(err)?,
+            };
+            if rule_ids.is_empty() && fallback.replace(i).is_some() {
+                return Err(err(format!(
+                    "{at}: a second rule without `ids`; only one fallback rule is allowed"
+                )));
+            }
+            for id in rule_ids {
+                if by_id.insert(id.clone(), i).is_some() {
+                    return Err(err(format!("{at}: id {id:?} already has a rule")));
+                }
+                ids.push(id.clone());
+            }
+            rules.push(rule);
+        }
+        if !rules.is_empty() && spec.id.is_none() && fallback.is_none() {
+            return Err(err(
+                "rules with `ids` need an `[id]` section saying where the id is".into(),
+            ));
+        }
+        Ok(VendorPlan {
+            name: Symbol::intern(&name),
+            vendor_name: Symbol::intern(&spec.vendor_name),
+            product: spec.product.as_deref().map(Symbol::intern),
+            detect: spec.detect.clone(),
+            source: src.to_owned(),
+            ids,
+            class_uid,
+            id_field: spec.id.as_ref().map(|i| Text::copy_from(&i.field)),
+            parse,
+            rules,
+            by_id,
+            fallback,
+        })
+    }
+
+    /// Runs the plan on a seeded record and assigns the result to `ev`.
+    pub fn apply(&self, rec: &mut Record, ev: &mut Event, reference_ms: i64) -> Applied {
+        let mut extracted = false;
+        let mut failed = run_ops(&self.parse, rec, reference_ms, &mut extracted);
+        ev.vendor = Some(self.vendor_name);
+        ev.product = self.product;
+        ev.class_uid = self.class_uid;
+        if !failed {
+            let by_id = self
+                .id_field
+                .as_ref()
+                .and_then(|f| rec.get(f.as_str()))
+                .and_then(|id| self.by_id.get(id.as_str().trim()))
+                .copied();
+            if by_id.is_some() {
+                extracted = true;
+            }
+            if let Some(rule) = by_id.or(self.fallback).map(|i| &self.rules[i]) {
+                if let Some(c) = rule.class_uid {
+                    ev.class_uid = c;
+                }
+                if let Some(a) = rule.activity {
+                    ev.activity_name = Some(a);
+                }
+                failed = run_ops(&rule.ops, rec, reference_ms, &mut extracted);
+            }
+        }
+        let bad_values = assign(rec, ev);
+        Applied {
+            mapped: extracted && !failed,
+            bad_values,
+        }
+    }
+}
+
+/// Runs operators in order; true when a required one found nothing (the rest are skipped).
+fn run_ops(ops: &[Op], rec: &mut Record, reference_ms: i64, extracted: &mut bool) -> bool {
+    for op in ops {
+        let matched = op.run(rec, reference_ms);
+        if matched && op.extracts() {
+            *extracted = true;
+        }
+        if !matched && op.required {
+            return true;
+        }
+    }
+    false
+}
