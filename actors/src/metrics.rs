@@ -611,6 +611,9 @@ impl PipelineMetrics {
             |s| u64::from(s.stalled.load(Relaxed)),
         );
 
+        if let Some(vendors) = self.vendors.read().ok().and_then(|v| v.clone()) {
+            render_vendors(w, &vendors);
+        }
         header(
             w,
             "tocsin_target_errors_total",
@@ -650,6 +653,56 @@ impl PipelineMetrics {
             }
         }
         out
+    }
+}
+
+/// Per-vendor mapping counters and unrecognised lines per source.
+fn render_vendors(w: &mut String, vendors: &VendorRegistry) {
+    let list = vendors.list();
+    let series: [(
+        &str,
+        &str,
+        fn(&tocsin_engine::normalise::mapping::VendorInfo) -> u64,
+    ); 4] = [
+        (
+            "tocsin_vendor_lines_total",
+            "Lines given to the vendor mapping.",
+            |v| v.lines,
+        ),
+        (
+            "tocsin_vendor_mapped_total",
+            "Lines the vendor mapping parsed.",
+            |v| v.mapped,
+        ),
+        (
+            "tocsin_vendor_unmapped_total",
+            "Lines the vendor mapping could not parse.",
+            |v| v.unmapped,
+        ),
+        (
+            "tocsin_vendor_parse_errors_total",
+            "Values that did not convert to their OCSF type.",
+            |v| v.parse_errors,
+        ),
+    ];
+    for (name, help, pick) in series {
+        header(w, name, "counter", help);
+        for v in &list {
+            let _ = writeln!(w, "{name}{{vendor=\"{}\"}} {}", esc(&v.name), pick(v));
+        }
+    }
+    header(
+        w,
+        "tocsin_unrecognised_lines_total",
+        "counter",
+        "Lines of auto-detecting sources that no vendor recognised.",
+    );
+    for (source, n) in vendors.unrecognised() {
+        let _ = writeln!(
+            w,
+            "tocsin_unrecognised_lines_total{{source=\"{}\"}} {n}",
+            esc(&source)
+        );
     }
 }
 

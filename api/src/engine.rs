@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tocsin_actors::metrics::PipelineMetrics;
 use tocsin_actors::{Pipeline, ShutdownReport};
 use tocsin_engine::config::{Config, SourceConfig};
+use tocsin_engine::normalise::mapping::VendorRegistry;
 use tokio::sync::oneshot;
 
 /// Where the running engine listens.
@@ -106,25 +107,37 @@ impl Drop for RunningEngine {
     }
 }
 
-async fn shutdown_requested(stop: oneshot::Receiver<()>, handle_signals: bool) {
+/// Waits for a stop request or SIGINT/SIGTERM; SIGHUP meanwhile reloads the vendor mappings.
+async fn shutdown_requested(
+    mut stop: oneshot::Receiver<()>,
+    handle_signals: bool,
+    vendors: Arc<VendorRegistry>,
+) {
     #[cfg(unix)]
     if handle_signals {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut int = signal(SignalKind::interrupt()).ok();
-        let sig = async {
-            tokio::select! {
-                _ = async { if let Some(t) = term.as_mut() { t.recv().await } else { std::future::pending().await } } => "SIGTERM",
-                _ = async { if let Some(i) = int.as_mut() { i.recv().await } else { std::future::pending().await } } => "SIGINT",
-            }
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::error!("cannot install signal handlers; stop with the API only");
+            let _ = stop.await;
+            return;
         };
-        tokio::select! {
-            _ = stop => {}
-            name = sig => tracing::info!(signal = name, "shutting down"),
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = term.recv() => { tracing::info!(signal = "SIGTERM", "shutting down"); return }
+                _ = int.recv() => { tracing::info!(signal = "SIGINT", "shutting down"); return }
+                _ = hup.recv() => match vendors.reload() {
+                    Ok(n) => tracing::info!(vendors = n, "SIGHUP: vendor mappings reloaded"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: vendor mappings not reloaded; the running ones stay"),
+                },
+            }
         }
-        return;
     }
-    let _ = handle_signals;
+    let _ = (handle_signals, vendors);
     let _ = stop.await;
 }
 
@@ -148,6 +161,7 @@ async fn serve(
         ingest: pipeline.http_ingest(),
         pauses: Arc::new(pipeline.target_pauses()),
         api_bound: api_bound.clone(),
+        vendors: pipeline.vendors(),
     };
     let max_body = config.api.ingest_max_body_bytes;
     let app_state = state.clone();
@@ -197,7 +211,7 @@ async fn serve(
         metrics: pipeline.metrics(),
     }));
 
-    shutdown_requested(stop, handle_signals).await;
+    shutdown_requested(stop, handle_signals, pipeline.vendors()).await;
     // Stop accepting: the API finishes in-flight requests (their batches are enqueued), then
     // the pipeline drains every link and flushes the targets.
     handle.stop(true).await;

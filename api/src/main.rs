@@ -67,15 +67,45 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { config } => match load(&config) {
-            Ok(c) => {
-                println!(
-                    "{}: ok ({} sources, {} targets)",
-                    config.display(),
-                    c.sources.len(),
-                    c.targets.len()
-                );
-                ExitCode::SUCCESS
-            }
+            Ok(c) => match VendorRegistry::load_dir(&c.engine.vendors_dir) {
+                Ok(vendors) => {
+                    let unknown: Vec<String> = c
+                        .sources
+                        .iter()
+                        .filter(|s| s.vendor() != "auto" && !vendors.contains(s.vendor()))
+                        .map(|s| {
+                            format!(
+                                "source {:?}: no vendor mapping named {:?}",
+                                s.name(),
+                                s.vendor()
+                            )
+                        })
+                        .collect();
+                    if !unknown.is_empty() {
+                        for u in &unknown {
+                            eprintln!("{}: {u}", config.display());
+                        }
+                        return ExitCode::from(1);
+                    }
+                    println!(
+                        "{}: ok ({} sources, {} targets, {} vendor mappings)",
+                        config.display(),
+                        c.sources.len(),
+                        c.targets.len(),
+                        vendors.list().len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    eprintln!(
+                        "tocsin: {} broken vendor mapping(s) in {}",
+                        e.0.len(),
+                        c.engine.vendors_dir.display()
+                    );
+                    ExitCode::from(1)
+                }
+            },
             Err(code) => code,
         },
         Command::Run { config } => {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tocsin_actors::connectors::http::{HttpIngest, IngestError};
 use tocsin_actors::metrics::PipelineMetrics;
 use tocsin_actors::stage::PauseSwitch;
+use tocsin_engine::normalise::mapping::VendorRegistry;
 
 /// What the routes share.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct AppState {
     pub pauses: Arc<HashMap<String, Arc<PauseSwitch>>>,
     /// True once the API itself is listening.
     pub api_bound: Arc<AtomicBool>,
+    /// Vendor mappings.
+    pub vendors: Arc<VendorRegistry>,
 }
 
 /// Registers every route.
@@ -35,6 +38,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(reset_latency),
         )
         .route("/api/v1/ingest/{source}", web::post().to(ingest))
+        .route("/api/v1/vendors", web::get().to(list_vendors))
+        .route("/api/v1/vendors/{name}", web::get().to(get_vendor))
+        .route("/api/v1/vendors/{name}", web::put().to(put_vendor))
         .route("/api/v1/targets/{name}/pause", web::post().to(pause_target))
         .route(
             "/api/v1/targets/{name}/resume",
@@ -128,4 +134,55 @@ async fn pause_target(state: web::Data<AppState>, name: web::Path<String>) -> Ht
 
 async fn resume_target(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
     switch(&state, &name, false)
+}
+
+async fn list_vendors(state: web::Data<AppState>) -> HttpResponse {
+    let unrecognised: std::collections::BTreeMap<String, u64> =
+        state.vendors.unrecognised().into_iter().collect();
+    HttpResponse::Ok().json(json!({
+        "vendors": state.vendors.list(),
+        "unrecognised_by_source": unrecognised,
+    }))
+}
+
+async fn get_vendor(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    match state.vendors.plan(&name) {
+        Some(plan) => HttpResponse::Ok()
+            .content_type("application/toml; charset=utf-8")
+            .body(plan.source.clone()),
+        None => error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no vendor mapping named {:?}", name.as_str()),
+        ),
+    }
+}
+
+/// Adds or replaces a mapping: the body is the TOML file. It is compiled before anything
+/// changes; a broken mapping is refused (400, with the error) and the old one stays.
+async fn put_vendor(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Ok(src) = std::str::from_utf8(&body) else {
+        return error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "the mapping must be UTF-8 TOML",
+        );
+    };
+    let vendors = state.vendors.clone();
+    let (name_c, src_c) = (name.to_string(), src.to_owned());
+    // Compiling regexes and writing the file: off the async workers.
+    let result = web::block(move || vendors.put(&name_c, &src_c)).await;
+    match result {
+        Ok(Ok(())) => {
+            tracing::info!(vendor = %name, "vendor mapping applied");
+            HttpResponse::Ok().json(json!({ "vendor": name.as_str(), "applied": true }))
+        }
+        Ok(Err(e)) => error(actix_web::http::StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => error(
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("mapping update failed: {e}"),
+        ),
+    }
 }

@@ -23,6 +23,8 @@ pub struct TestConfig {
     pub ingest_wait_ms: u64,
     /// Maximum line length.
     pub max_line_bytes: usize,
+    /// Vendor mappings folder (default: the shipped `config/vendors`).
+    pub vendors_dir: Option<PathBuf>,
 }
 
 impl Default for TestConfig {
@@ -34,6 +36,7 @@ impl Default for TestConfig {
             framing: "auto",
             ingest_wait_ms: 2000,
             max_line_bytes: 65536,
+            vendors_dir: None,
         }
     }
 }
@@ -96,7 +99,7 @@ stall_after_ms = 1000
         framing = t.framing,
         wait = t.ingest_wait_ms,
         max_line = t.max_line_bytes,
-        vendors = vendors_dir().display(),
+        vendors = t.vendors_dir.clone().unwrap_or_else(vendors_dir).display(),
     )
 }
 
@@ -149,6 +152,15 @@ impl TestEngine {
     /// GET a path, returning status and body.
     pub fn get(&self, path: &str) -> (u16, String) {
         http_get(&format!("{}{}", self.api(), path))
+    }
+
+    /// PUT a body; returns status and body.
+    pub fn put(&self, path: &str, body: &str) -> (u16, String) {
+        match ureq::put(&format!("{}{}", self.api(), path)).send_string(body) {
+            Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
+            Err(e) => panic!("PUT {path}: {e}"),
+        }
     }
 
     /// POST a body with a content type (and optional encoding); returns status, headers of
