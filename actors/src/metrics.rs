@@ -656,14 +656,17 @@ impl PipelineMetrics {
     }
 }
 
+/// A per-vendor series: name, help, and which counter it shows.
+type VendorSeries = (
+    &'static str,
+    &'static str,
+    fn(&tocsin_engine::normalise::mapping::VendorInfo) -> u64,
+);
+
 /// Per-vendor mapping counters and unrecognised lines per source.
 fn render_vendors(w: &mut String, vendors: &VendorRegistry) {
     let list = vendors.list();
-    let series: [(
-        &str,
-        &str,
-        fn(&tocsin_engine::normalise::mapping::VendorInfo) -> u64,
-    ); 4] = [
+    let series: [VendorSeries; 4] = [
         (
             "tocsin_vendor_lines_total",
             "Lines given to the vendor mapping.",
