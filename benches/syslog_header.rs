@@ -53,8 +53,8 @@ fn bench(c: &mut Criterion) {
     let meta = FrameMeta {
         source: Symbol::intern("syslog-tcp"),
         received_ns: RECEIVED_MS as u64 * 1_000_000,
-        peer: Some([198,
-            vendor: None, 51, 100, 9].into()),
+        peer: Some([198, 51, 100, 9].into()),
+        vendor: None,
     };
     for (name, line) in LINES {
         let data = Bytes::from_static(line.as_bytes());
