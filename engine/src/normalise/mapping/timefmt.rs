@@ -346,12 +346,12 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
     match y {
         Some(y) => civil_ms(y, mo, d, h, mi, s, ms, zone),
         None => {
-            // The year closest to the reference time.
+            // Logs describe the past: the latest year not more than a week after the reference.
             let ref_year = 1970 + reference_ms.div_euclid(31_556_952_000);
-            [ref_year, ref_year - 1, ref_year + 1, ref_year - 2]
+            [ref_year + 1, ref_year, ref_year - 1, ref_year - 2]
                 .into_iter()
                 .filter_map(|yr| civil_ms(yr, mo, d, h, mi, s, ms, zone))
-                .min_by_key(|t| (t - reference_ms).abs())
+                .find(|t| *t <= reference_ms + 7 * 86_400_000)
         }
     }
 }
@@ -401,6 +401,16 @@ mod tests {
             p("03/01/2024 01:00:00 PM", "%m/%d/%Y %I:%M:%S %p"),
             Some(1_709_298_000_000)
         );
+    }
+
+    #[test]
+    fn yearless_times_are_never_far_in_the_future() {
+        let f = TimeFormat::parse("%b %d %H:%M:%S").unwrap();
+        let nov_2026 = 1_795_305_600_000; // 2026-11-22T00:00:00Z
+        assert_eq!(parse_time("Mar 15 12:00:00", &f, 0, nov_2026), Some(1_773_576_000_000), "2026, not 2027");
+        let jan_1_2027 = 1_798_761_600_000;
+        assert_eq!(parse_time("Dec 31 23:00:00", &f, 0, jan_1_2027), Some(1_798_758_000_000), "last year's Dec 31");
+        assert_eq!(parse_time("Jan 02 00:00:00", &f, 0, jan_1_2027 - 3_600_000), Some(1_798_848_000_000), "a day of skew ahead is kept");
     }
 
     #[test]

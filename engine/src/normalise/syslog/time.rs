@@ -77,18 +77,16 @@ fn parse_bsd(b: &[u8], reference_ms: i64) -> Option<(i64, usize)> {
     let local = match year {
         Some(y) => local_ms(y)?,
         None => {
-            // The receive year's date is the closest whenever it is within half a year of the
-            // reference (then the neighbours are further away); only otherwise try them all.
-            const HALF_YEAR_MS: u64 = 183 * 86_400_000;
+            // Logs describe the past: the latest year that does not put the timestamp more
+            // than a week after the receive time (clock skew), so a Dec 31 line received on
+            // Jan 1 is last year's and a Mar 15 line received in November is this year's.
+            const SKEW_MS: i64 = 7 * 86_400_000;
             let ref_year = year_of(reference_ms);
             let reference_local = reference_ms.saturating_add(offset_min * 60_000);
-            match local_ms(ref_year) {
-                Some(t) if t.abs_diff(reference_local) <= HALF_YEAR_MS => t,
-                _ => [ref_year - 1, ref_year, ref_year + 1]
-                    .into_iter()
-                    .filter_map(local_ms)
-                    .min_by_key(|t| t.abs_diff(reference_local))?,
-            }
+            [ref_year + 1, ref_year, ref_year - 1]
+                .into_iter()
+                .filter_map(local_ms)
+                .find(|t| (*t as i64) <= reference_local.saturating_add(SKEW_MS))?
         }
     };
     Some((local - offset_min * 60_000, i))
