@@ -72,7 +72,13 @@ impl Detector {
         let ac = if texts.is_empty() {
             None
         } else {
-            Some(AhoCorasick::new(&texts).map_err(|e| format!("detection signatures: {e}"))?)
+            // A DFA: the overlapping scan of every line was 18 % of a profile with the NFA.
+            Some(
+                AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&texts)
+                    .map_err(|e| format!("detection signatures: {e}"))?,
+            )
         };
         Ok(Detector {
             ac,

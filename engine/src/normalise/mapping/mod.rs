@@ -84,16 +84,27 @@ pub struct VendorMetrics {
 
 #[derive(Debug, Default)]
 struct State {
+    /// By name, for listings (sorted).
     plans: BTreeMap<Symbol, Arc<VendorPlan>>,
+    /// By symbol (hashed by address) with their counters, for the per-line lookup.
+    lookup: rustc_hash::FxHashMap<Symbol, (Arc<VendorPlan>, Arc<VendorMetrics>)>,
     detector: Detector,
 }
 
 impl State {
-    fn build(plans: BTreeMap<Symbol, Arc<VendorPlan>>) -> Result<State, String> {
+    fn build(
+        plans: BTreeMap<Symbol, Arc<VendorPlan>>,
+        metrics: &DashMap<Symbol, Arc<VendorMetrics>>,
+    ) -> Result<State, String> {
         let list: Vec<Arc<VendorPlan>> = plans.values().cloned().collect();
+        let lookup = plans
+            .iter()
+            .map(|(name, plan)| (*name, (plan.clone(), metrics.entry(*name).or_default().clone())))
+            .collect();
         Ok(State {
             detector: Detector::build(&list)?,
             plans,
+            lookup,
         })
     }
 }
@@ -186,11 +197,13 @@ impl VendorRegistry {
     /// Loads every `*.toml` of `dir`; every broken file is reported.
     pub fn load_dir(dir: &Path) -> Result<VendorRegistry, MappingErrors> {
         let plans = read_dir(dir)?;
-        let state = State::build(plans)
+        let metrics = DashMap::new();
+        let state = State::build(plans, &metrics)
             .map_err(|e| MappingErrors(vec![(dir.to_owned(), MappingError::new("", 0, e))]))?;
         Ok(VendorRegistry {
             dir: Some(dir.to_owned()),
             state: ArcSwap::from_pointee(state),
+            metrics,
             ..VendorRegistry::default()
         })
     }
@@ -200,7 +213,7 @@ impl VendorRegistry {
         let Some(dir) = &self.dir else { return Ok(0) };
         let plans = read_dir(dir)?;
         let n = plans.len();
-        let state = State::build(plans)
+        let state = State::build(plans, &self.metrics)
             .map_err(|e| MappingErrors(vec![(dir.clone(), MappingError::new("", 0, e))]))?;
         self.state.store(Arc::new(state));
         Ok(n)
@@ -232,7 +245,7 @@ impl VendorRegistry {
         }
         let mut plans = self.state.load().plans.clone();
         plans.insert(plan.name, Arc::new(plan));
-        let state = State::build(plans).map_err(|e| MappingError::new(name, 0, e))?;
+        let state = State::build(plans, &self.metrics).map_err(|e| MappingError::new(name, 0, e))?;
         self.state.store(Arc::new(state));
         Ok(())
     }
@@ -308,14 +321,14 @@ impl VendorRegistry {
         let state = self.state.load();
         let named = meta.vendor.filter(|v| v.as_str() != "auto");
         let plan = match named {
-            Some(v) => state.plans.get(&v),
+            Some(v) => state.lookup.get(&v),
             None => state
                 .detector
                 .detect(data, h.message)
-                .and_then(|v| state.plans.get(&v)),
+                .and_then(|v| state.lookup.get(&v)),
         };
         let mut ev = event_from_header(data, &h, meta);
-        let Some(plan) = plan else {
+        let Some((plan, m)) = plan else {
             self.unrecognised
                 .entry(meta.source)
                 .or_default()
@@ -326,7 +339,6 @@ impl VendorRegistry {
         let mut rec = seed(data, line, &h);
         let reference_ms = (meta.received_ns / 1_000_000) as i64;
         let applied = plan.apply(&mut rec, &mut ev, reference_ms);
-        let m = self.metrics_of(plan.name);
         m.lines.fetch_add(1, Relaxed);
         if applied.mapped {
             m.mapped.fetch_add(1, Relaxed);

@@ -6,7 +6,7 @@ use super::record::Record;
 use super::spec::OpSpec;
 use super::timefmt::{parse_time, parse_zone, TimeFormat};
 use crate::schema::Text;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A compiled operator.
 #[derive(Debug)]
@@ -140,7 +140,7 @@ impl Op {
                     _ => Some(one_byte(&spec.quote, b'"', "quote")?),
                 },
                 prefix: spec.prefix.clone().unwrap_or_default(),
-                keys: spec.keys.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+                keys: spec.keys.iter().map(|(k, v)| (k.clone(), text(v))).collect::<HashMap<_, _>>(),
             },
             "csv" => {
                 if spec.columns.is_empty() && spec.layouts.is_empty() {

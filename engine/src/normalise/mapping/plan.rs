@@ -6,7 +6,7 @@ use super::record::Record;
 use super::spec::{DetectSpec, MappingSpec, OpSpec, RuleSpec};
 use super::MappingError;
 use crate::schema::{class_uid_of, Event, Symbol, Text, CLASS_BASE_EVENT};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// One vendor's compiled mapping.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ impl VendorPlan {
             .unwrap_or(CLASS_BASE_EVENT);
         let parse = compile_ops(&spec.parse, "parse").map_err(err)?;
         let mut rules = Vec::with_capacity(spec.rules.len());
-        let mut by_id = HashMap::new();
+        let mut by_id = HashMap::default();
         let mut fallback = None;
         let mut ids = Vec::new();
         for (i, r) in spec.rules.iter().enumerate() {

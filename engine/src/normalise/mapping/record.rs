@@ -5,10 +5,21 @@
 use crate::schema::Text;
 use smallvec::SmallVec;
 
-/// Named fields of one line.
+/// Named fields of one line. Each key's hash is kept beside it, so a lookup compares bytes
+/// only on a hash hit (a line of a key=value vendor has 40+ fields).
 #[derive(Debug, Default, Clone)]
 pub struct Record {
     fields: SmallVec<[(Text, Text); 24]>,
+    hashes: SmallVec<[u32; 24]>,
+}
+
+fn key_hash(key: &[u8]) -> u32 {
+    // FNV-1a: short keys, no setup cost.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key {
+        h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
+    }
+    h
 }
 
 impl Record {
@@ -19,30 +30,34 @@ impl Record {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Text> {
-        self.fields
+        self.position(key.as_bytes()).map(|i| &self.fields[i].1)
+    }
+
+    fn position(&self, key: &[u8]) -> Option<usize> {
+        let h = key_hash(key);
+        self.hashes
             .iter()
-            .find(|(k, _)| k.as_bytes() == key.as_bytes())
-            .map(|(_, v)| v)
+            .enumerate()
+            .filter(|(_, kh)| **kh == h)
+            .map(|(i, _)| i)
+            .find(|i| self.fields[*i].0.as_bytes() == key)
     }
 
     /// Sets `key` (replacing an earlier value).
     pub fn set(&mut self, key: Text, value: Text) {
-        match self
-            .fields
-            .iter_mut()
-            .find(|(k, _)| k.as_bytes() == key.as_bytes())
-        {
-            Some((_, v)) => *v = value,
-            None => self.fields.push((key, value)),
+        match self.position(key.as_bytes()) {
+            Some(i) => self.fields[i].1 = value,
+            None => {
+                self.hashes.push(key_hash(key.as_bytes()));
+                self.fields.push((key, value));
+            }
         }
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Text> {
-        let i = self
-            .fields
-            .iter()
-            .position(|(k, _)| k.as_bytes() == key.as_bytes())?;
+        let i = self.position(key.as_bytes())?;
+        self.hashes.remove(i);
         Some(self.fields.remove(i).1)
     }
 
