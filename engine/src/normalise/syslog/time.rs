@@ -86,7 +86,7 @@ fn parse_bsd(b: &[u8], reference_ms: i64) -> Option<(i64, usize)> {
             [ref_year + 1, ref_year, ref_year - 1]
                 .into_iter()
                 .filter_map(local_ms)
-                .find(|t| (*t as i64) <= reference_local.saturating_add(SKEW_MS))?
+                .find(|t| *t <= reference_local.saturating_add(SKEW_MS))?
         }
     };
     Some((local - offset_min * 60_000, i))
