@@ -1,23 +1,23 @@
 //! Per-vendor mapping tests: lines written from each vendor's published log format, asserting
 //! the OCSF fields the shipped mapping in `config/vendors/` extracts.
 
-mod props;
-mod support;
+mod apache_access;
+mod aws_cloudtrail;
+mod aws_vpcflow;
+mod azure_activity;
+mod checkpoint;
 mod cisco_asa;
 mod cisco_ios;
-mod panw_panos;
 mod fortinet_fortigate;
-mod checkpoint;
-mod juniper_srx;
-mod sophos_xg;
-mod pfsense;
-mod aws_vpcflow;
-mod aws_cloudtrail;
-mod azure_activity;
 mod gcp_audit;
+mod generic_json;
+mod juniper_srx;
 mod kubernetes_audit;
 mod kubernetes_events;
-mod nginx_access;
-mod apache_access;
 mod linux_auth;
-mod generic_json;
+mod nginx_access;
+mod panw_panos;
+mod pfsense;
+mod props;
+mod sophos_xg;
+mod support;

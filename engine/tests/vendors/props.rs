@@ -6,34 +6,43 @@ use crate::support::*;
 use proptest::prelude::*;
 use std::path::PathBuf;
 
-fn corpus_lines() -> Vec<String> {
+/// (vendor, line) for every line of `benches/corpus/<vendor>.log`.
+fn corpus_lines() -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/corpus");
     let mut lines = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if let Ok(text) = std::fs::read_to_string(entry.path()) {
-            lines.extend(text.lines().map(str::to_owned));
+        let path = entry.path();
+        let vendor = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_owned();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            lines.extend(text.lines().map(|l| (vendor.clone(), l.to_owned())));
         }
     }
     lines
 }
 
 #[test]
-fn every_prefix_of_every_corpus_line_normalises_without_panicking() {
+fn truncated_corpus_lines_normalise_without_panicking() {
     let lines = corpus_lines();
-    let mut vendors = vendor_names();
-    vendors.push("auto".into());
-    for line in &lines {
+    assert!(lines.len() > 100, "the bench corpus is there");
+    for (vendor, line) in &lines {
         let bytes = line.as_bytes();
-        for cut in (0..=bytes.len()).step_by(3) {
-            for vendor in &vendors {
-                let _ = try_normalise(vendor, &bytes[..cut]);
+        // About 24 cuts per line, at every byte near the start where headers are parsed.
+        let step = (bytes.len() / 24).max(1);
+        let cuts = (0..bytes.len().min(40)).chain((40..=bytes.len()).step_by(step));
+        for cut in cuts {
+            for v in [vendor.as_str(), "auto"] {
+                let _ = try_normalise(v, &bytes[..cut]);
             }
         }
     }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {

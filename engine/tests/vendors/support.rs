@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use tocsin_engine::normalise::{Frame, FrameMeta, Normaliser};
 use tocsin_engine::normalise::mapping::VendorRegistry;
+use tocsin_engine::normalise::{Frame, FrameMeta, Normaliser};
 use tocsin_engine::schema::{json, Symbol};
 
 /// Receive time used by the tests: 2024-03-15T12:00:00Z (year-less timestamps get 2024).
@@ -14,7 +14,10 @@ fn registry() -> Arc<VendorRegistry> {
     static REG: OnceLock<Arc<VendorRegistry>> = OnceLock::new();
     REG.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/vendors");
-        Arc::new(VendorRegistry::load_dir(&dir).unwrap_or_else(|e| panic!("shipped mappings must load: {e}")))
+        Arc::new(
+            VendorRegistry::load_dir(&dir)
+                .unwrap_or_else(|e| panic!("shipped mappings must load: {e}")),
+        )
     })
     .clone()
 }
@@ -49,7 +52,9 @@ pub fn normalise(vendor: &str, line: &str) -> serde_json::Value {
         vendor: Some(Symbol::intern(vendor)),
     };
     let frame = Frame::line(bytes::Bytes::copy_from_slice(line.as_bytes()));
-    let event = normaliser.normalise(&frame, &meta).unwrap_or_else(|e| panic!("{vendor}: {e} for {line:?}"));
+    let event = normaliser
+        .normalise(&frame, &meta)
+        .unwrap_or_else(|e| panic!("{vendor}: {e} for {line:?}"));
     let mut out = Vec::new();
     json::write_event(&event, &mut out);
     serde_json::from_slice(&out).expect("event JSON")
