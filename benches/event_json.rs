@@ -114,7 +114,7 @@ fn bench_read(c: &mut Criterion) {
         source: Symbol::intern("http-ingest"),
         received_ns: 1_704_448_800_456_000_000,
         peer: None,
-            vendor: None,
+        vendor: None,
     };
     let mut group = c.benchmark_group("event_json/read");
     group.bench_function("event_from_json", |b| {

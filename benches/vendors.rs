@@ -48,7 +48,10 @@ fn vendors(c: &mut Criterion) {
     let mapped = Normaliser::with_vendors(65536, registry.clone());
     let base = Normaliser::new(65536);
     let mut group = c.benchmark_group("vendors");
-    group.sample_size(10).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
     let mut all = Vec::new();
     for info in registry.list() {
         let frames = corpus(&info.name);
@@ -63,7 +66,9 @@ fn vendors(c: &mut Criterion) {
     group.throughput(Throughput::Elements(all.len() as u64));
     let auto = meta(None);
     group.bench_function("mixed_auto", |b| b.iter(|| run(&mapped, &all, &auto)));
-    group.bench_function("baseline_base_event", |b| b.iter(|| run(&base, &all, &auto)));
+    group.bench_function("baseline_base_event", |b| {
+        b.iter(|| run(&base, &all, &auto))
+    });
     group.finish();
 }
 

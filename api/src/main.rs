@@ -180,7 +180,10 @@ fn main() -> ExitCode {
 fn normalize_settings(config: Option<&std::path::Path>) -> Result<(usize, PathBuf), ExitCode> {
     let defaults = Config::default();
     match config {
-        None => Ok((defaults.engine.max_line_bytes, defaults.engine.vendors_dir)),
+        None => Ok((
+            defaults.engine.max_line_bytes,
+            PathBuf::from("config/vendors"),
+        )),
         Some(dir) if dir.is_dir() => {
             let file = dir.join("tocsin.toml");
             let max_line = if file.exists() {

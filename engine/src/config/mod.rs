@@ -76,8 +76,10 @@ pub struct EngineConfig {
     pub mailbox: MailboxConfig,
     /// Seconds to drain in-flight batches on shutdown before giving up. Default 30.
     pub shutdown_timeout_secs: u64,
-    /// Folder of vendor mappings (`<name>.toml`, see docs/vendors.md), relative to the working
-    /// directory. Mappings changed through the API are saved here. Default `"config/vendors"`.
+    /// Folder of vendor mappings (`<name>.toml`, see docs/vendors.md). A relative path is taken
+    /// from the folder of the configuration file that sets it (so `/etc/tocsin/tocsin.toml`
+    /// finds `/etc/tocsin/vendors`). Mappings changed through the API are saved here.
+    /// Default `"vendors"`.
     pub vendors_dir: PathBuf,
 }
 
@@ -91,7 +93,7 @@ impl Default for EngineConfig {
             max_line_bytes: 65536,
             mailbox: MailboxConfig::default(),
             shutdown_timeout_secs: 30,
-            vendors_dir: PathBuf::from("config/vendors"),
+            vendors_dir: PathBuf::from("vendors"),
         }
     }
 }
@@ -462,10 +464,17 @@ fn resolve_shards(configured: usize) -> usize {
 }
 
 impl Config {
-    /// Reads `path` (the only I/O here), parses and validates it.
+    /// Reads `path` (the only I/O here), parses and validates it, and resolves a relative
+    /// `vendors_dir` against the file's folder.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         match std::fs::read_to_string(path) {
-            Ok(src) => Config::parse(&src, path),
+            Ok(src) => Config::parse(&src, path).map(|mut c| {
+                if c.engine.vendors_dir.is_relative() {
+                    let base = path.parent().unwrap_or(Path::new(""));
+                    c.engine.vendors_dir = base.join(&c.engine.vendors_dir);
+                }
+                c
+            }),
             Err(e) => Err(ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line: 0,

@@ -149,7 +149,7 @@ max_files = 1
                 target: 32
             },
             shutdown_timeout_secs: 5,
-            vendors_dir: PathBuf::from("config/vendors"),
+            vendors_dir: PathBuf::from("vendors"),
         }
     );
     assert_eq!(
@@ -712,4 +712,20 @@ fn validate_alone_reports_unlocated_errors() {
         ("api.listen", 0, true)
     );
     assert!(errs[0].to_string().starts_with(":0:0: api.listen: "));
+}
+
+#[test]
+fn a_relative_vendors_dir_is_taken_from_the_config_files_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tocsin.toml");
+    std::fs::write(&file, FILE_TARGET).unwrap();
+    let c = Config::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.engine.vendors_dir, dir.path().join("vendors"));
+    std::fs::write(
+        &file,
+        format!("[engine]\nvendors_dir = \"/opt/maps\"\n{FILE_TARGET}"),
+    )
+    .unwrap();
+    let c = Config::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.engine.vendors_dir, PathBuf::from("/opt/maps"));
 }

@@ -15,7 +15,8 @@ pub const MAX_SYMBOLS: usize = 1 << 20;
 /// The symbol every value past [`MAX_SYMBOLS`] becomes.
 pub const OVERFLOW_TEXT: &str = "(interner full)";
 
-static TABLE: LazyLock<DashSet<&'static str>> = LazyLock::new(DashSet::new);
+static TABLE: LazyLock<DashSet<&'static str, rustc_hash::FxBuildHasher>> =
+    LazyLock::new(|| DashSet::with_hasher(rustc_hash::FxBuildHasher));
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 static OVERFLOWED: AtomicUsize = AtomicUsize::new(0);
 

@@ -59,9 +59,12 @@ fn sshd_accepted_from_the_file_without_a_pri() {
     assert_eq!(v["status"], "Success");
 }
 
+/// (line, event code, user, source ip, source port)
+type SshdCase<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, Option<u16>);
+
 #[test]
 fn sshd_failures_and_preauth_ends() {
-    let cases: &[(&str, &str, Option<&str>, &str, Option<u16>)] = &[
+    let cases: &[SshdCase] = &[
         (
             "Mar 15 11:59:58 bastion-1 sshd[3001]: Failed password for invalid user admin from 192.0.2.200 port 40112 ssh2",
             "sshd.failed_password",

@@ -99,7 +99,12 @@ impl State {
         let list: Vec<Arc<VendorPlan>> = plans.values().cloned().collect();
         let lookup = plans
             .iter()
-            .map(|(name, plan)| (*name, (plan.clone(), metrics.entry(*name).or_default().clone())))
+            .map(|(name, plan)| {
+                (
+                    *name,
+                    (plan.clone(), metrics.entry(*name).or_default().clone()),
+                )
+            })
             .collect();
         Ok(State {
             detector: Detector::build(&list)?,
@@ -245,7 +250,8 @@ impl VendorRegistry {
         }
         let mut plans = self.state.load().plans.clone();
         plans.insert(plan.name, Arc::new(plan));
-        let state = State::build(plans, &self.metrics).map_err(|e| MappingError::new(name, 0, e))?;
+        let state =
+            State::build(plans, &self.metrics).map_err(|e| MappingError::new(name, 0, e))?;
         self.state.store(Arc::new(state));
         Ok(())
     }

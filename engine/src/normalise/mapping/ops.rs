@@ -487,7 +487,11 @@ fn kv(
             i += 1;
         }
         if i >= b.len() || b[i] != delim || i == key_start {
-            // A token without a delimiter: skip it.
+            // A token without a delimiter, or a delimiter with no key: skip it (always moving
+            // on, so `=x` cannot stall the scan).
+            if i == key_start {
+                i += 1;
+            }
             continue;
         }
         let key = s[key_start..i].trim();
@@ -611,6 +615,11 @@ keys = { srcip = "src_endpoint.ip" }"#);
         assert!(r.get("empty").is_none());
         assert_eq!(r.get("msg").unwrap().as_str(), r#"a \"quoted\" word"#);
         assert_eq!(r.get("last").unwrap().as_str(), "x");
+        // A delimiter with no key before it is skipped, not looped on.
+        let mut r = rec("=x a=1 = b==2 ==");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("a").unwrap().as_str(), "1");
+        assert_eq!(r.get("b").unwrap().as_str(), "=2");
     }
 
     #[test]

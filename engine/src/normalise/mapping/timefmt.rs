@@ -407,10 +407,22 @@ mod tests {
     fn yearless_times_are_never_far_in_the_future() {
         let f = TimeFormat::parse("%b %d %H:%M:%S").unwrap();
         let nov_2026 = 1_795_305_600_000; // 2026-11-22T00:00:00Z
-        assert_eq!(parse_time("Mar 15 12:00:00", &f, 0, nov_2026), Some(1_773_576_000_000), "2026, not 2027");
+        assert_eq!(
+            parse_time("Mar 15 12:00:00", &f, 0, nov_2026),
+            Some(1_773_576_000_000),
+            "2026, not 2027"
+        );
         let jan_1_2027 = 1_798_761_600_000;
-        assert_eq!(parse_time("Dec 31 23:00:00", &f, 0, jan_1_2027), Some(1_798_758_000_000), "last year's Dec 31");
-        assert_eq!(parse_time("Jan 02 00:00:00", &f, 0, jan_1_2027 - 3_600_000), Some(1_798_848_000_000), "a day of skew ahead is kept");
+        assert_eq!(
+            parse_time("Dec 31 23:00:00", &f, 0, jan_1_2027),
+            Some(1_798_758_000_000),
+            "last year's Dec 31"
+        );
+        assert_eq!(
+            parse_time("Jan 02 00:00:00", &f, 0, jan_1_2027 - 3_600_000),
+            Some(1_798_848_000_000),
+            "a day of skew ahead is kept"
+        );
     }
 
     #[test]
