@@ -9,6 +9,11 @@ use tocsin_engine::normalise::mapping::VendorRegistry;
 use tocsin_engine::normalise::Normaliser;
 use tocsin_engine::schema::Symbol;
 
+/// mimalloc: the normaliser's short-lived per-line values (JSON keys, converted values) spent a
+/// fifth of a CloudTrail profile in glibc malloc/free; see BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_CONFIG: &str = "config/tocsin.toml";
 
 /// tocsin: an AIOps event engine for managed service providers.

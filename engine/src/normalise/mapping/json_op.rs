@@ -7,24 +7,73 @@ use crate::schema::Text;
 use simd_json::prelude::*;
 use simd_json::BorrowedValue;
 
-/// Runs the operator on `s`; false when `s` is not a JSON object.
-pub fn run(rec: &mut Record, s: &str, paths: &[(Text, Vec<String>)], keep_rest: bool) -> bool {
-    let start = match s.find('{') {
-        Some(i) => i,
-        None => return false,
+/// One JSON pointer of the operator: where its value goes, its segments, and its dotted form
+/// (the key the value would otherwise be kept under).
+#[derive(Debug)]
+pub struct JsonPath {
+    /// The record field it sets.
+    pub to: Text,
+    /// Pointer segments, unescaped.
+    pub segs: Vec<String>,
+    /// `a.b.c`.
+    pub dotted: String,
+}
+
+impl JsonPath {
+    /// A path from its target and segments.
+    pub fn new(to: Text, segs: Vec<String>) -> JsonPath {
+        let dotted = segs.join(".");
+        JsonPath { to, segs, dotted }
+    }
+}
+
+thread_local! {
+    /// simd-json's scratch buffers and the copy of the line it parses in place, kept per
+    /// thread so a line costs no allocation for them.
+    static SCRATCH: std::cell::RefCell<(simd_json::Buffers, Vec<u8>)> =
+        std::cell::RefCell::new((simd_json::Buffers::default(), Vec::new()));
+}
+
+/// Runs the operator on `input`; false when it is not a JSON object.
+pub fn run(rec: &mut Record, input: &Text, paths: &[JsonPath], keep_rest: bool) -> bool {
+    let s = input.as_str();
+    let Some(start) = s.find('{') else {
+        return false;
     };
-    let mut buf = s.as_bytes()[start..].to_vec();
-    let Ok(root) = simd_json::to_borrowed_value(&mut buf) else {
+    SCRATCH.with(|scratch| {
+        let Ok(mut scratch) = scratch.try_borrow_mut() else {
+            // Re-entered (never in practice): parse with fresh buffers.
+            let mut fresh = (simd_json::Buffers::default(), Vec::new());
+            return parse_and_take(rec, input, start, paths, keep_rest, &mut fresh);
+        };
+        parse_and_take(rec, input, start, paths, keep_rest, &mut scratch)
+    })
+}
+
+fn parse_and_take(
+    rec: &mut Record,
+    input: &Text,
+    start: usize,
+    paths: &[JsonPath],
+    keep_rest: bool,
+    scratch: &mut (simd_json::Buffers, Vec<u8>),
+) -> bool {
+    let (buffers, buf) = scratch;
+    buf.clear();
+    buf.extend_from_slice(&input.as_bytes()[start..]);
+    let base = buf.as_ptr() as usize;
+    let Ok(root) = simd_json::to_borrowed_value_with_buffers(buf, buffers) else {
         return false;
     };
     if root.as_object().is_none() {
         return false;
     }
-    let mut taken: Vec<String> = Vec::with_capacity(paths.len());
-    for (to, segs) in paths {
+    let ctx = Ctx { input, start, base };
+    let mut taken: smallvec::SmallVec<[&str; 32]> = smallvec::SmallVec::new();
+    for p in paths {
         let mut cur = &root;
         let mut found = true;
-        for seg in segs {
+        for seg in &p.segs {
             let next = match cur {
                 BorrowedValue::Object(o) => o.get(seg.as_str()),
                 BorrowedValue::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
@@ -41,33 +90,55 @@ pub fn run(rec: &mut Record, s: &str, paths: &[(Text, Vec<String>)], keep_rest: 
         if !found {
             continue;
         }
-        if let Some(v) = scalar_text(cur) {
-            rec.set(to.clone(), v);
-            taken.push(segs.join("."));
+        if let Some(v) = ctx.scalar_text(cur) {
+            rec.set(p.to.clone(), v);
+            taken.push(&p.dotted);
         }
     }
     if keep_rest {
         let mut prefix = String::new();
-        flatten(rec, &root, &mut prefix, &taken, 0);
+        flatten(rec, &ctx, &root, &mut prefix, &taken, 0);
     }
     true
 }
 
-/// The text of a scalar (strings as-is, numbers and booleans as JSON); arrays and objects as
-/// compact JSON; `None` for null.
-fn scalar_text(v: &BorrowedValue<'_>) -> Option<Text> {
-    match v {
-        BorrowedValue::String(s) => Some(Text::copy_from(s)),
-        BorrowedValue::Static(simd_json::StaticNode::Null) => None,
-        other => Some(Text::from_string(other.encode())),
+/// Where the parsed copy sits relative to the line, to hand out strings as slices of the line.
+struct Ctx<'a> {
+    input: &'a Text,
+    start: usize,
+    base: usize,
+}
+
+impl Ctx<'_> {
+    /// The text of a scalar (strings as-is, numbers and booleans as JSON); arrays and objects
+    /// as compact JSON; `None` for null. A string without escapes is a slice of the line (it
+    /// sits at the same offset in the parsed copy), not a copy.
+    fn scalar_text(&self, v: &BorrowedValue<'_>) -> Option<Text> {
+        match v {
+            BorrowedValue::String(st) => {
+                let st: &str = st;
+                let line = self.input.as_str();
+                let orig = (st.as_ptr() as usize)
+                    .checked_sub(self.base)
+                    .and_then(|o| o.checked_add(self.start))
+                    .and_then(|o| line.get(o..o.checked_add(st.len())?));
+                match orig {
+                    Some(orig) if orig == st => Some(self.input.sub(orig)),
+                    _ => Some(Text::copy_from(st)),
+                }
+            }
+            BorrowedValue::Static(simd_json::StaticNode::Null) => None,
+            other => Some(Text::from_string(other.encode())),
+        }
     }
 }
 
 fn flatten(
     rec: &mut Record,
+    ctx: &Ctx<'_>,
     v: &BorrowedValue<'_>,
     path: &mut String,
-    taken: &[String],
+    taken: &[&str],
     depth: usize,
 ) {
     match v {
@@ -78,15 +149,15 @@ fn flatten(
                     path.push('.');
                 }
                 path.push_str(k);
-                flatten(rec, child, path, taken, depth + 1);
+                flatten(rec, ctx, child, path, taken, depth + 1);
                 path.truncate(len);
             }
         }
         other => {
-            if path.is_empty() || taken.iter().any(|t| t == path) || rec.get(path).is_some() {
+            if path.is_empty() || taken.iter().any(|t| *t == path) || rec.get(path).is_some() {
                 return;
             }
-            if let Some(t) = scalar_text(other) {
+            if let Some(t) = ctx.scalar_text(other) {
                 rec.set(Text::copy_from(path), t);
             }
         }
@@ -101,23 +172,31 @@ mod tests {
     fn pointers_take_values_and_the_rest_is_kept_dotted() {
         let mut rec = Record::new();
         let paths = vec![
-            (
+            JsonPath::new(
                 Text::from_static("actor.user.name"),
                 vec!["userIdentity".to_owned(), "userName".to_owned()],
             ),
-            (
+            JsonPath::new(
                 Text::from_static("src_endpoint.ip"),
                 vec!["sourceIPs".to_owned(), "0".to_owned()],
             ),
         ];
-        let line = r#"{"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null}"#;
-        assert!(run(&mut rec, line, &paths, true));
+        let line = Text::from_static(
+            r#"<14>x: {"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null,"esc":"a\"b\u00e9c"}"#,
+        );
+        assert!(run(&mut rec, &line, &paths, true));
+        assert_eq!(rec.get("esc").unwrap().as_str(), "a\"b\u{e9}c", "escapes are decoded");
         assert_eq!(rec.get("actor.user.name").unwrap().as_str(), "alice");
         assert_eq!(rec.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
         assert_eq!(rec.get("userIdentity.type").unwrap().as_str(), "IAMUser");
         assert_eq!(rec.get("n").unwrap().as_str(), "3");
         assert!(rec.get("userIdentity.userName").is_none());
         assert!(rec.get("z").is_none());
-        assert!(!run(&mut Record::new(), "not json", &paths, true));
+        assert!(!run(
+            &mut Record::new(),
+            &Text::from_static("not json"),
+            &paths,
+            true
+        ));
     }
 }

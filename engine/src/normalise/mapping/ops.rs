@@ -43,7 +43,7 @@ enum Kind {
         layouts: HashMap<String, Vec<Option<Text>>>,
     },
     Json {
-        paths: Vec<(Text, Vec<String>)>,
+        paths: Vec<super::json_op::JsonPath>,
         keep_rest: bool,
     },
     Set {
@@ -86,8 +86,10 @@ enum Conv {
     Trim,
 }
 
+/// Names and constants of a compiled operator: interned, so cloning one per line is a copy of
+/// a static slice (no shared counter for the normaliser shards to contend on).
 fn text(s: &str) -> Text {
-    Text::copy_from(s)
+    Text::from_static(crate::schema::Symbol::intern(s).as_str())
 }
 
 fn one_byte(spec: &Option<String>, default: u8, what: &str) -> Result<u8, String> {
@@ -171,7 +173,7 @@ impl Op {
                         .skip(1)
                         .map(|s| s.replace("~1", "/").replace("~0", "~"))
                         .collect();
-                    paths.push((text(to), segs));
+                    paths.push(super::json_op::JsonPath::new(text(to), segs));
                 }
                 let keep_rest = match spec.rest.as_deref() {
                     None | Some("unmapped") => true,
@@ -192,7 +194,7 @@ impl Op {
                     values: spec
                         .values
                         .iter()
-                        .map(|(k, v)| (if ignore_case { k.to_lowercase() } else { k.clone() }, text(v)))
+                        .map(|(k, v)| (if ignore_case { k.to_ascii_lowercase() } else { k.clone() }, text(v)))
                         .collect(),
                     to: text(spec.to.as_deref().unwrap_or(&field)),
                     default: spec.default.as_deref().map(text),
@@ -263,6 +265,10 @@ impl Op {
             }
         }
         if let Kind::Set { template } = &self.kind {
+            if let [Piece::Lit(t)] = template.as_slice() {
+                rec.set(self.field.clone(), t.clone());
+                return true;
+            }
             let mut out = String::new();
             for piece in template {
                 match piece {
@@ -321,7 +327,7 @@ impl Op {
                 }
                 true
             }
-            Kind::Json { paths, keep_rest } => super::json_op::run(rec, s, paths, *keep_rest),
+            Kind::Json { paths, keep_rest } => super::json_op::run(rec, &input, paths, *keep_rest),
             Kind::Set { .. } => true,
             Kind::Rename { to } => {
                 rec.remove(self.field.as_str());
@@ -338,12 +344,16 @@ impl Op {
                 default,
                 ignore_case,
             } => {
-                let key = if *ignore_case {
-                    s.trim().to_lowercase()
+                let key = s.trim();
+                let mut lower = smallvec::SmallVec::<[u8; 64]>::new();
+                let key = if *ignore_case && key.bytes().any(|b| b.is_ascii_uppercase()) {
+                    lower.extend(key.bytes().map(|b| b.to_ascii_lowercase()));
+                    // ASCII case folding of UTF-8 stays UTF-8.
+                    std::str::from_utf8(&lower).unwrap_or(key)
                 } else {
-                    s.trim().to_owned()
+                    key
                 };
-                match values.get(&key).or(default.as_ref()) {
+                match values.get(key).or(default.as_ref()) {
                     Some(v) => {
                         rec.set(to.clone(), v.clone());
                         true
@@ -353,11 +363,20 @@ impl Op {
             }
             Kind::Convert { conv, to } => {
                 let out = match conv {
-                    Conv::Int => s
-                        .trim()
-                        .parse::<i64>()
-                        .ok()
-                        .map(|n| Text::copy_from(itoa::Buffer::new().format(n))),
+                    Conv::Int => {
+                        let t = s.trim();
+                        let canonical = !t.is_empty()
+                            && t.len() < 19
+                            && t.bytes().all(|b| b.is_ascii_digit())
+                            && (t.len() == 1 || !t.starts_with('0'));
+                        if canonical {
+                            Some(input.sub(t))
+                        } else {
+                            t.parse::<i64>()
+                                .ok()
+                                .map(|n| Text::copy_from(itoa::Buffer::new().format(n)))
+                        }
+                    }
                     Conv::Ip => crate::normalise::base::parse_ip(
                         s.trim().trim_matches(|c| c == '[' || c == ']'),
                     )

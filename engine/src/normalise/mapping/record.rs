@@ -5,20 +5,48 @@
 use crate::schema::Text;
 use smallvec::SmallVec;
 
-/// Named fields of one line. Each key's hash is kept beside it, so a lookup compares bytes
-/// only on a hash hit (a line of a key=value vendor has 40+ fields).
-#[derive(Debug, Default, Clone)]
+/// Named fields of one line, with a small open-addressing index over a constant-time key
+/// fingerprint, so `get`/`set` cost the same with 3 fields or 60 (a key=value or JSON line has
+/// dozens). Past [`INDEXED`] fields the index is abandoned and lookups scan the fingerprints.
+#[derive(Debug, Clone)]
 pub struct Record {
     fields: SmallVec<[(Text, Text); 24]>,
     hashes: SmallVec<[u32; 24]>,
+    /// Slot -> 1 + position in `fields`; 0 is empty.
+    index: [u8; SLOTS],
+    overflow: bool,
 }
 
-/// A constant-time fingerprint of a key (length and its first and last two bytes); a hit is
-/// confirmed by comparing the bytes, so collisions only cost a comparison.
+const SLOTS: usize = 128;
+const INDEXED: usize = SLOTS * 3 / 4;
+
+impl Default for Record {
+    fn default() -> Record {
+        Record {
+            fields: SmallVec::new(),
+            hashes: SmallVec::new(),
+            index: [0; SLOTS],
+            overflow: false,
+        }
+    }
+}
+
+/// A constant-time fingerprint of a key (length and its first, second and last two bytes); a
+/// hit is confirmed by comparing the bytes, so collisions only cost a comparison.
 fn key_hash(key: &[u8]) -> u32 {
     let n = key.len();
     let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
-    (n as u32) << 24 ^ at(0) << 16 ^ at(1) << 8 ^ at(n.wrapping_sub(1)) ^ at(n.wrapping_sub(2)) << 4
+    let h = (n as u32) << 24
+        ^ at(0) << 16
+        ^ at(1) << 8
+        ^ at(n.wrapping_sub(1))
+        ^ at(n.wrapping_sub(2)) << 4
+        ^ at(n / 2) << 12;
+    h.wrapping_mul(0x9E37_79B1)
+}
+
+fn slot_of(h: u32) -> usize {
+    (h >> 25) as usize
 }
 
 impl Record {
@@ -29,35 +57,70 @@ impl Record {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Text> {
-        self.position(key.as_bytes()).map(|i| &self.fields[i].1)
+        self.position(key.as_bytes(), key_hash(key.as_bytes()))
+            .map(|i| &self.fields[i].1)
     }
 
-    fn position(&self, key: &[u8]) -> Option<usize> {
-        let h = key_hash(key);
-        self.hashes
-            .iter()
-            .enumerate()
-            .filter(|(_, kh)| **kh == h)
-            .map(|(i, _)| i)
-            .find(|i| self.fields[*i].0.as_bytes() == key)
+    fn position(&self, key: &[u8], h: u32) -> Option<usize> {
+        if self.overflow {
+            return (0..self.fields.len())
+                .find(|&i| self.hashes[i] == h && self.fields[i].0.as_bytes() == key);
+        }
+        let mut slot = slot_of(h);
+        loop {
+            let at = self.index[slot];
+            if at == 0 {
+                return None;
+            }
+            let i = usize::from(at - 1);
+            if self.hashes[i] == h && self.fields[i].0.as_bytes() == key {
+                return Some(i);
+            }
+            slot = (slot + 1) % SLOTS;
+        }
+    }
+
+    fn index_insert(&mut self, h: u32, i: usize) {
+        let mut slot = slot_of(h);
+        while self.index[slot] != 0 {
+            slot = (slot + 1) % SLOTS;
+        }
+        self.index[slot] = (i + 1) as u8;
     }
 
     /// Sets `key` (replacing an earlier value).
     pub fn set(&mut self, key: Text, value: Text) {
-        match self.position(key.as_bytes()) {
+        let h = key_hash(key.as_bytes());
+        match self.position(key.as_bytes(), h) {
             Some(i) => self.fields[i].1 = value,
             None => {
-                self.hashes.push(key_hash(key.as_bytes()));
+                let i = self.fields.len();
+                self.hashes.push(h);
                 self.fields.push((key, value));
+                if !self.overflow {
+                    if i < INDEXED {
+                        self.index_insert(h, i);
+                    } else {
+                        self.overflow = true;
+                    }
+                }
             }
         }
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Text> {
-        let i = self.position(key.as_bytes())?;
+        let i = self.position(key.as_bytes(), key_hash(key.as_bytes()))?;
         self.hashes.remove(i);
-        Some(self.fields.remove(i).1)
+        let value = self.fields.remove(i).1;
+        if !self.overflow {
+            // Positions after `i` moved: rebuild the index (removal is rare: rename and drop).
+            self.index = [0; SLOTS];
+            for j in 0..self.hashes.len() {
+                self.index_insert(self.hashes[j], j);
+            }
+        }
+        Some(value)
     }
 
     /// Every field, in the order set.
@@ -90,5 +153,24 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r.remove("b").unwrap().as_str(), "2");
         assert!(r.get("b").is_none());
+        assert_eq!(r.get("a").unwrap().as_str(), "3", "the index is rebuilt after a removal");
+    }
+
+    #[test]
+    fn many_fields_stay_reachable_past_the_index() {
+        let mut r = Record::new();
+        let keys: Vec<String> = (0..300).map(|i| format!("field.{i}")).collect();
+        for (i, k) in keys.iter().enumerate() {
+            r.set(Text::copy_from(k), Text::copy_from(&i.to_string()));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(r.get(k).unwrap().as_str(), i.to_string(), "{k}");
+        }
+        r.set(Text::copy_from("field.7"), Text::from_static("x"));
+        assert_eq!(r.get("field.7").unwrap().as_str(), "x");
+        assert_eq!(r.len(), 300);
+        assert_eq!(r.remove("field.250").unwrap().as_str(), "250");
+        assert!(r.get("field.250").is_none());
+        assert_eq!(r.get("field.299").unwrap().as_str(), "299");
     }
 }
