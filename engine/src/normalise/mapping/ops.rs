@@ -21,10 +21,7 @@ pub struct Op {
 
 #[derive(Debug)]
 enum Kind {
-    Regex {
-        re: regex::Regex,
-        names: Vec<(usize, Text)>,
-    },
+    Regex(Box<RegexOp>),
     Dissect {
         prefix: String,
         parts: Vec<(Option<Text>, String)>,
@@ -116,19 +113,7 @@ impl Op {
         };
         let field = spec.field.clone().unwrap_or_else(|| "message".to_owned());
         let kind = match spec.op.as_str() {
-            "regex" => {
-                let pattern = need(&spec.pattern, "pattern")?;
-                let re = regex::Regex::new(&pattern).map_err(|e| format!("bad regex: {e}"))?;
-                let names: Vec<(usize, Text)> = re
-                    .capture_names()
-                    .enumerate()
-                    .filter_map(|(i, n)| n.map(|n| (i, text(n))))
-                    .collect();
-                if names.is_empty() {
-                    return Err("regex has no named capture (?P<name>...)".into());
-                }
-                Kind::Regex { re, names }
-            }
+            "regex" => Kind::Regex(Box::new(RegexOp::compile(spec)?)),
             "dissect" => {
                 let pattern = need(&spec.pattern, "pattern")?;
                 let (prefix, parts) = compile_dissect(&pattern)?;
@@ -247,7 +232,7 @@ impl Op {
     pub fn extracts(&self) -> bool {
         matches!(
             self.kind,
-            Kind::Regex { .. }
+            Kind::Regex(_)
                 | Kind::Dissect { .. }
                 | Kind::Kv { .. }
                 | Kind::Csv { .. }
@@ -284,17 +269,7 @@ impl Op {
         };
         let s = input.as_str();
         match &self.kind {
-            Kind::Regex { re, names } => {
-                let Some(caps) = re.captures(s) else {
-                    return false;
-                };
-                for (i, name) in names {
-                    if let Some(m) = caps.get(*i) {
-                        rec.set(name.clone(), input.sub(m.as_str()));
-                    }
-                }
-                true
-            }
+            Kind::Regex(re) => re.run(rec, &input),
             Kind::Dissect { prefix, parts } => dissect(rec, &input, prefix, parts),
             Kind::Kv {
                 sep,
@@ -402,6 +377,82 @@ impl Op {
                 true
             }
         }
+    }
+}
+
+/// A compiled `regex` operator: one pattern, or several searched in a single pass.
+#[derive(Debug)]
+struct RegexOp {
+    re: regex_automata::meta::Regex,
+    /// Per pattern: (slot of the group's start, field name).
+    names: Vec<Vec<(usize, Text)>>,
+    slots: usize,
+}
+
+/// Slots kept on the stack (two per group); patterns with more groups use the heap.
+type Slots = smallvec::SmallVec<[Option<regex_automata::util::primitives::NonMaxUsize>; 48]>;
+
+impl RegexOp {
+    fn compile(spec: &OpSpec) -> Result<RegexOp, String> {
+        let patterns: Vec<&str> = match (&spec.pattern, spec.patterns.is_empty()) {
+            (Some(p), true) => vec![p.as_str()],
+            (None, false) => spec.patterns.iter().map(String::as_str).collect(),
+            (Some(_), false) => return Err("regex takes `pattern` or `patterns`, not both".into()),
+            (None, true) => return Err("op \"regex\" needs `pattern`".into()),
+        };
+        // Check each alone first, so an error names the pattern that is wrong.
+        for (i, p) in patterns.iter().enumerate() {
+            if let Err(e) = regex_syntax::Parser::new().parse(p) {
+                return Err(if patterns.len() == 1 {
+                    format!("bad regex: {e}")
+                } else {
+                    format!("bad regex (patterns[{i}]): {e}")
+                });
+            }
+        }
+        let re = regex_automata::meta::Regex::new_many(&patterns)
+            .map_err(|e| format!("bad regex: {e}"))?;
+        let info = re.group_info();
+        let mut names = Vec::with_capacity(patterns.len());
+        for pid in 0..patterns.len() {
+            let pid = regex_automata::PatternID::new(pid).map_err(|e| e.to_string())?;
+            let mut these = Vec::new();
+            for (group, name) in info.pattern_names(pid).enumerate() {
+                if let (Some(name), Some((start, _))) = (name, info.slots(pid, group)) {
+                    these.push((start, text(name)));
+                }
+            }
+            if these.is_empty() {
+                return Err(if patterns.len() == 1 {
+                    "regex has no named capture (?P<name>...)".into()
+                } else {
+                    format!("regex patterns[{}] has no named capture (?P<name>...)", pid.as_usize())
+                });
+            }
+            names.push(these);
+        }
+        Ok(RegexOp {
+            slots: info.slot_len(),
+            re,
+            names,
+        })
+    }
+
+    fn run(&self, rec: &mut Record, input: &Text) -> bool {
+        let s = input.as_str();
+        let mut slots: Slots = smallvec::smallvec![None; self.slots];
+        let Some(pid) = self
+            .re
+            .search_slots(&regex_automata::Input::new(s), &mut slots)
+        else {
+            return false;
+        };
+        for (start, name) in &self.names[pid.as_usize()] {
+            if let (Some(a), Some(b)) = (slots[*start], slots[*start + 1]) {
+                rec.set(name.clone(), input.sub(&s[a.get()..b.get()]));
+            }
+        }
+        true
     }
 }
 
@@ -619,6 +670,27 @@ pattern = 'from (?P<src_endpoint.ip>\S+) port (?P<src_endpoint.port>\d+)'"#);
         assert_eq!(r.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
         assert_eq!(r.get("src_endpoint.port").unwrap().as_str(), "22");
         assert!(!o.run(&mut rec("nothing here"), 0));
+    }
+
+    #[test]
+    fn regex_patterns_take_the_first_that_matches() {
+        let o = op(r#"op = "regex"
+patterns = ['^Accepted (?P<method>\S+) for (?P<user>\S+)', '^Failed (?P<method>\S+) for (?P<user>\S+) from (?P<ip>\S+)', '^(?P<any>.+)$']"#);
+        let mut r = rec("Failed password for root from 10.0.0.9 port 22");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("user").unwrap().as_str(), "root");
+        assert_eq!(r.get("ip").unwrap().as_str(), "10.0.0.9");
+        assert!(r.get("any").is_none(), "only the first matching pattern applies");
+        let mut r = rec("Accepted publickey for bob");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("method").unwrap().as_str(), "publickey");
+        assert!(r.get("ip").is_none());
+        let mut r = rec("something else");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("any").unwrap().as_str(), "something else");
+        let spec: OpSpec =
+            toml::from_str("op = \"regex\"\npatterns = ['(?P<a>x)', '(unclosed']").unwrap();
+        assert!(Op::compile(&spec).unwrap_err().contains("patterns[1]"));
     }
 
     #[test]

@@ -103,6 +103,10 @@ pub struct OpSpec {
     /// regex / dissect: the pattern.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// regex: several patterns searched in one pass; the first (leftmost, then earliest in the
+    /// list) that matches sets its captures.
+    #[serde(default)]
+    pub patterns: Vec<String>,
     /// kv: pair separator; csv: (unused).
     #[serde(default)]
     pub separator: Option<String>,
