@@ -35,7 +35,10 @@ pub fn normalize_stream(
         vendor,
     };
     let max = normaliser.max_line_bytes();
-    let mut buf = BytesMut::with_capacity(CHUNK);
+    // Twice the chunk: once every line of a chunk is written (and its frame dropped), the
+    // partial line left over moves to the front and the next read reuses the same allocation
+    // instead of asking the allocator (and the kernel, page by page) for a fresh megabyte.
+    let mut buf = BytesMut::with_capacity(2 * CHUNK);
     let mut line_out = Vec::with_capacity(4096);
     let mut eof = false;
     while !eof {

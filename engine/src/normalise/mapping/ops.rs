@@ -352,10 +352,11 @@ impl Op {
                                 .map(|n| Text::copy_from(itoa::Buffer::new().format(n)))
                         }
                     }
-                    Conv::Ip => crate::normalise::base::parse_ip(
-                        s.trim().trim_matches(|c| c == '[' || c == ']'),
-                    )
-                    .map(|ip| Text::from_string(ip.to_string())),
+                    Conv::Ip => {
+                        // The address as written (assign parses it again into the event).
+                        let t = s.trim().trim_matches(|c| c == '[' || c == ']');
+                        crate::normalise::base::parse_ip(t).map(|_| input.sub(t))
+                    }
                     Conv::Timestamp { format, zone } => parse_time(s, format, *zone, reference_ms)
                         .map(|ms| Text::copy_from(itoa::Buffer::new().format(ms))),
                     Conv::Lowercase => Some(Text::from_string(s.to_lowercase())),

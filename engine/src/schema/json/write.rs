@@ -237,13 +237,14 @@ fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
         out.push(b'"');
         return;
     };
+    // Escape, then jump to the next byte that needs it with the same word-at-a-time scan
+    // (raw JSON or quoted text carries a quote every few dozen bytes, not every byte).
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(first) {
-        let escape = ESCAPE[b as usize];
-        if escape == 0 {
-            continue;
-        }
+    let mut i = first;
+    loop {
+        let b = bytes[i];
         out.extend_from_slice(&bytes[start..i]);
+        let escape = ESCAPE[b as usize];
         if escape == b'u' {
             out.extend_from_slice(b"\\u00");
             out.push(HEX[(b >> 4) as usize]);
@@ -253,6 +254,10 @@ fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
             out.push(escape);
         }
         start = i + 1;
+        match first_to_escape(&bytes[start..]) {
+            Some(next) => i = start + next,
+            None => break,
+        }
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
