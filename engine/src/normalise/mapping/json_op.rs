@@ -185,7 +185,11 @@ mod tests {
             r#"<14>x: {"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null,"esc":"a\"b\u00e9c"}"#,
         );
         assert!(run(&mut rec, &line, &paths, true));
-        assert_eq!(rec.get("esc").unwrap().as_str(), "a\"b\u{e9}c", "escapes are decoded");
+        assert_eq!(
+            rec.get("esc").unwrap().as_str(),
+            "a\"b\u{e9}c",
+            "escapes are decoded"
+        );
         assert_eq!(rec.get("actor.user.name").unwrap().as_str(), "alice");
         assert_eq!(rec.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
         assert_eq!(rec.get("userIdentity.type").unwrap().as_str(), "IAMUser");

@@ -349,6 +349,8 @@ impl VendorRegistry {
         if applied.mapped {
             m.mapped.fetch_add(1, Relaxed);
         } else {
+            // Nothing was extracted: the line is a Base Event of the vendor, message kept.
+            ev.class_uid = crate::schema::CLASS_BASE_EVENT;
             m.unmapped.fetch_add(1, Relaxed);
         }
         if applied.bad_values > 0 {
@@ -395,4 +397,72 @@ fn seed(data: &Bytes, line: &str, h: &SyslogHeader<'_>) -> Record {
         }
     }
     rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::CLASS_BASE_EVENT;
+
+    const ACME: &str = r#"name = "acme"
+vendor_name = "Acme"
+class = "Network Activity"
+
+[detect]
+any = ["ACMEFW "]
+
+[[parse]]
+op = "regex"
+required = true
+pattern = '^ACMEFW (?P<src_endpoint.ip>\S+) -> (?P<dst_endpoint.ip>\S+)$'
+"#;
+
+    fn registry() -> (tempfile::TempDir, VendorRegistry) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("acme.toml"), ACME).unwrap();
+        let reg = VendorRegistry::load_dir(dir.path()).unwrap();
+        (dir, reg)
+    }
+
+    fn meta(vendor: &str) -> FrameMeta {
+        FrameMeta {
+            source: Symbol::intern("unit"),
+            received_ns: 1_700_000_000_000_000_000,
+            peer: None,
+            vendor: Some(Symbol::intern(vendor)),
+        }
+    }
+
+    #[test]
+    fn a_line_the_mapping_cannot_parse_is_a_base_event_of_the_vendor() {
+        let (_dir, reg) = registry();
+        let ok = reg
+            .normalise_line(
+                &Bytes::from_static(b"ACMEFW 10.0.0.1 -> 10.0.0.2"),
+                &meta("auto"),
+            )
+            .unwrap();
+        assert_eq!(ok.class_uid, 4001);
+        assert_eq!(ok.src.ip, Some("10.0.0.1".parse().unwrap()));
+        let bad = reg
+            .normalise_line(&Bytes::from_static(b"ACMEFW garbled"), &meta("acme"))
+            .unwrap();
+        assert_eq!(bad.class_uid, CLASS_BASE_EVENT);
+        assert_eq!(bad.vendor.map(|v| v.as_str()), Some("Acme"));
+        assert_eq!(bad.message.as_str(), "ACMEFW garbled");
+        let m = reg.metrics_of(Symbol::intern("acme"));
+        assert_eq!(
+            (
+                m.lines.load(Relaxed),
+                m.mapped.load(Relaxed),
+                m.unmapped.load(Relaxed)
+            ),
+            (2, 1, 1)
+        );
+        let other = reg
+            .normalise_line(&Bytes::from_static(b"something else"), &meta("auto"))
+            .unwrap();
+        assert_eq!(other.class_uid, CLASS_BASE_EVENT);
+        assert_eq!(reg.unrecognised(), vec![("unit".to_owned(), 1)]);
+    }
 }

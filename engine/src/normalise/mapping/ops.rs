@@ -427,7 +427,10 @@ impl RegexOp {
                 return Err(if patterns.len() == 1 {
                     "regex has no named capture (?P<name>...)".into()
                 } else {
-                    format!("regex patterns[{}] has no named capture (?P<name>...)", pid.as_usize())
+                    format!(
+                        "regex patterns[{}] has no named capture (?P<name>...)",
+                        pid.as_usize()
+                    )
                 });
             }
             names.push(these);
@@ -681,7 +684,10 @@ patterns = ['^Accepted (?P<method>\S+) for (?P<user>\S+)', '^Failed (?P<method>\
         assert!(o.run(&mut r, 0));
         assert_eq!(r.get("user").unwrap().as_str(), "root");
         assert_eq!(r.get("ip").unwrap().as_str(), "10.0.0.9");
-        assert!(r.get("any").is_none(), "only the first matching pattern applies");
+        assert!(
+            r.get("any").is_none(),
+            "only the first matching pattern applies"
+        );
         let mut r = rec("Accepted publickey for bob");
         assert!(o.run(&mut r, 0));
         assert_eq!(r.get("method").unwrap().as_str(), "publickey");

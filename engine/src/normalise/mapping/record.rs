@@ -153,7 +153,11 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r.remove("b").unwrap().as_str(), "2");
         assert!(r.get("b").is_none());
-        assert_eq!(r.get("a").unwrap().as_str(), "3", "the index is rebuilt after a removal");
+        assert_eq!(
+            r.get("a").unwrap().as_str(),
+            "3",
+            "the index is rebuilt after a removal"
+        );
     }
 
     #[test]

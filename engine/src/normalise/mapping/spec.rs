@@ -122,10 +122,6 @@ pub struct OpSpec {
     /// kv: rename table, vendor key -> field.
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
-    /// kv: keys not in `keys` go to `unmapped` under their own name... unless this is set,
-    /// in which case they are kept under `prefix` + name as usual but never renamed.
-    #[serde(default)]
-    pub only_listed: bool,
     /// csv: column names (`""` skips).
     #[serde(default)]
     pub columns: Vec<String>,
