@@ -12,13 +12,20 @@ struct Entry {
     name: Symbol,
     has_any: bool,
     all_mask: u64,
-    json: bool,
     priority: i32,
 }
 
-/// The compiled signatures of every vendor.
+/// The compiled signatures of every vendor: one automaton for vendors of JSON messages, one for
+/// the rest, so a line is scanned once by the smaller automaton that can match it.
 #[derive(Debug, Default)]
 pub struct Detector {
+    json: Signatures,
+    text: Signatures,
+}
+
+/// One automaton and the vendors whose signatures it holds.
+#[derive(Debug, Default)]
+struct Signatures {
     ac: Option<AhoCorasick>,
     /// Pattern id -> (vendor index, `Some(bit)` for an `all` pattern, `None` for `any`).
     patterns: Vec<(usize, Option<u32>)>,
@@ -28,6 +35,30 @@ pub struct Detector {
 impl Detector {
     /// Builds the detector; vendors without signatures are never detected.
     pub fn build(plans: &[Arc<VendorPlan>]) -> Result<Detector, String> {
+        let is_json = |p: &Arc<VendorPlan>| p.detect.json || !p.detect.json_keys.is_empty();
+        let json: Vec<Arc<VendorPlan>> = plans.iter().filter(|p| is_json(p)).cloned().collect();
+        let text: Vec<Arc<VendorPlan>> = plans.iter().filter(|p| !is_json(p)).cloned().collect();
+        Ok(Detector {
+            json: Signatures::build(&json)?,
+            text: Signatures::build(&text)?,
+        })
+    }
+
+    /// The vendor of `line` (whose syslog MSG is `message`), if any matches. A JSON message
+    /// is matched against the JSON vendors' signatures (over the message), then, if none
+    /// claims it, against the others (over the line); any other line only against the others.
+    pub fn detect(&self, line: &[u8], message: &str) -> Option<Symbol> {
+        if message.trim_start().starts_with('{') {
+            if let Some(v) = self.json.detect(message.as_bytes()) {
+                return Some(v);
+            }
+        }
+        self.text.detect(line)
+    }
+}
+
+impl Signatures {
+    fn build(plans: &[Arc<VendorPlan>]) -> Result<Signatures, String> {
         let mut texts: Vec<String> = Vec::new();
         let mut patterns = Vec::new();
         let mut vendors = Vec::new();
@@ -65,7 +96,6 @@ impl Detector {
                 } else {
                     u64::MAX >> (64 - all.len())
                 },
-                json: d.json || !d.json_keys.is_empty(),
                 priority: d.priority,
             });
         }
@@ -80,19 +110,21 @@ impl Detector {
                     .map_err(|e| format!("detection signatures: {e}"))?,
             )
         };
-        Ok(Detector {
+        Ok(Signatures {
             ac,
             patterns,
             vendors,
         })
     }
 
-    /// The vendor of `line` (whose syslog MSG is `message`), if any matches.
-    pub fn detect(&self, line: &[u8], message: &str) -> Option<Symbol> {
+    fn detect(&self, haystack: &[u8]) -> Option<Symbol> {
+        if self.vendors.is_empty() {
+            return None;
+        }
         let mut any: SmallVec<[bool; 32]> = SmallVec::from_elem(false, self.vendors.len());
         let mut all: SmallVec<[u64; 32]> = SmallVec::from_elem(0, self.vendors.len());
         if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(line) {
+            for m in ac.find_overlapping_iter(haystack) {
                 let (v, bit) = self.patterns[m.pattern().as_usize()];
                 match bit {
                     None => any[v] = true,
@@ -100,15 +132,10 @@ impl Detector {
                 }
             }
         }
-        let is_json = message.trim_start().starts_with('{');
         self.vendors
             .iter()
             .enumerate()
-            .filter(|(v, e)| {
-                (!e.has_any || any[*v])
-                    && all[*v] & e.all_mask == e.all_mask
-                    && (!e.json || is_json)
-            })
+            .filter(|(v, e)| (!e.has_any || any[*v]) && all[*v] & e.all_mask == e.all_mask)
             .max_by_key(|(v, e)| (e.priority, std::cmp::Reverse(*v)))
             .map(|(_, e)| e.name)
     }
