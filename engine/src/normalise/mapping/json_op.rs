@@ -110,23 +110,26 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// `s` (text of the parsed copy) as a slice of the line when it sits there unchanged
+    /// (a string without escapes), else a copy.
+    fn slice_or_copy(&self, s: &str) -> Text {
+        let line = self.input.as_str();
+        let orig = (s.as_ptr() as usize)
+            .checked_sub(self.base)
+            .and_then(|o| o.checked_add(self.start))
+            .and_then(|o| line.get(o..o.checked_add(s.len())?));
+        match orig {
+            Some(orig) if orig == s => self.input.sub(orig),
+            _ => Text::copy_from(s),
+        }
+    }
+
     /// The text of a scalar (strings as-is, numbers and booleans as JSON); arrays and objects
     /// as compact JSON; `None` for null. A string without escapes is a slice of the line (it
     /// sits at the same offset in the parsed copy), not a copy.
     fn scalar_text(&self, v: &BorrowedValue<'_>) -> Option<Text> {
         match v {
-            BorrowedValue::String(st) => {
-                let st: &str = st;
-                let line = self.input.as_str();
-                let orig = (st.as_ptr() as usize)
-                    .checked_sub(self.base)
-                    .and_then(|o| o.checked_add(self.start))
-                    .and_then(|o| line.get(o..o.checked_add(st.len())?));
-                match orig {
-                    Some(orig) if orig == st => Some(self.input.sub(orig)),
-                    _ => Some(Text::copy_from(st)),
-                }
-            }
+            BorrowedValue::String(st) => Some(self.slice_or_copy(st)),
             BorrowedValue::Static(simd_json::StaticNode::Null) => None,
             other => Some(Text::from_string(other.encode())),
         }
@@ -141,26 +144,45 @@ fn flatten(
     taken: &[&str],
     depth: usize,
 ) {
-    match v {
-        BorrowedValue::Object(o) if depth < 16 => {
-            for (k, child) in o.iter() {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                flatten(rec, ctx, child, path, taken, depth + 1);
-                path.truncate(len);
-            }
+    let BorrowedValue::Object(o) = v else {
+        return;
+    };
+    for (k, child) in o.iter() {
+        let nested = matches!(child, BorrowedValue::Object(_)) && depth + 1 < 16;
+        if depth == 0 && !nested {
+            // A top-level scalar: its key, written without escapes, is a slice of the line.
+            let k: &str = k;
+            keep(rec, ctx, child, k, taken, || ctx.slice_or_copy(k));
+            continue;
         }
-        other => {
-            if path.is_empty() || taken.iter().any(|t| *t == path) || rec.get(path).is_some() {
-                return;
-            }
-            if let Some(t) = ctx.scalar_text(other) {
-                rec.set(Text::copy_from(path), t);
-            }
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
         }
+        path.push_str(k);
+        if nested {
+            flatten(rec, ctx, child, path, taken, depth + 1);
+        } else {
+            keep(rec, ctx, child, path, taken, || Text::copy_from(path));
+        }
+        path.truncate(len);
+    }
+}
+
+/// Keeps the value `v` under `key` unless a pointer took it or the record already has it.
+fn keep(
+    rec: &mut Record,
+    ctx: &Ctx<'_>,
+    v: &BorrowedValue<'_>,
+    key: &str,
+    taken: &[&str],
+    make_key: impl FnOnce() -> Text,
+) {
+    if taken.iter().any(|t| *t == key) {
+        return;
+    }
+    if let Some(t) = ctx.scalar_text(v) {
+        rec.set_if_absent(key, make_key, t);
     }
 }
 

@@ -108,6 +108,26 @@ impl Record {
         }
     }
 
+    /// Sets `key` only when it is not there yet (one lookup); `key` is made only then.
+    /// Returns whether it was set.
+    pub fn set_if_absent(&mut self, key: &str, make_key: impl FnOnce() -> Text, value: Text) -> bool {
+        let h = key_hash(key.as_bytes());
+        if self.position(key.as_bytes(), h).is_some() {
+            return false;
+        }
+        let i = self.fields.len();
+        self.hashes.push(h);
+        self.fields.push((make_key(), value));
+        if !self.overflow {
+            if i < INDEXED {
+                self.index_insert(h, i);
+            } else {
+                self.overflow = true;
+            }
+        }
+        true
+    }
+
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Text> {
         let i = self.position(key.as_bytes(), key_hash(key.as_bytes()))?;
