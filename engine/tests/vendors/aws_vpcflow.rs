@@ -13,7 +13,9 @@ fn accepted_tcp_flow_is_allowed_network_activity() {
     assert_eq!(v["status"], "Success");
     assert_eq!(v["disposition"], "Allowed");
     assert_eq!(v["severity_id"], 1);
-    assert_eq!(v["time"], ms("2024-03-15T11:59:00Z"));
+    // The record is for the capture window start..end: the event time is its end.
+    assert_eq!(v["time"], ms("2024-03-15T12:00:00Z"));
+    assert_eq!(v["unmapped"]["start"], "1710503940");
     assert_eq!(v["src_endpoint"]["ip"], "10.0.1.25");
     assert_eq!(v["src_endpoint"]["port"], 49152);
     assert_eq!(v["dst_endpoint"]["ip"], "10.0.2.40");
@@ -43,7 +45,7 @@ fn rejected_udp_flow_is_blocked_failure() {
     assert_eq!(v["status"], "Failure");
     assert_eq!(v["disposition"], "Blocked");
     assert_eq!(v["severity_id"], 2);
-    assert_eq!(v["time"], ms("2024-03-15T10:53:20Z"));
+    assert_eq!(v["time"], ms("2024-03-15T10:54:15Z"));
     assert_eq!(v["src_endpoint"]["ip"], "198.51.100.7");
     assert_eq!(v["dst_endpoint"]["port"], 161);
     assert_eq!(v["connection_info"]["protocol_name"], "udp");
@@ -85,7 +87,7 @@ fn nodata_and_skipdata_records_have_no_endpoints() {
     let v = normalise("aws_vpcflow", nodata);
     assert_eq!(v["class_uid"], 4001);
     assert_eq!(v["status"], "Unknown");
-    assert_eq!(v["time"], ms("2024-03-15T11:59:00Z"));
+    assert_eq!(v["time"], ms("2024-03-15T12:00:00Z"));
     assert_eq!(v["metadata"]["event_code"], "NODATA");
     assert!(v.get("src_endpoint").is_none(), "{v}");
     assert!(v.get("dst_endpoint").is_none(), "{v}");
@@ -109,7 +111,7 @@ fn nodata_and_skipdata_records_have_no_endpoints() {
 fn flow_behind_a_syslog_header_and_with_extra_fields() {
     let line = "<14>Mar 15 12:00:00 collector vpcflow: 2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.25 10.0.2.40 49152 443 6 10 840 1710503940 1710504000 ACCEPT OK";
     let v = normalise("aws_vpcflow", line);
-    assert_eq!(v["time"], ms("2024-03-15T11:59:00Z"));
+    assert_eq!(v["time"], ms("2024-03-15T12:00:00Z"));
     assert_eq!(v["device"]["hostname"], "collector");
     assert_eq!(v["src_endpoint"]["ip"], "10.0.1.25");
     assert_eq!(v["status"], "Success");

@@ -234,3 +234,26 @@ fn ftd_connection_events() {
         "placeholder users are not users: {ev}"
     );
 }
+
+#[test]
+fn built_with_identity_users_and_without_mapped_sockets() {
+    // The documented shape with identity-firewall users on both sides and an AAA user.
+    let ev = normalise("cisco_asa", "<166>%ASA-6-302013: Built inbound TCP connection 12 for outside:198.51.100.9/40000 (198.51.100.9/40000)(LOCAL\\bob) to inside:10.0.0.2/22 (10.0.0.2/22)(LOCAL\\srv) (alice)");
+    assert_eq!(s(&ev["src_endpoint"]["ip"]), "198.51.100.9");
+    assert_eq!(ev["dst_endpoint"]["port"], 22);
+    assert_eq!(s(&ev["actor"]["user"]["name"]), "alice");
+    assert_eq!(s(&ev["unmapped"]["dst_user"]), "LOCAL\\srv");
+    assert_eq!(s(&ev["unmapped"]["direction"]), "inbound");
+    assert!(ev["unmapped"].get("_dir").is_none());
+
+    // No mapped sockets and a user right after the port: the general regexes read it.
+    let ev = normalise("cisco_asa", "<166>%ASA-6-302013: Built outbound TCP connection 14 for outside:198.51.100.7/443(web) to inside:10.0.0.3/5555(carol)");
+    assert_eq!(s(&ev["src_endpoint"]["ip"]), "10.0.0.3");
+    assert_eq!(ev["src_endpoint"]["port"], 5555);
+    assert_eq!(s(&ev["dst_endpoint"]["ip"]), "198.51.100.7");
+    assert_eq!(ev["dst_endpoint"]["port"], 443);
+    assert_eq!(s(&ev["actor"]["user"]["name"]), "carol");
+    assert_eq!(s(&ev["unmapped"]["dst_user"]), "web");
+    assert!(ev["unmapped"].get("src_mapped_ip").is_none());
+    assert_eq!(s(&ev["status"]), "Success");
+}
