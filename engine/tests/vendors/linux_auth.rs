@@ -370,3 +370,51 @@ fn other_lines_keep_host_time_and_program() {
     assert_eq!(v["unmapped"]["user.uid"], "998");
     assert_eq!(v["unmapped"]["user.shell"], "/usr/sbin/nologin");
 }
+
+#[test]
+fn sudo_layouts_beyond_the_usual_one() {
+    // GROUP and a `;` in the command: not the one-pass layout, the key searches take them.
+    let line = "Mar 15 11:45:00 bastion-1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; GROUP=wheel ; COMMAND=/bin/sh -c echo a; echo b";
+    let v = normalise("linux_auth", line);
+    assert_eq!(v["metadata"]["event_code"], "sudo.command");
+    assert_eq!(v["actor"]["user"]["name"], "alice");
+    let u = &v["unmapped"];
+    assert_eq!(u["tty"], "pts/0");
+    assert_eq!(u["pwd"], "/home/alice");
+    assert_eq!(u["user.name"], "root");
+    assert_eq!(u["group.name"], "wheel");
+    assert_eq!(u["process.cmd_line"], "/bin/sh -c echo a; echo b");
+    // A working directory with a space.
+    let line = "Mar 15 11:45:00 bastion-1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice/My Files ; USER=root ; COMMAND=/bin/ls";
+    let v = normalise("linux_auth", line);
+    assert_eq!(v["unmapped"]["pwd"], "/home/alice/My Files");
+    assert_eq!(v["unmapped"]["process.cmd_line"], "/bin/ls");
+    assert!(absent(&v, &["unmapped", "group.name"]));
+}
+
+#[test]
+fn pam_session_by_login_names_no_acting_user() {
+    let line = "Mar 15 11:00:09 bastion-1 login[812]: pam_unix(login:session): session opened for user bob(uid=1000) by LOGIN(uid=0)";
+    let v = normalise("linux_auth", line);
+    assert_eq!(v["metadata"]["event_code"], "pam.session_opened");
+    assert_eq!(v["actor"]["user"]["name"], "bob");
+    assert_eq!(v["unmapped"]["pam.by_uid"], "0");
+    let line = "Mar 15 11:00:09 bastion-1 systemd[812]: pam_unix(systemd-user:session): session opened for user root(uid=0) by alice(uid=1000)";
+    let v = normalise("linux_auth", line);
+    assert_eq!(v["actor"]["user"]["name"], "alice");
+    assert_eq!(v["unmapped"]["user.name"], "root");
+}
+
+#[test]
+fn remote_addresses_and_names() {
+    // A link-local IPv6 address with its zone: the address without it.
+    let line = "Mar 15 11:00:09 bastion-1 sshd[3001]: Accepted publickey for ops from fe80::1%eth0 port 40112 ssh2: ED25519 SHA256:abc";
+    let v = normalise("linux_auth", line);
+    assert_eq!(v["src_endpoint"]["ip"], "fe80::1");
+    assert!(absent(&v, &["src_endpoint", "hostname"]));
+    // UseDNS: a name, not an address.
+    let line = "Mar 15 11:00:09 bastion-1 sshd[3001]: Failed password for root from scanner.example.net port 40112 ssh2";
+    let v = normalise("linux_auth", line);
+    assert_eq!(v["src_endpoint"]["hostname"], "scanner.example.net");
+    assert!(absent(&v, &["src_endpoint", "ip"]));
+}

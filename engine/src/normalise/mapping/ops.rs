@@ -411,7 +411,8 @@ impl RegexOp {
                 });
             }
         }
-        let re = regex_automata::meta::Regex::new_many(&patterns)
+        let ascii: Vec<String> = patterns.iter().map(|p| ascii_classes(p)).collect();
+        let re = regex_automata::meta::Regex::new_many(&ascii)
             .map_err(|e| format!("bad regex: {e}"))?;
         let info = re.group_info();
         let mut names = Vec::with_capacity(patterns.len());
@@ -458,6 +459,50 @@ impl RegexOp {
         }
         true
     }
+}
+
+/// Log formats are ASCII: `\d`, `\w` and `\b` in a mapping mean their ASCII forms. Unicode
+/// digit and word classes hold hundreds of ranges, which keep a pattern out of the one-pass
+/// engine (a 15-group line regex took 1.4 us instead of 0.4 us) and make `\b` quit the DFA on
+/// any non-ASCII byte. Other classes (`\s`, `\S`, `.`, `[^x]`) stay Unicode-aware.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    // Depth of `[...]` nesting; a `]` right after `[` or `[^` is a literal.
+    let mut depth = 0usize;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let at_start = std::mem::take(&mut class_start);
+        match c {
+            '\\' => match chars.next() {
+                Some('d') if depth > 0 => out.push_str("0-9"),
+                Some('w') if depth > 0 => out.push_str("0-9A-Za-z_"),
+                Some('d') => out.push_str("[0-9]"),
+                Some('w') => out.push_str("[0-9A-Za-z_]"),
+                Some('b') if depth == 0 => out.push_str("(?-u:\\b)"),
+                Some(e) => {
+                    out.push('\\');
+                    out.push(e);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                out.push('[');
+                depth += 1;
+                class_start = true;
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            ']' if depth > 0 && !at_start => {
+                out.push(']');
+                depth -= 1;
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn compile_template(v: &str) -> Result<Vec<Piece>, String> {
@@ -674,6 +719,20 @@ pattern = 'from (?P<src_endpoint.ip>\S+) port (?P<src_endpoint.port>\d+)'"#);
         assert_eq!(r.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
         assert_eq!(r.get("src_endpoint.port").unwrap().as_str(), "22");
         assert!(!o.run(&mut rec("nothing here"), 0));
+    }
+
+    #[test]
+    fn perl_classes_are_ascii() {
+        assert_eq!(ascii_classes(r"^\d+ \w+\b"), r"^[0-9]+ [0-9A-Za-z_]+(?-u:\b)");
+        assert_eq!(ascii_classes(r"[\d.:]+ [^\w\]]"), r"[0-9.:]+ [^0-9A-Za-z_\]]");
+        assert_eq!(ascii_classes(r"[]\d] \\d \s\S"), r"[]0-9] \\d \s\S");
+        let o = op(r#"op = "regex"
+pattern = '^(?P<n>\d+) (?P<w>\w+)\b'"#);
+        let mut r = rec("42 abc_9 tail");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.get("n").unwrap().as_str(), "42");
+        assert_eq!(r.get("w").unwrap().as_str(), "abc_9");
+        assert!(!o.run(&mut rec("\u{664}\u{662} x"), 0), "Arabic-Indic digits are not \\d");
     }
 
     #[test]
