@@ -412,8 +412,8 @@ impl RegexOp {
             }
         }
         let ascii: Vec<String> = patterns.iter().map(|p| ascii_classes(p)).collect();
-        let re = regex_automata::meta::Regex::new_many(&ascii)
-            .map_err(|e| format!("bad regex: {e}"))?;
+        let re =
+            regex_automata::meta::Regex::new_many(&ascii).map_err(|e| format!("bad regex: {e}"))?;
         let info = re.group_info();
         let mut names = Vec::with_capacity(patterns.len());
         for pid in 0..patterns.len() {
@@ -723,8 +723,14 @@ pattern = 'from (?P<src_endpoint.ip>\S+) port (?P<src_endpoint.port>\d+)'"#);
 
     #[test]
     fn perl_classes_are_ascii() {
-        assert_eq!(ascii_classes(r"^\d+ \w+\b"), r"^[0-9]+ [0-9A-Za-z_]+(?-u:\b)");
-        assert_eq!(ascii_classes(r"[\d.:]+ [^\w\]]"), r"[0-9.:]+ [^0-9A-Za-z_\]]");
+        assert_eq!(
+            ascii_classes(r"^\d+ \w+\b"),
+            r"^[0-9]+ [0-9A-Za-z_]+(?-u:\b)"
+        );
+        assert_eq!(
+            ascii_classes(r"[\d.:]+ [^\w\]]"),
+            r"[0-9.:]+ [^0-9A-Za-z_\]]"
+        );
         assert_eq!(ascii_classes(r"[]\d] \\d \s\S"), r"[]0-9] \\d \s\S");
         let o = op(r#"op = "regex"
 pattern = '^(?P<n>\d+) (?P<w>\w+)\b'"#);
@@ -732,7 +738,10 @@ pattern = '^(?P<n>\d+) (?P<w>\w+)\b'"#);
         assert!(o.run(&mut r, 0));
         assert_eq!(r.get("n").unwrap().as_str(), "42");
         assert_eq!(r.get("w").unwrap().as_str(), "abc_9");
-        assert!(!o.run(&mut rec("\u{664}\u{662} x"), 0), "Arabic-Indic digits are not \\d");
+        assert!(
+            !o.run(&mut rec("\u{664}\u{662} x"), 0),
+            "Arabic-Indic digits are not \\d"
+        );
     }
 
     #[test]
