@@ -102,10 +102,13 @@ impl Signatures {
         let ac = if texts.is_empty() {
             None
         } else {
-            // A DFA: the overlapping scan of every line was 18 % of a profile with the NFA.
+            // A DFA: the overlapping scan of every line was 18 % of a profile with the NFA. No
+            // prefilter: signatures start with common bytes (space, `%`), so it stopped at
+            // nearly every word (2.63 ns/byte with it, 2.22 without, shipped signatures).
             Some(
                 AhoCorasick::builder()
                     .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .prefilter(false)
                     .build(&texts)
                     .map_err(|e| format!("detection signatures: {e}"))?,
             )
