@@ -14,6 +14,7 @@ pub struct Op {
     field: Text,
     if_field: Option<Text>,
     if_value: Option<String>,
+    if_missing: Option<Text>,
     /// When it matches nothing, the rule stops and the line counts as unmapped.
     pub required: bool,
     kind: Kind,
@@ -223,6 +224,7 @@ impl Op {
             field: text(&field),
             if_field: spec.if_field.as_deref().map(text),
             if_value: spec.if_value.clone(),
+            if_missing: spec.if_missing.as_deref().map(text),
             required: spec.required,
             kind,
         })
@@ -242,6 +244,11 @@ impl Op {
 
     /// Runs on `rec`; false when the operator was skipped or found nothing.
     pub fn run(&self, rec: &mut Record, reference_ms: i64) -> bool {
+        if let Some(absent) = &self.if_missing {
+            if rec.get(absent.as_str()).is_some() {
+                return false;
+            }
+        }
         if let Some(cond) = &self.if_field {
             match (rec.get(cond.as_str()), &self.if_value) {
                 (None, _) => return false,
@@ -869,6 +876,20 @@ if_value = "tcp""#);
         r.set(Text::from_static("_proto"), Text::from_static("tcp"));
         assert!(o.run(&mut r, 0));
         assert_eq!(r.get("x").unwrap().as_str(), "y");
+        let unless = op(r#"op = "set"
+field = "z"
+value = "fallback"
+if_missing = "_syslog.hostname""#);
+        let mut r = rec("m");
+        assert!(unless.run(&mut r, 0));
+        assert_eq!(r.get("z").unwrap().as_str(), "fallback");
+        let mut r = rec("m");
+        r.set(
+            Text::from_static("_syslog.hostname"),
+            Text::from_static("h"),
+        );
+        assert!(!unless.run(&mut r, 0));
+        assert!(r.get("z").is_none());
     }
 
     #[test]

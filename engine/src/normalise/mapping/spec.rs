@@ -97,6 +97,10 @@ pub struct OpSpec {
     /// With `if_field`: run only when it has this value.
     #[serde(default)]
     pub if_value: Option<String>,
+    /// Run only when this field is absent (e.g. re-parse a header only when the syslog
+    /// parser did not find one).
+    #[serde(default)]
+    pub if_missing: Option<String>,
     /// When the operator extracts nothing, the rule stops and the line counts as unmapped.
     #[serde(default)]
     pub required: bool,
