@@ -182,3 +182,65 @@ fn behind_a_syslog_header_with_trailing_fields() {
     assert_eq!(n["src_endpoint"], v["src_endpoint"]);
     assert_eq!(n["status"], v["status"]);
 }
+
+/// The event of `line` without its `message` (which is the line itself).
+fn fields(line: &str) -> serde_json::Value {
+    let mut v = normalise("apache_access", line);
+    v.as_object_mut().unwrap().remove("message");
+    v
+}
+
+#[test]
+fn plain_lines_map_as_the_general_pattern_maps_them() {
+    // A leading space keeps a line out of the plain (one-pass) shape, so the general pattern
+    // reads the same line: both must extract the same fields.
+    for line in [
+        r#"192.0.2.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
+        r#"198.51.100.14 - - [15/Mar/2024:13:00:00 +0100] "GET /a/b?x=1&y=2 HTTP/1.1" 404 - "-" "Mozilla/5.0 (X11)""#,
+        r#"www.example.com:443 2001:db8::7 - alice [15/Mar/2024:12:00:00 +0000] "POST /api HTTP/2.0" 201 52 "https://www.example.com/" "curl/8.5.0" "203.0.113.99" 5512"#,
+        r#"intranet.example.org - - - [15/Mar/2024:12:00:00 +0000] "HEAD / HTTP/1.1" 200 0"#,
+        r#"web.example.com:80 client.example.net jdoe - [15/Mar/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 1"#,
+        r#"192.0.2.9 - - [15/Mar/2024:12:00:00 +0000] "-" 408 - "-" "-""#,
+        r#"192.0.2.9 - - [15/Mar/2024:12:00:00 +0000] "" 400 0 "-" "-""#,
+        r#"192.0.2.9 - - [15/Mar/2024:12:00:00 +0000] "\x16\x03\x01\x02" 400 226 "-" "-""#,
+        r#"192.0.2.9 - - [15/Mar/2024:12:00:00 +0000] "PROPFIND /dav/ HTTP/1.1" 207 9 "" "a \"q\" \\ b" "-" 12"#,
+        r#"999.1.2.3 - - [15/Mar/2024:12:00:00 +0000] "GET /x HTTP/1.1" 302 9"#,
+    ] {
+        let plain = fields(line);
+        assert_eq!(plain["class_uid"], 4002, "{line}");
+        assert!(plain.get("activity_name").is_some(), "{line}");
+        assert_eq!(plain, fields(&format!(" {line}")), "{line}");
+    }
+}
+
+#[test]
+fn four_tokens_with_an_identity_and_a_user() {
+    let line = r#"www.example.com:8443 192.0.2.5 ident1 carol [15/Mar/2024:12:00:00 +0000] "GET /x HTTP/1.1" 200 5"#;
+    let v = normalise("apache_access", line);
+    assert_eq!(v["dst_endpoint"]["hostname"], "www.example.com");
+    assert_eq!(v["dst_endpoint"]["port"], 8443);
+    assert_eq!(v["src_endpoint"]["ip"], "192.0.2.5");
+    assert_eq!(v["actor"]["user"]["name"], "carol");
+    assert_eq!(v["unmapped"]["ident"], "ident1");
+    // A virtual host with more colons: the port is the digits after the last one.
+    let line = r#"a:b:8080 192.0.2.5 - - [15/Mar/2024:12:00:00 +0000] "GET /x HTTP/1.1" 200 5"#;
+    let v = normalise("apache_access", line);
+    assert_eq!(v["dst_endpoint"]["hostname"], "a:b");
+    assert_eq!(v["dst_endpoint"]["port"], 8080);
+    assert!(absent(&v, &["actor"]));
+}
+
+#[test]
+fn bracketed_addresses_and_lines_that_are_not_access_lines() {
+    let line = r#"[2001:db8::9] - - [15/Mar/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5"#;
+    let v = normalise("apache_access", line);
+    assert_eq!(v["src_endpoint"]["ip"], "2001:db8::9");
+    assert!(absent(&v, &["src_endpoint", "hostname"]));
+
+    // Not an access line: a Base Event with its message, nothing extracted.
+    let v = normalise("apache_access", "not an access line at all");
+    assert_eq!(v["class_name"], "Base Event");
+    assert!(absent(&v, &["activity_name"]));
+    assert!(absent(&v, &["src_endpoint"]));
+    assert!(absent(&v, &["unmapped"]));
+}

@@ -197,3 +197,38 @@ fn rfc5424_fields_element() {
     assert!(ev.get("actor").is_none());
     assert_eq!(detect(line).as_deref(), Some("checkpoint"));
 }
+
+#[test]
+fn pairs_found_past_a_first_bracket_or_before_trailing_spaces() {
+    // The tag's `[pid]` comes first: the pairs are the later `[...]`.
+    let ev = normalise(
+        "checkpoint",
+        r#"<134>Mar 15 11:30:25 cp-gw3 CheckPoint[4410]: [action:"Drop"; product:"VPN-1 & FireWall-1"; src:"203.0.113.77"; dst:"198.51.100.33"; proto:"17"; s_port:"5060"; service:"5060"]"#,
+    );
+    assert_eq!(s(&ev["status"]), "Failure");
+    assert_eq!(s(&ev["src_endpoint"]["ip"]), "203.0.113.77");
+    assert_eq!(ev["dst_endpoint"]["port"], 5060);
+
+    // Spaces after the closing `]`, and a last value without quotes.
+    let ev = normalise(
+        "checkpoint",
+        r#"<134>1 2024-03-15T11:30:02Z cp-gw1 CheckPoint 24110 - [action:"Accept"; product:"VPN-1 & FireWall-1"; src:"10.40.1.12"; dst:"93.184.216.34"; proto:"6"; service:"443"]  "#,
+    );
+    assert_eq!(s(&ev["status"]), "Success");
+    assert_eq!(ev["dst_endpoint"]["port"], 443);
+    let ev = normalise(
+        "checkpoint",
+        r#"<134>1 2024-03-15T11:30:02Z cp-gw1 CheckPoint 24110 - [action:"Accept"; product:"VPN-1 & FireWall-1"; src:"10.40.1.12"; service:443]"#,
+    );
+    assert_eq!(ev["dst_endpoint"]["port"], 443);
+    assert_eq!(s(&ev["src_endpoint"]["ip"]), "10.40.1.12");
+
+    // A line cut before its `]` holds no pairs: a Base Event.
+    let ev = normalise(
+        "checkpoint",
+        r#"<134>Mar 15 11:30:23 cp-gw3 CheckPoint[4410]: [action:"Accept"; product:"VPN-1 & FireWall-1"; src:"10.40"#,
+    );
+    assert_eq!(ev["class_uid"], 0);
+    let ev = normalise("checkpoint", "<134>Mar 15 11:30:23 cp-gw3 CheckPoint[4410]");
+    assert_eq!(ev["class_uid"], 0);
+}

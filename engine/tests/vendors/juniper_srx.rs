@@ -178,3 +178,73 @@ fn system_and_filter_logs() {
     assert_eq!(s(&ev["connection_info"]["protocol_name"]), "udp");
     assert_eq!(s(&ev["unmapped"]["junos_tag"]), "PFE_FW_SYSLOG_IP");
 }
+
+#[test]
+fn flow_users_roles_and_nat_rules() {
+    // Destination NAT rule and a user with roles (the one-pass fast pattern).
+    let ev = normalise("juniper_srx", "<14>Mar 15 11:41:00 srx-1 RT_FLOW: RT_FLOW_SESSION_CREATE: session created 10.0.0.1/1234->8.8.8.8/53 0x0 junos-dns-udp 10.0.0.1/1234->192.168.1.5/53 0x0 N/A N/A destination rule dnat-1 17 dns-in trust untrust 555 jlee(staff,admin) ge-0/0/1.0 UNKNOWN");
+    assert_eq!(s(&ev["actor"]["user"]["name"]), "jlee");
+    assert_eq!(s(&ev["unmapped"]["roles"]), "staff,admin");
+    assert_eq!(
+        s(&ev["unmapped"]["nat_rules"]),
+        "N/A N/A destination rule dnat-1"
+    );
+    assert_eq!(s(&ev["unmapped"]["nat_dst_ip"]), "192.168.1.5");
+    assert_eq!(s(&ev["unmapped"]["nat_dst_port"]), "53");
+    assert_eq!(s(&ev["unmapped"]["interface"]), "ge-0/0/1.0");
+    assert_eq!(s(&ev["connection_info"]["protocol_name"]), "udp");
+
+    // A text user overrides an `N/A` in the structured data; `N/A(N/A)` is no user.
+    let ev = normalise(
+        "juniper_srx",
+        r#"<14>1 2024-03-15T11:40:01.104Z srx-edge1 RT_FLOW - RT_FLOW_SESSION_CREATE [junos@2636.1.1.1.2.129 source-address="10.30.1.20" username="N/A"] session created 10.30.1.20/51544->93.184.216.34/443 0x0 junos-https 198.51.100.30/21544->93.184.216.34/443 0x0 source rule trust-to-untrust N/A N/A 6 allow-web trust untrust 220011 bob(N/A) ge-0/0/1.0 UNKNOWN UNKNOWN UNKNOWN"#,
+    );
+    assert_eq!(s(&ev["actor"]["user"]["name"]), "bob");
+    let ev = normalise(
+        "juniper_srx",
+        r#"<14>1 2024-03-15T11:40:01.104Z srx-edge1 RT_FLOW - RT_FLOW_SESSION_CREATE [junos@2636.1.1.1.2.129 source-address="10.30.1.20" username="unknown"]"#,
+    );
+    assert!(ev.get("actor").is_none(), "unknown is no user");
+
+    // Close with applications and a user, in the current layout.
+    let ev = normalise("juniper_srx", "<14>Mar 15 11:41:00 srx-1 RT_FLOW: RT_FLOW_SESSION_CLOSE: session closed TCP RST: 10.0.0.1/51000->93.184.216.34/443 0x0 junos-https 1.2.3.4/61000->93.184.216.34/443 0x0 source rule r1 N/A N/A 6 allow-web trust untrust 2001 12(1500) 10(9000) 30 junos:HTTPS UNKNOWN bob(r1) ge-0/0/1.0 UNKNOWN");
+    assert_eq!(s(&ev["unmapped"]["reason"]), "TCP RST");
+    assert_eq!(ev["src_endpoint"]["port"], 51000);
+    assert_eq!(ev["metrics"]["packets_out"], 12.0);
+    assert_eq!(ev["metrics"]["bytes_in"], 9000.0);
+    assert_eq!(s(&ev["unmapped"]["duration"]), "30");
+    assert_eq!(s(&ev["unmapped"]["application"]), "junos:HTTPS");
+    assert_eq!(s(&ev["unmapped"]["nested_application"]), "UNKNOWN");
+    assert_eq!(s(&ev["actor"]["user"]["name"]), "bob");
+}
+
+#[test]
+fn older_layouts_and_ipv6_screens_take_the_general_patterns() {
+    // No connection tags nor NAT rule fields (releases before 12.1X44).
+    let ev = normalise("juniper_srx", "<14>Mar 15 11:41:00 srx-1 RT_FLOW: RT_FLOW_SESSION_CREATE: session created 10.0.0.1/1234->8.8.8.8/53 junos-dns-udp 1.2.3.4/5678->8.8.8.8/53 None None 17 allow-dns trust untrust 12345");
+    assert_eq!(ev["src_endpoint"]["port"], 1234);
+    assert_eq!(s(&ev["connection_info"]["protocol_name"]), "udp");
+    assert_eq!(s(&ev["unmapped"]["nat_rules"]), "None None");
+    assert_eq!(s(&ev["unmapped"]["session_id"]), "12345");
+    let ev = normalise("juniper_srx", "<14>Mar 15 11:41:00 srx-1 RT_FLOW: RT_FLOW_SESSION_DENY: session denied 1.2.3.4/1->5.6.7.8/23 junos-telnet 6(0) deny-telnet trust untrust");
+    assert_eq!(s(&ev["status"]), "Failure");
+    assert_eq!(ev["dst_endpoint"]["port"], 23);
+    assert_eq!(s(&ev["unmapped"]["dst_zone"]), "untrust");
+
+    // IPv6 peers in a screen.
+    let ev = normalise("juniper_srx", "<11>Mar 15 11:43:00 srx-edge1 RT_IDS: RT_SCREEN_TCP: SYN flood! source: 2001:db8::1, destination: 2001:db8::2, zone name: untrust, interface name: ge-0/0/0.0, action: drop");
+    assert_eq!(s(&ev["src_endpoint"]["ip"]), "2001:db8::1");
+    assert_eq!(s(&ev["dst_endpoint"]["ip"]), "2001:db8::2");
+    assert_eq!(s(&ev["unmapped"]["attack"]), "SYN flood");
+    assert_eq!(s(&ev["disposition"]), "Dropped");
+
+    // Structured screen, IPv4 (fast pattern, no id before the attack).
+    let ev = normalise(
+        "juniper_srx",
+        r#"<11>1 2024-03-15T11:43:02.500Z srx-edge1 RT_IDS - RT_SCREEN_IP [junos@2636.1.1.1.2.129 attack-name="IP spoofing!" source-address="10.30.1.99" action="drop"] IP spoofing! source: 10.30.1.99, destination: 198.51.100.30, protocol-id: 17, zone name: untrust, interface name: ge-0/0/0.0, action: drop"#,
+    );
+    assert_eq!(s(&ev["unmapped"]["attack"]), "IP spoofing");
+    assert_eq!(s(&ev["connection_info"]["protocol_name"]), "udp");
+    assert_eq!(s(&ev["unmapped"]["src_zone"]), "untrust");
+    assert_eq!(s(&ev["status"]), "Failure");
+}

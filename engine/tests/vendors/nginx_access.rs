@@ -201,3 +201,44 @@ fn server_errors_are_failures_of_higher_severity() {
     assert_eq!(v["metadata"]["event_code"], "301");
     assert!(absent(&v, &["unmapped", "http_request.user_agent"]));
 }
+
+/// The event of `line` without its `message` (which is the line itself).
+fn fields(line: &str) -> serde_json::Value {
+    let mut v = normalise("nginx_access", line);
+    v.as_object_mut().unwrap().remove("message");
+    v
+}
+
+#[test]
+fn plain_lines_map_as_the_general_pattern_maps_them() {
+    // A leading space keeps a line out of the plain (one-pass) shape, so the general pattern
+    // reads the same line: both must extract the same fields.
+    for line in [
+        r#"203.0.113.7 - - [15/Mar/2024:11:59:58 +0000] "GET /index.html?lang=en HTTP/1.1" 200 5123 "https://example.org/" "Mozilla/5.0""#,
+        r#"198.51.100.5 - bob [15/Mar/2024:11:00:12 +0000] "GET / HTTP/1.1" 200 427 "-" "kube-probe/1.29" "-""#,
+        r#"198.51.100.5 - - [15/Mar/2024:11:00:19 +0000] "GET /app.js HTTP/2.0" 200 58544 "-" "curl/8.5.0" rt=0.607 uct="0.000" urt="0.070""#,
+        r#"api.example.com:443 203.0.113.7 - - [15/Mar/2024:11:00:33 +0000] "POST /login HTTP/1.1" 401 159 "-" "svc/1.0" 0.726 0.053"#,
+        r#"shop.example.com ::1 - - [15/Mar/2024:11:01:57 +0000] "GET /slow HTTP/1.1" 504 620 "-" "-" "10.0.0.1, 10.0.0.2" 0.384"#,
+        r#"192.0.2.9 - - [15/Mar/2024:12:00:02 +0000] "\x16\x03\x01\x00\xA5" 400 157 "-" "-""#,
+        r#"192.0.2.10 - - [15/Mar/2024:12:00:03 +0000] "" 400 0 "-" "-""#,
+        r#"192.0.2.10 - - [15/Mar/2024:12:00:03 +0000] "-" 408 0 "-" "-""#,
+        r#"crawler-4.search.example.net - - [15/Mar/2024:11:01:22 +0000] "HEAD /healthz HTTP/1.1" 200 5666"#,
+    ] {
+        let plain = fields(line);
+        assert_eq!(plain["class_uid"], 4002, "{line}");
+        assert!(plain.get("activity_name").is_some(), "{line}");
+        assert_eq!(plain, fields(&format!(" {line}")), "{line}");
+    }
+}
+
+#[test]
+fn four_tokens_with_a_user() {
+    let line = r#"shop.example.com:8443 client-7.isp.example.net - dave [15/Mar/2024:12:00:01 +0000] "GET /cart HTTP/1.1" 200 0 "-" "Mozilla/5.0" rt=0.010"#;
+    let v = normalise("nginx_access", line);
+    assert_eq!(v["dst_endpoint"]["hostname"], "shop.example.com");
+    assert_eq!(v["dst_endpoint"]["port"], 8443);
+    assert_eq!(v["src_endpoint"]["hostname"], "client-7.isp.example.net");
+    assert_eq!(v["actor"]["user"]["name"], "dave");
+    assert_eq!(v["metrics"]["request_time_s"].as_f64(), Some(0.01));
+    assert!(absent(&v, &["unmapped", "ident"]));
+}

@@ -110,7 +110,12 @@ impl Record {
 
     /// Sets `key` only when it is not there yet (one lookup); `key` is made only then.
     /// Returns whether it was set.
-    pub fn set_if_absent(&mut self, key: &str, make_key: impl FnOnce() -> Text, value: Text) -> bool {
+    pub fn set_if_absent(
+        &mut self,
+        key: &str,
+        make_key: impl FnOnce() -> Text,
+        value: Text,
+    ) -> bool {
         let h = key_hash(key.as_bytes());
         if self.position(key.as_bytes(), h).is_some() {
             return false;
