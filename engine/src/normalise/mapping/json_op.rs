@@ -178,7 +178,7 @@ fn keep(
     taken: &[&str],
     make_key: impl FnOnce() -> Text,
 ) {
-    if taken.iter().any(|t| *t == key) {
+    if taken.contains(&key) {
         return;
     }
     if let Some(t) = ctx.scalar_text(v) {
