@@ -291,19 +291,25 @@ impl Op {
                 layout_column,
                 layouts,
             } => {
-                let values = split_csv(&input, *delim);
+                let cells = split_csv(s, *delim);
                 let cols = match layout_column {
-                    Some(i) => match values.get(*i).and_then(|v| layouts.get(v.as_str())) {
+                    Some(i) => match cells.get(*i).and_then(|c| layouts.get(c.text(s).as_ref())) {
                         Some(cols) => cols,
                         None if !columns.is_empty() => columns,
                         None => return false,
                     },
                     None => columns,
                 };
-                for (name, value) in cols.iter().zip(values) {
+                // Only named, non-empty columns become fields (a PAN-OS line has ~100 columns,
+                // most skipped or empty).
+                for (name, cell) in cols.iter().zip(cells) {
                     if let Some(name) = name {
-                        if !value.is_empty() {
-                            rec.set(name.clone(), value);
+                        match cell {
+                            Cell::Span(a, b) if a < b => rec.set(name.clone(), input.sub(&s[a..b])),
+                            Cell::Owned(v) if !v.is_empty() => {
+                                rec.set(name.clone(), Text::from_string(v))
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -656,11 +662,25 @@ fn kv(
     any
 }
 
-/// Splits one CSV line (quotes with `""` escapes); values are zero-copy where unquoted.
-fn split_csv(input: &Text, delim: u8) -> Vec<Text> {
-    let s = input.as_str();
+/// One CSV cell: a span of the line, or (quoted, with `""` escapes) its unescaped text.
+enum Cell {
+    Span(usize, usize),
+    Owned(String),
+}
+
+impl Cell {
+    fn text<'a>(&'a self, line: &'a str) -> std::borrow::Cow<'a, str> {
+        match self {
+            Cell::Span(a, b) => std::borrow::Cow::Borrowed(&line[*a..*b]),
+            Cell::Owned(v) => std::borrow::Cow::Borrowed(v.as_str()),
+        }
+    }
+}
+
+/// Splits one CSV line (quotes with `""` escapes) into cells without copying unquoted ones.
+fn split_csv(s: &str, delim: u8) -> smallvec::SmallVec<[Cell; 128]> {
     let b = s.as_bytes();
-    let mut out = Vec::with_capacity(64);
+    let mut out = smallvec::SmallVec::new();
     let mut i = 0;
     loop {
         if b.get(i) == Some(&b'"') {
@@ -680,14 +700,15 @@ fn split_csv(input: &Text, delim: u8) -> Vec<Text> {
                 j += 1;
             }
             owned.push_str(&s[start..j.min(b.len())]);
-            out.push(Text::from_string(owned));
+            out.push(Cell::Owned(owned));
             i = j + 1;
             while i < b.len() && b[i] != delim {
                 i += 1;
             }
         } else {
-            let end = memchr::memchr(delim, &b[i.min(b.len())..]).map_or(b.len(), |e| i + e);
-            out.push(input.sub(&s[i.min(b.len())..end]));
+            let from = i.min(b.len());
+            let end = memchr::memchr(delim, &b[from..]).map_or(b.len(), |e| from + e);
+            out.push(Cell::Span(from, end));
             i = end;
         }
         if i >= b.len() {
@@ -695,7 +716,7 @@ fn split_csv(input: &Text, delim: u8) -> Vec<Text> {
         }
         i += 1;
         if i == b.len() {
-            out.push(Text::new());
+            out.push(Cell::Span(i, i));
             break;
         }
     }
