@@ -161,9 +161,12 @@ fn rfc3339(v: &str, zone_secs: i64) -> Option<i64> {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        let digits = &v[start..i];
-        let ms_digits: String = digits.chars().chain("000".chars()).take(3).collect();
-        frac_ms = ms_digits.parse().ok()?;
+        // Milliseconds: the first three fraction digits, padded with zeros.
+        frac_ms = b[start..i]
+            .iter()
+            .chain(b"000")
+            .take(3)
+            .fold(0, |ms, d| ms * 10 + i64::from(d - b'0'));
     }
     let zone = match b.get(i) {
         None => zone_secs,
@@ -388,6 +391,14 @@ mod tests {
         assert_eq!(p("1709294400", "epoch"), Some(1_709_294_400_000));
         assert_eq!(p("1709294400123456789", "epoch"), Some(1_709_294_400_123));
         assert_eq!(p("1709294400.5", "epoch"), Some(1_709_294_400_500));
+        assert_eq!(
+            p("2024-03-01T12:00:00.123456Z", "rfc3339"),
+            Some(1_709_294_400_123)
+        );
+        assert_eq!(
+            p("2024-03-01T12:00:00,7Z", "rfc3339"),
+            Some(1_709_294_400_700)
+        );
         assert_eq!(
             p("2024-03-01T12:00:00.25+01:00", "rfc3339"),
             Some(1_709_290_800_250)
