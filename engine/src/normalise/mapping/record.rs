@@ -1,6 +1,5 @@
-//! The record a mapping works on: named fields whose values are (usually zero-copy) slices of
-//! the line. Small and linear: a line has a few dozen fields at most, and a scan over them is
-//! cheaper than hashing.
+//! The record a mapping works on: named fields, in the order set, whose values are (usually
+//! zero-copy) slices of the line.
 
 use crate::schema::Text;
 use smallvec::SmallVec;
@@ -31,8 +30,8 @@ impl Default for Record {
     }
 }
 
-/// A constant-time fingerprint of a key (length and its first, second and last two bytes); a
-/// hit is confirmed by comparing the bytes, so collisions only cost a comparison.
+/// A constant-time fingerprint of a key (its length and first, second, middle and last two
+/// bytes); a hit is confirmed by comparing the bytes, so collisions only cost a comparison.
 fn key_hash(key: &[u8]) -> u32 {
     let n = key.len();
     let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
@@ -93,17 +92,20 @@ impl Record {
         let h = key_hash(key.as_bytes());
         match self.position(key.as_bytes(), h) {
             Some(i) => self.fields[i].1 = value,
-            None => {
-                let i = self.fields.len();
-                self.hashes.push(h);
-                self.fields.push((key, value));
-                if !self.overflow {
-                    if i < INDEXED {
-                        self.index_insert(h, i);
-                    } else {
-                        self.overflow = true;
-                    }
-                }
+            None => self.push_new(h, key, value),
+        }
+    }
+
+    /// Appends a key known to be absent.
+    fn push_new(&mut self, h: u32, key: Text, value: Text) {
+        let i = self.fields.len();
+        self.hashes.push(h);
+        self.fields.push((key, value));
+        if !self.overflow {
+            if i < INDEXED {
+                self.index_insert(h, i);
+            } else {
+                self.overflow = true;
             }
         }
     }
@@ -120,16 +122,7 @@ impl Record {
         if self.position(key.as_bytes(), h).is_some() {
             return false;
         }
-        let i = self.fields.len();
-        self.hashes.push(h);
-        self.fields.push((make_key(), value));
-        if !self.overflow {
-            if i < INDEXED {
-                self.index_insert(h, i);
-            } else {
-                self.overflow = true;
-            }
-        }
+        self.push_new(h, make_key(), value);
         true
     }
 
