@@ -293,7 +293,7 @@ impl Op {
             } => {
                 let cells = split_csv(s, *delim);
                 let cols = match layout_column {
-                    Some(i) => match cells.get(*i).and_then(|c| layouts.get(c.text(s).as_ref())) {
+                    Some(i) => match cells.get(*i).and_then(|c| layouts.get(c.text(s))) {
                         Some(cols) => cols,
                         None if !columns.is_empty() => columns,
                         None => return false,
@@ -669,10 +669,10 @@ enum Cell {
 }
 
 impl Cell {
-    fn text<'a>(&'a self, line: &'a str) -> std::borrow::Cow<'a, str> {
+    fn text<'a>(&'a self, line: &'a str) -> &'a str {
         match self {
-            Cell::Span(a, b) => std::borrow::Cow::Borrowed(&line[*a..*b]),
-            Cell::Owned(v) => std::borrow::Cow::Borrowed(v.as_str()),
+            Cell::Span(a, b) => &line[*a..*b],
+            Cell::Owned(v) => v,
         }
     }
 }
