@@ -181,22 +181,23 @@ fn main() -> ExitCode {
 }
 
 /// `--config` for `normalize`: a config file, or a folder holding `tocsin.toml` and/or
-/// `vendors/`; without it, the defaults (`config/vendors`).
+/// `vendors/`; without it, the defaults as if read from the default config's folder
+/// (`config/vendors`). A relative `vendors_dir` is always taken from the config's folder.
 fn normalize_settings(config: Option<&std::path::Path>) -> Result<(usize, PathBuf), ExitCode> {
-    let defaults = Config::default();
+    let defaults_in = |folder: &std::path::Path| {
+        let d = Config::default().engine;
+        (d.max_line_bytes, folder.join(d.vendors_dir))
+    };
     match config {
-        None => Ok((
-            defaults.engine.max_line_bytes,
-            PathBuf::from("config/vendors"),
+        None => Ok(defaults_in(
+            std::path::Path::new(DEFAULT_CONFIG)
+                .parent()
+                .unwrap_or(std::path::Path::new("")),
         )),
+        Some(dir) if dir.is_dir() && !dir.join("tocsin.toml").exists() => Ok(defaults_in(dir)),
         Some(dir) if dir.is_dir() => {
-            let file = dir.join("tocsin.toml");
-            let max_line = if file.exists() {
-                load(&file)?.engine.max_line_bytes
-            } else {
-                defaults.engine.max_line_bytes
-            };
-            Ok((max_line, dir.join("vendors")))
+            let c = load(&dir.join("tocsin.toml"))?;
+            Ok((c.engine.max_line_bytes, c.engine.vendors_dir))
         }
         Some(file) => {
             let c = load(file)?;
