@@ -183,13 +183,6 @@ fn behind_a_syslog_header_with_trailing_fields() {
     assert_eq!(n["status"], v["status"]);
 }
 
-/// The event of `line` without its `message` (which is the line itself).
-fn fields(line: &str) -> serde_json::Value {
-    let mut v = normalise("apache_access", line);
-    v.as_object_mut().unwrap().remove("message");
-    v
-}
-
 #[test]
 fn plain_lines_map_as_the_general_pattern_maps_them() {
     // A leading space keeps a line out of the plain (one-pass) shape, so the general pattern
@@ -206,10 +199,14 @@ fn plain_lines_map_as_the_general_pattern_maps_them() {
         r#"192.0.2.9 - - [15/Mar/2024:12:00:00 +0000] "PROPFIND /dav/ HTTP/1.1" 207 9 "" "a \"q\" \\ b" "-" 12"#,
         r#"999.1.2.3 - - [15/Mar/2024:12:00:00 +0000] "GET /x HTTP/1.1" 302 9"#,
     ] {
-        let plain = fields(line);
+        let plain = normalise_without_message("apache_access", line);
         assert_eq!(plain["class_uid"], 4002, "{line}");
         assert!(plain.get("activity_name").is_some(), "{line}");
-        assert_eq!(plain, fields(&format!(" {line}")), "{line}");
+        assert_eq!(
+            plain,
+            normalise_without_message("apache_access", &format!(" {line}")),
+            "{line}"
+        );
     }
 }
 

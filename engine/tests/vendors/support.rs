@@ -60,6 +60,16 @@ pub fn normalise(vendor: &str, line: &str) -> serde_json::Value {
     serde_json::from_slice(&out).expect("event JSON")
 }
 
+/// [`normalise`] without the event's `message` (for comparing events of lines that differ
+/// only in ways the message keeps).
+pub fn normalise_without_message(vendor: &str, line: &str) -> serde_json::Value {
+    let mut v = normalise(vendor, line);
+    v.as_object_mut()
+        .expect("an event object")
+        .remove("message");
+    v
+}
+
 /// The vendor auto-detection picks for `line`, if any.
 pub fn detect(line: &str) -> Option<String> {
     registry().detect(line.as_bytes()).map(|v| v.to_owned())
