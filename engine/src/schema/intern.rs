@@ -18,6 +18,14 @@ pub const OVERFLOW_TEXT: &str = "(interner full)";
 static TABLE: LazyLock<DashSet<&'static str, rustc_hash::FxBuildHasher>> =
     LazyLock::new(|| DashSet::with_hasher(rustc_hash::FxBuildHasher));
 static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+const CACHE_SLOTS: usize = 1024;
+
+thread_local! {
+    /// Recently interned texts of this thread, direct-mapped by hash.
+    static CACHE: [std::cell::Cell<Option<&'static str>>; CACHE_SLOTS] =
+        const { [const { std::cell::Cell::new(None) }; CACHE_SLOTS] };
+}
 static OVERFLOWED: AtomicUsize = AtomicUsize::new(0);
 
 /// An interned string. Equality and hashing are by address, which is sound because the
@@ -26,8 +34,26 @@ static OVERFLOWED: AtomicUsize = AtomicUsize::new(0);
 pub struct Symbol(&'static str);
 
 impl Symbol {
-    /// Returns the one symbol for `text`, interning it on first use.
+    /// Returns the one symbol for `text`, interning it on first use. A per-thread cache in
+    /// front of the shared table answers repeated texts (hosts, event codes, actions) without
+    /// taking the table's shard lock.
     pub fn intern(text: &str) -> Symbol {
+        let slot = {
+            use std::hash::BuildHasher;
+            rustc_hash::FxBuildHasher.hash_one(text) as usize % CACHE_SLOTS
+        };
+        let cached = CACHE.with(|c| c[slot].get());
+        if let Some(hit) = cached.filter(|s| *s == text) {
+            return Symbol(hit);
+        }
+        let sym = Symbol::intern_shared(text);
+        if sym.0 == text {
+            CACHE.with(|c| c[slot].set(Some(sym.0)));
+        }
+        sym
+    }
+
+    fn intern_shared(text: &str) -> Symbol {
         if let Some(found) = TABLE.get(text) {
             return Symbol(*found);
         }

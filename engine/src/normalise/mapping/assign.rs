@@ -2,101 +2,209 @@
 //! fields are scratch, `message`/`raw` are inputs, everything else is kept in `unmapped`.
 //! A value that does not convert (a port of `http`) is kept in `unmapped` and counted.
 
-use super::record::Record;
+use super::record::{Record, Val};
 use crate::normalise::base::parse_ip;
 use crate::schema::{class_uid_of, severity, Event, Status, Symbol};
+use bytes::Bytes;
 
-/// Assigns `rec` to `ev`; returns the number of values that did not convert.
-pub fn assign(rec: &Record, ev: &mut Event) -> u32 {
+/// Where a record field goes in the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Scratch (`_x`) and the `raw` input.
+    Skip,
+    Message,
+    Time,
+    SeverityId,
+    Severity,
+    ClassUid,
+    ClassName,
+    Activity,
+    Status,
+    Disposition,
+    SrcIp,
+    DstIp,
+    SrcPort,
+    DstPort,
+    SrcHost,
+    DstHost,
+    User,
+    Protocol,
+    DeviceHost,
+    DeviceIp,
+    EventCode,
+    Uid,
+    Product,
+    Vendor,
+    Entity,
+    /// `metrics.<name>`.
+    Metric,
+    Unmapped,
+}
+
+fn target_of(k: &str) -> Target {
+    if k.starts_with('_') {
+        return Target::Skip;
+    }
+    match k {
+        "raw" => Target::Skip,
+        "message" => Target::Message,
+        "time" => Target::Time,
+        "severity_id" => Target::SeverityId,
+        "severity" => Target::Severity,
+        "class_uid" => Target::ClassUid,
+        "class_name" => Target::ClassName,
+        "activity_name" => Target::Activity,
+        "status" => Target::Status,
+        "disposition" => Target::Disposition,
+        "src_endpoint.ip" => Target::SrcIp,
+        "dst_endpoint.ip" => Target::DstIp,
+        "src_endpoint.port" => Target::SrcPort,
+        "dst_endpoint.port" => Target::DstPort,
+        "src_endpoint.hostname" => Target::SrcHost,
+        "dst_endpoint.hostname" => Target::DstHost,
+        "actor.user.name" => Target::User,
+        "connection_info.protocol_name" => Target::Protocol,
+        "device.hostname" => Target::DeviceHost,
+        "device.ip" => Target::DeviceIp,
+        "metadata.event_code" => Target::EventCode,
+        "metadata.uid" => Target::Uid,
+        "metadata.product.name" => Target::Product,
+        "metadata.product.vendor_name" => Target::Vendor,
+        "tocsin.entity" => Target::Entity,
+        _ if k.starts_with("metrics.") => Target::Metric,
+        _ => Target::Unmapped,
+    }
+}
+
+const CACHE_SLOTS: usize = 512;
+
+thread_local! {
+    /// Targets of constant keys (the field names of compiled mappings), by address and length:
+    /// a mapping's names are interned, so most fields skip the string comparisons.
+    static TARGETS: [std::cell::Cell<(usize, u32, Target)>; CACHE_SLOTS] =
+        const { [const { std::cell::Cell::new((0, 0, Target::Skip)) }; CACHE_SLOTS] };
+}
+
+fn target(key: Val, k: &str) -> Target {
+    let Val::Static(s) = key else {
+        return target_of(k);
+    };
+    let addr = s.as_ptr() as usize;
+    let len = s.len() as u32;
+    let slot = (addr >> 3 ^ addr >> 12 ^ len as usize) % CACHE_SLOTS;
+    TARGETS.with(|cache| {
+        let (a, l, t) = cache[slot].get();
+        if a == addr && l == len {
+            return t;
+        }
+        let t = target_of(k);
+        cache[slot].set((addr, len, t));
+        t
+    })
+}
+
+/// Assigns `rec` to `ev` (`frame`: the bytes of the record's line, which the event's texts
+/// slice); returns the number of values that did not convert.
+pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
     let mut bad = 0;
     let mut explicit_entity = false;
+    if rec.len() > ev.unmapped.inline_size() {
+        ev.unmapped.reserve(rec.len());
+    }
     for (key, value) in rec.iter() {
-        let k = key.as_str();
-        let v = value.as_str().trim();
-        if k.starts_with('_') || k == "raw" {
+        let k = rec.str(key);
+        let t = target(key, k);
+        if t == Target::Skip {
             continue;
         }
-        if v.is_empty() && k != "message" {
+        let full = rec.str(value);
+        let v = full.trim();
+        if v.is_empty() && t != Target::Message {
             continue;
         }
-        let ok = match k {
-            "message" => {
-                ev.message = value.clone();
+        let unmapped = |ev: &mut Event| {
+            ev.unmapped
+                .push((rec.text(frame, key, k), rec.text(frame, value, full)));
+        };
+        let ok = match t {
+            Target::Skip => true,
+            Target::Message => {
+                ev.message = rec.text(frame, value, full);
                 true
             }
-            "time" => match parse_time_value(v) {
+            Target::Time => match parse_time_value(v) {
                 Some(t) => {
                     ev.time = t;
                     true
                 }
                 None => false,
             },
-            "severity_id" => match v.parse::<u8>() {
+            Target::SeverityId => match v.parse::<u8>() {
                 Ok(s) if s <= 6 || s == 99 => {
                     ev.severity_id = s;
                     true
                 }
                 _ => false,
             },
-            "severity" => match severity::from_name(v) {
+            Target::Severity => match severity::from_name(v) {
                 Some(s) => {
                     ev.severity_id = s;
                     true
                 }
                 None => false,
             },
-            "class_uid" => match v.parse::<u32>() {
+            Target::ClassUid => match v.parse::<u32>() {
                 Ok(c) => {
                     ev.class_uid = c;
                     true
                 }
                 Err(_) => false,
             },
-            "class_name" => match class_uid_of(v) {
+            Target::ClassName => match class_uid_of(v) {
                 Some(c) => {
                     ev.class_uid = c;
                     true
                 }
                 None => false,
             },
-            "activity_name" => {
+            Target::Activity => {
                 ev.activity_name = Some(Symbol::intern(v));
                 true
             }
-            "status" => match status_of(v) {
+            Target::Status => match status_of(v) {
                 Some(s) => {
                     ev.status = s;
                     true
                 }
                 None => false,
             },
-            "disposition" => {
+            Target::Disposition => {
                 ev.disposition = Some(Symbol::intern(v));
                 true
             }
-            "src_endpoint.ip" => ip(v).map(|ip| ev.src.ip = Some(ip)).is_some(),
-            "dst_endpoint.ip" => ip(v).map(|ip| ev.dst.ip = Some(ip)).is_some(),
-            "src_endpoint.port" => port(v).map(|p| ev.src.port = Some(p)).is_some(),
-            "dst_endpoint.port" => port(v).map(|p| ev.dst.port = Some(p)).is_some(),
-            "src_endpoint.hostname" => {
-                ev.src.hostname = Some(value.sub(v));
+            Target::SrcIp => ip(v).map(|ip| ev.src.ip = Some(ip)).is_some(),
+            Target::DstIp => ip(v).map(|ip| ev.dst.ip = Some(ip)).is_some(),
+            Target::SrcPort => port(v).map(|p| ev.src.port = Some(p)).is_some(),
+            Target::DstPort => port(v).map(|p| ev.dst.port = Some(p)).is_some(),
+            Target::SrcHost => {
+                ev.src.hostname = Some(rec.text(frame, value, v));
                 true
             }
-            "dst_endpoint.hostname" => {
-                ev.dst.hostname = Some(value.sub(v));
+            Target::DstHost => {
+                ev.dst.hostname = Some(rec.text(frame, value, v));
                 true
             }
-            "actor.user.name" => {
+            Target::User => {
                 if v != "-" {
-                    ev.user = Some(value.sub(v));
+                    ev.user = Some(rec.text(frame, value, v));
                 }
                 true
             }
-            "connection_info.protocol_name" => {
+            Target::Protocol => {
                 ev.protocol = Some(protocol(v));
                 true
             }
-            "device.hostname" => {
+            Target::DeviceHost => {
                 let host = Symbol::intern(v);
                 if !explicit_entity {
                     ev.entity = Some(host);
@@ -104,45 +212,43 @@ pub fn assign(rec: &Record, ev: &mut Event) -> u32 {
                 ev.device.hostname = Some(host);
                 true
             }
-            "device.ip" => ip(v).map(|ip| ev.device.ip = Some(ip)).is_some(),
-            "metadata.event_code" => {
+            Target::DeviceIp => ip(v).map(|ip| ev.device.ip = Some(ip)).is_some(),
+            Target::EventCode => {
                 ev.event_code = Some(Symbol::intern(v));
                 true
             }
-            "metadata.uid" => {
-                ev.uid = Some(value.sub(v));
+            Target::Uid => {
+                ev.uid = Some(rec.text(frame, value, v));
                 true
             }
-            "metadata.product.name" => {
+            Target::Product => {
                 ev.product = Some(Symbol::intern(v));
                 true
             }
-            "metadata.product.vendor_name" => {
+            Target::Vendor => {
                 ev.vendor = Some(Symbol::intern(v));
                 true
             }
-            "tocsin.entity" => {
+            Target::Entity => {
                 explicit_entity = true;
                 ev.entity = Some(Symbol::intern(v));
                 true
             }
-            _ => match k.strip_prefix("metrics.") {
-                Some(name) => match v.parse::<f64>() {
-                    Ok(n) if n.is_finite() => {
-                        ev.metrics.push((Symbol::intern(name), n));
-                        true
-                    }
-                    _ => false,
-                },
-                None => {
-                    ev.unmapped.push((key.clone(), value.clone()));
+            Target::Metric => match v.parse::<f64>() {
+                Ok(n) if n.is_finite() => {
+                    ev.metrics.push((Symbol::intern(&k["metrics.".len()..]), n));
                     true
                 }
+                _ => false,
             },
+            Target::Unmapped => {
+                unmapped(ev);
+                true
+            }
         };
         if !ok {
             bad += 1;
-            ev.unmapped.push((key.clone(), value.clone()));
+            unmapped(ev);
         }
     }
     bad
@@ -199,11 +305,10 @@ fn protocol(v: &str) -> Symbol {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Text;
 
     #[test]
     fn ocsf_paths_fill_the_event_and_the_rest_is_unmapped() {
-        let mut r = Record::new();
+        let mut r = Record::new("");
         for (k, v) in [
             ("src_endpoint.ip", "[2001:db8::1]"),
             ("src_endpoint.port", "443"),
@@ -216,10 +321,14 @@ mod tests {
             ("metrics.bytes_out", "1200"),
             ("actor.user.name", "-"),
         ] {
-            r.set(Text::copy_from(k), Text::copy_from(v));
+            r.set(Val::Static(k), Val::Static(v));
         }
         let mut ev = Event::default();
-        assert_eq!(assign(&r, &mut ev), 1, "the port `http` does not convert");
+        assert_eq!(
+            assign(&r, &Bytes::new(), &mut ev),
+            1,
+            "the port `http` does not convert"
+        );
         assert_eq!(ev.src.ip, Some("2001:db8::1".parse().unwrap()));
         assert_eq!(ev.src.port, Some(443));
         assert_eq!(ev.protocol.unwrap().as_str(), "tcp");

@@ -2,17 +2,16 @@
 //! name, and keeps every other scalar under its dotted path (`userIdentity.arn`) unless
 //! `rest = "drop"`.
 
-use super::record::Record;
-use crate::schema::Text;
+use super::record::{Record, Val};
 use simd_json::prelude::*;
-use simd_json::BorrowedValue;
+use simd_json::tape::{Tape, Value};
 
 /// One JSON pointer of the operator: where its value goes, its segments, and its dotted form
 /// (the key the value would otherwise be kept under).
 #[derive(Debug)]
 pub struct JsonPath {
     /// The record field it sets.
-    pub to: Text,
+    pub to: &'static str,
     /// Pointer segments, unescaped.
     pub segs: Vec<String>,
     /// `a.b.c`.
@@ -21,63 +20,99 @@ pub struct JsonPath {
 
 impl JsonPath {
     /// A path from its target and segments.
-    pub fn new(to: Text, segs: Vec<String>) -> JsonPath {
+    pub fn new(to: &'static str, segs: Vec<String>) -> JsonPath {
         let dotted = segs.join(".");
         JsonPath { to, segs, dotted }
     }
 }
 
+/// simd-json's scratch buffers, the copy of the line it parses in place and the tape it
+/// parses into (a flat list of nodes: no allocation per object, unlike a value tree).
+type Scratch = (simd_json::Buffers, Vec<u8>, Tape<'static>);
+
 thread_local! {
-    /// simd-json's scratch buffers and the copy of the line it parses in place, kept per
-    /// thread so a line costs no allocation for them.
-    static SCRATCH: std::cell::RefCell<(simd_json::Buffers, Vec<u8>)> =
-        std::cell::RefCell::new((simd_json::Buffers::default(), Vec::new()));
+    /// Kept per thread so a line costs no allocation for them.
+    static SCRATCH: std::cell::RefCell<Scratch> =
+        std::cell::RefCell::new((simd_json::Buffers::default(), Vec::new(), Tape(Vec::new())));
 }
 
 /// Runs the operator on `input`; false when it is not a JSON object.
-pub fn run(rec: &mut Record, input: &Text, paths: &[JsonPath], keep_rest: bool) -> bool {
-    let s = input.as_str();
+pub fn run(rec: &mut Record<'_>, v: Val, s: &str, paths: &[JsonPath], keep_rest: bool) -> bool {
     let Some(start) = s.find('{') else {
         return false;
     };
     SCRATCH.with(|scratch| {
         let Ok(mut scratch) = scratch.try_borrow_mut() else {
             // Re-entered (never in practice): parse with fresh buffers.
-            let mut fresh = (simd_json::Buffers::default(), Vec::new());
-            return parse_and_take(rec, input, start, paths, keep_rest, &mut fresh);
+            let mut fresh = (simd_json::Buffers::default(), Vec::new(), Tape(Vec::new()));
+            return parse_and_take(rec, v, s, start, paths, keep_rest, &mut fresh);
         };
-        parse_and_take(rec, input, start, paths, keep_rest, &mut scratch)
+        parse_and_take(rec, v, s, start, paths, keep_rest, &mut scratch)
     })
 }
 
 fn parse_and_take(
-    rec: &mut Record,
-    input: &Text,
+    rec: &mut Record<'_>,
+    v: Val,
+    input: &str,
     start: usize,
     paths: &[JsonPath],
     keep_rest: bool,
-    scratch: &mut (simd_json::Buffers, Vec<u8>),
+    scratch: &mut Scratch,
 ) -> bool {
-    let (buffers, buf) = scratch;
+    let (buffers, buf, kept) = scratch;
     buf.clear();
     buf.extend_from_slice(&input.as_bytes()[start..]);
     let base = buf.as_ptr() as usize;
-    let Ok(root) = simd_json::to_borrowed_value_with_buffers(buf, buffers) else {
-        return false;
-    };
+    let mut tape = std::mem::replace(kept, Tape(Vec::new())).reset();
+    let parsed = simd_json::fill_tape(buf, buffers, &mut tape).is_ok()
+        && take(
+            rec,
+            v,
+            input,
+            start,
+            base,
+            tape.as_value(),
+            paths,
+            keep_rest,
+        );
+    *kept = tape.reset();
+    parsed
+}
+
+/// Takes the pointers' values and (with `keep_rest`) every other scalar from the parsed
+/// `root`; false when it is not an object.
+#[allow(clippy::too_many_arguments)]
+fn take(
+    rec: &mut Record<'_>,
+    v: Val,
+    input: &str,
+    start: usize,
+    base: usize,
+    root: Value<'_, '_>,
+    paths: &[JsonPath],
+    keep_rest: bool,
+) -> bool {
     if root.as_object().is_none() {
         return false;
     }
-    let ctx = Ctx { input, start, base };
+    let ctx = Ctx {
+        v,
+        input,
+        start,
+        base,
+    };
     let mut taken: smallvec::SmallVec<[&str; 32]> = smallvec::SmallVec::new();
     for p in paths {
-        let mut cur = &root;
+        let mut cur = root;
         let mut found = true;
         for seg in &p.segs {
-            let next = match cur {
-                BorrowedValue::Object(o) => o.get(seg.as_str()),
-                BorrowedValue::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
-                _ => None,
+            let next = if let Some(o) = cur.as_object() {
+                o.get(seg.as_str())
+            } else if let Some(a) = cur.as_array() {
+                seg.parse::<usize>().ok().and_then(|i| a.get(i))
+            } else {
+                None
             };
             match next {
                 Some(n) => cur = n,
@@ -90,8 +125,8 @@ fn parse_and_take(
         if !found {
             continue;
         }
-        if let Some(v) = ctx.scalar_text(cur) {
-            rec.set(p.to.clone(), v);
+        if let Some(value) = ctx.scalar_text(rec, &cur) {
+            rec.set(Val::Static(p.to), value);
             taken.push(&p.dotted);
         }
     }
@@ -104,7 +139,8 @@ fn parse_and_take(
 
 /// Where the parsed copy sits relative to the line, to hand out strings as slices of the line.
 struct Ctx<'a> {
-    input: &'a Text,
+    v: Val,
+    input: &'a str,
     start: usize,
     base: usize,
 }
@@ -112,47 +148,56 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// `s` (text of the parsed copy) as a slice of the line when it sits there unchanged
     /// (a string without escapes), else a copy.
-    fn slice_or_copy(&self, s: &str) -> Text {
-        let line = self.input.as_str();
+    fn slice_or_copy(&self, rec: &mut Record<'_>, s: &str) -> Val {
+        let line = self.input;
         let orig = (s.as_ptr() as usize)
             .checked_sub(self.base)
             .and_then(|o| o.checked_add(self.start))
             .and_then(|o| line.get(o..o.checked_add(s.len())?));
         match orig {
-            Some(orig) if orig == s => self.input.sub(orig),
-            _ => Text::copy_from(s),
+            Some(orig) if orig == s => rec.part(self.v, orig),
+            _ => rec.owned(s),
         }
     }
 
     /// The text of a scalar (strings as-is, numbers and booleans as JSON); arrays and objects
     /// as compact JSON; `None` for null. A string without escapes is a slice of the line (it
     /// sits at the same offset in the parsed copy), not a copy.
-    fn scalar_text(&self, v: &BorrowedValue<'_>) -> Option<Text> {
-        match v {
-            BorrowedValue::String(st) => Some(self.slice_or_copy(st)),
-            BorrowedValue::Static(simd_json::StaticNode::Null) => None,
-            other => Some(Text::from_string(other.encode())),
+    fn scalar_text(&self, rec: &mut Record<'_>, v: &Value<'_, '_>) -> Option<Val> {
+        if let Some(st) = v.as_str() {
+            return Some(self.slice_or_copy(rec, st));
+        }
+        if v.is_null() {
+            None
+        } else if let Some(b) = v.as_bool() {
+            Some(Val::Static(if b { "true" } else { "false" }))
+        } else if let Some(n) = v.as_i64() {
+            Some(rec.owned(itoa::Buffer::new().format(n)))
+        } else if let Some(n) = v.as_u64() {
+            Some(rec.owned(itoa::Buffer::new().format(n)))
+        } else {
+            Some(rec.owned(&v.encode()))
         }
     }
 }
 
 fn flatten(
-    rec: &mut Record,
+    rec: &mut Record<'_>,
     ctx: &Ctx<'_>,
-    v: &BorrowedValue<'_>,
+    v: &Value<'_, '_>,
     path: &mut String,
     taken: &[&str],
     depth: usize,
 ) {
-    let BorrowedValue::Object(o) = v else {
+    let Some(o) = v.as_object() else {
         return;
     };
     for (k, child) in o.iter() {
-        let nested = matches!(child, BorrowedValue::Object(_)) && depth + 1 < 16;
+        let nested = child.is_object() && depth + 1 < 16;
         if depth == 0 && !nested {
             // A top-level scalar: its key, written without escapes, is a slice of the line.
             let k: &str = k;
-            keep(rec, ctx, child, k, taken, || ctx.slice_or_copy(k));
+            keep(rec, ctx, &child, k, taken, |rec| ctx.slice_or_copy(rec, k));
             continue;
         }
         let len = path.len();
@@ -161,27 +206,27 @@ fn flatten(
         }
         path.push_str(k);
         if nested {
-            flatten(rec, ctx, child, path, taken, depth + 1);
+            flatten(rec, ctx, &child, path, taken, depth + 1);
         } else {
-            keep(rec, ctx, child, path, taken, || Text::copy_from(path));
+            keep(rec, ctx, &child, path, taken, |rec| rec.owned(path));
         }
         path.truncate(len);
     }
 }
 
 /// Keeps the value `v` under `key` unless a pointer took it or the record already has it.
-fn keep(
-    rec: &mut Record,
+fn keep<'a>(
+    rec: &mut Record<'a>,
     ctx: &Ctx<'_>,
-    v: &BorrowedValue<'_>,
+    v: &Value<'_, '_>,
     key: &str,
     taken: &[&str],
-    make_key: impl FnOnce() -> Text,
+    make_key: impl FnOnce(&mut Record<'a>) -> Val,
 ) {
     if taken.contains(&key) {
         return;
     }
-    if let Some(t) = ctx.scalar_text(v) {
+    if let Some(t) = ctx.scalar_text(rec, v) {
         rec.set_if_absent(key, make_key, t);
     }
 }
@@ -192,35 +237,42 @@ mod tests {
 
     #[test]
     fn pointers_take_values_and_the_rest_is_kept_dotted() {
-        let mut rec = Record::new();
         let paths = vec![
             JsonPath::new(
-                Text::from_static("actor.user.name"),
+                "actor.user.name",
                 vec!["userIdentity".to_owned(), "userName".to_owned()],
             ),
             JsonPath::new(
-                Text::from_static("src_endpoint.ip"),
+                "src_endpoint.ip",
                 vec!["sourceIPs".to_owned(), "0".to_owned()],
             ),
         ];
-        let line = Text::from_static(
-            r#"<14>x: {"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null,"esc":"a\"b\u00e9c"}"#,
-        );
-        assert!(run(&mut rec, &line, &paths, true));
+        let line = r#"<14>x: {"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null,"ok":true,"esc":"a\"b\u00e9c"}"#;
+        let mut rec = Record::new(line);
+        let whole = Val::Line(0, line.len() as u32);
+        assert!(run(&mut rec, whole, line, &paths, true));
         assert_eq!(
-            rec.get("esc").unwrap().as_str(),
+            rec.get("esc").unwrap(),
             "a\"b\u{e9}c",
             "escapes are decoded"
         );
-        assert_eq!(rec.get("actor.user.name").unwrap().as_str(), "alice");
-        assert_eq!(rec.get("src_endpoint.ip").unwrap().as_str(), "10.0.0.1");
-        assert_eq!(rec.get("userIdentity.type").unwrap().as_str(), "IAMUser");
-        assert_eq!(rec.get("n").unwrap().as_str(), "3");
+        assert_eq!(rec.get("actor.user.name").unwrap(), "alice");
+        assert_eq!(rec.get("src_endpoint.ip").unwrap(), "10.0.0.1");
+        assert_eq!(rec.get("userIdentity.type").unwrap(), "IAMUser");
+        assert_eq!(rec.get("n").unwrap(), "3");
         assert!(rec.get("userIdentity.userName").is_none());
+        assert_eq!(rec.get("ok"), Some("true"));
+        assert_eq!(
+            rec.get_val("userIdentity.type"),
+            Some(Val::Line(51, 58)),
+            "an unescaped string is a span of the line"
+        );
         assert!(rec.get("z").is_none());
+        let other = "not json";
         assert!(!run(
-            &mut Record::new(),
-            &Text::from_static("not json"),
+            &mut Record::new(other),
+            Val::Line(0, 8),
+            other,
             &paths,
             true
         ));

@@ -14,12 +14,12 @@ pub mod spec;
 pub mod timefmt;
 
 pub use plan::{Applied, VendorPlan};
-pub use record::Record;
+pub use record::{Record, Val};
 
 use super::base::{add_header_fields, event_from_header, parse_line};
 use super::syslog::{parse_structured_data, SyslogHeader};
 use super::{FrameMeta, NormaliseError};
-use crate::schema::{Event, Symbol, Text};
+use crate::schema::{Event, Symbol};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -342,9 +342,9 @@ impl VendorRegistry {
             add_header_fields(&mut ev, data, &h);
             return Ok(ev);
         };
-        let mut rec = seed(data, line, &h);
+        let mut rec = seed(line, &h);
         let reference_ms = (meta.received_ns / 1_000_000) as i64;
-        let applied = plan.apply(&mut rec, &mut ev, reference_ms);
+        let applied = plan.apply(&mut rec, data, &mut ev, reference_ms);
         m.lines.fetch_add(1, Relaxed);
         if applied.mapped {
             m.mapped.fetch_add(1, Relaxed);
@@ -362,38 +362,38 @@ impl VendorRegistry {
 }
 
 /// The record a mapping starts from (see `docs/vendors.md`, *Seed fields*).
-fn seed(data: &Bytes, line: &str, h: &SyslogHeader<'_>) -> Record {
-    let slice = |s: &str| Text::slice_of(data, s);
-    let mut rec = Record::new();
-    rec.set(Text::from_static("message"), slice(h.message));
-    rec.set(Text::from_static("raw"), slice(line));
+fn seed<'a>(line: &'a str, h: &SyslogHeader<'a>) -> Record<'a> {
+    let mut rec = Record::new(line);
+    rec.set_str(Val::Static("message"), h.message);
+    rec.set_str(Val::Static("raw"), line);
     if let Some(v) = h.hostname {
-        rec.set(Text::from_static("_syslog.hostname"), slice(v));
+        rec.set_str(Val::Static("_syslog.hostname"), v);
     }
     if let Some(v) = h.app_name {
-        rec.set(Text::from_static("_syslog.app_name"), slice(v));
+        rec.set_str(Val::Static("_syslog.app_name"), v);
     }
     if let Some(v) = h.proc_id {
-        rec.set(Text::from_static("_syslog.proc_id"), slice(v));
+        rec.set_str(Val::Static("_syslog.proc_id"), v);
     }
     if let Some(v) = h.msg_id {
-        rec.set(Text::from_static("_syslog.msg_id"), slice(v));
+        rec.set_str(Val::Static("_syslog.msg_id"), v);
     }
     if let Some(tag) = h.cisco {
-        rec.set(Text::from_static("_cisco.facility"), slice(tag.facility));
-        rec.set(Text::from_static("_cisco.mnemonic"), slice(tag.mnemonic));
-        rec.set(
-            Text::from_static("_cisco.severity"),
-            Text::copy_from(itoa::Buffer::new().format(tag.severity)),
-        );
+        rec.set_str(Val::Static("_cisco.facility"), tag.facility);
+        rec.set_str(Val::Static("_cisco.mnemonic"), tag.mnemonic);
+        let severity = rec.owned(itoa::Buffer::new().format(tag.severity));
+        rec.set(Val::Static("_cisco.severity"), severity);
     }
     if let Some(sd) = h.structured_data {
         for (id, param, value) in parse_structured_data(sd) {
-            let value = match value {
-                std::borrow::Cow::Borrowed(v) => slice(v),
-                std::borrow::Cow::Owned(v) => Text::from_string(v),
-            };
-            rec.set(Text::from_string(format!("sd.{id}.{param}")), value);
+            let key = rec.build(|out| {
+                out.push_str("sd.");
+                out.push_str(id);
+                out.push('.');
+                out.push_str(param);
+            });
+            let value = rec.val(&value);
+            rec.set(key, value);
         }
     }
     rec

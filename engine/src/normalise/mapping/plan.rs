@@ -5,7 +5,8 @@ use super::ops::Op;
 use super::record::Record;
 use super::spec::{DetectSpec, MappingSpec, OpSpec, RuleSpec};
 use super::MappingError;
-use crate::schema::{class_uid_of, Event, Symbol, Text, CLASS_BASE_EVENT};
+use crate::schema::{class_uid_of, Event, Symbol, CLASS_BASE_EVENT};
+use bytes::Bytes;
 use rustc_hash::FxHashMap as HashMap;
 
 /// One vendor's compiled mapping.
@@ -24,7 +25,7 @@ pub struct VendorPlan {
     /// Message ids with a rule of their own.
     pub ids: Vec<String>,
     class_uid: u32,
-    id_field: Option<Text>,
+    id_field: Option<&'static str>,
     parse: Vec<Op>,
     rules: Vec<Rule>,
     by_id: HashMap<String, usize>,
@@ -137,7 +138,7 @@ impl VendorPlan {
             source: src.to_owned(),
             ids,
             class_uid,
-            id_field: spec.id.as_ref().map(|i| Text::copy_from(&i.field)),
+            id_field: spec.id.as_ref().map(|i| Symbol::intern(&i.field).as_str()),
             parse,
             rules,
             by_id,
@@ -145,8 +146,15 @@ impl VendorPlan {
         })
     }
 
-    /// Runs the plan on a seeded record and assigns the result to `ev`.
-    pub fn apply(&self, rec: &mut Record, ev: &mut Event, reference_ms: i64) -> Applied {
+    /// Runs the plan on a seeded record and assigns the result to `ev` (`frame`: the bytes of
+    /// the record's line).
+    pub fn apply(
+        &self,
+        rec: &mut Record<'_>,
+        frame: &Bytes,
+        ev: &mut Event,
+        reference_ms: i64,
+    ) -> Applied {
         let mut extracted = false;
         let mut failed = run_ops(&self.parse, rec, reference_ms, &mut extracted);
         ev.vendor = Some(self.vendor_name);
@@ -155,9 +163,8 @@ impl VendorPlan {
         if !failed {
             let by_id = self
                 .id_field
-                .as_ref()
-                .and_then(|f| rec.get(f.as_str()))
-                .and_then(|id| self.by_id.get(id.as_str().trim()))
+                .and_then(|f| rec.get(f))
+                .and_then(|id| self.by_id.get(id.trim()))
                 .copied();
             if by_id.is_some() {
                 extracted = true;
@@ -172,7 +179,7 @@ impl VendorPlan {
                 failed = run_ops(&rule.ops, rec, reference_ms, &mut extracted);
             }
         }
-        let bad_values = assign(rec, ev);
+        let bad_values = assign(rec, frame, ev);
         Applied {
             mapped: extracted && !failed,
             bad_values,
@@ -181,7 +188,7 @@ impl VendorPlan {
 }
 
 /// Runs operators in order; true when a required one found nothing (the rest are skipped).
-fn run_ops(ops: &[Op], rec: &mut Record, reference_ms: i64, extracted: &mut bool) -> bool {
+fn run_ops(ops: &[Op], rec: &mut Record<'_>, reference_ms: i64, extracted: &mut bool) -> bool {
     for op in ops {
         let matched = op.run(rec, reference_ms);
         if matched && op.extracts() {

@@ -1,34 +1,49 @@
-//! The record a mapping works on: named fields, in the order set, whose values are (usually
-//! zero-copy) slices of the line.
+//! The record a mapping works on: named fields, in the order set, whose keys and values are
+//! spans of the line (or of the record's scratch text, or constants of the compiled mapping).
+//! Nothing in a record holds a reference count: a field costs two small copies, and only the
+//! values that end up in the event become [`Text`]s (in `assign`).
 
 use crate::schema::Text;
+use bytes::Bytes;
 use smallvec::SmallVec;
+
+/// A key or value of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Val {
+    /// Bytes `a..b` of the line.
+    Line(u32, u32),
+    /// Bytes `a..b` of the record's scratch text (values a line does not hold as such:
+    /// unescaped, converted or joined).
+    Scratch(u32, u32),
+    /// A constant of a compiled mapping (field names, `set`/`map` values).
+    Static(&'static str),
+}
 
 /// Named fields of one line, with a small open-addressing index over a constant-time key
 /// fingerprint, so `get`/`set` cost the same with 3 fields or 60 (a key=value or JSON line has
 /// dozens). Past [`INDEXED`] fields the index is abandoned and lookups scan the fingerprints.
 #[derive(Debug, Clone)]
-pub struct Record {
-    fields: SmallVec<[(Text, Text); 24]>,
+pub struct Record<'a> {
+    line: &'a str,
+    scratch: String,
+    fields: SmallVec<[(Val, Val); 24]>,
     hashes: SmallVec<[u32; 24]>,
     /// Slot -> 1 + position in `fields`; 0 is empty.
     index: [u8; SLOTS],
     overflow: bool,
+    /// Fields removed (their keys are [`REMOVED`]; they stay in place so the index holds).
+    removed: usize,
+}
+
+/// The key of a removed field: compared by address, so no real key is ever taken for it.
+static REMOVED: &str = "(removed)";
+
+fn is_removed(key: Val) -> bool {
+    matches!(key, Val::Static(s) if std::ptr::eq(s, REMOVED))
 }
 
 const SLOTS: usize = 128;
 const INDEXED: usize = SLOTS * 3 / 4;
-
-impl Default for Record {
-    fn default() -> Record {
-        Record {
-            fields: SmallVec::new(),
-            hashes: SmallVec::new(),
-            index: [0; SLOTS],
-            overflow: false,
-        }
-    }
-}
 
 /// A constant-time fingerprint of a key (its length and first, second, middle and last two
 /// bytes); a hit is confirmed by comparing the bytes, so collisions only cost a comparison.
@@ -48,22 +63,113 @@ fn slot_of(h: u32) -> usize {
     (h >> 25) as usize
 }
 
-impl Record {
-    /// An empty record.
-    pub fn new() -> Record {
-        Record::default()
+/// The span of `part` within `whole`, when it lies there.
+fn span_in(whole: &str, part: &str) -> Option<(u32, u32)> {
+    let base = whole.as_ptr() as usize;
+    let start = (part.as_ptr() as usize).checked_sub(base)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some((start as u32, end as u32))
+}
+
+impl<'a> Record<'a> {
+    /// An empty record over `line` (the frame's text).
+    pub fn new(line: &'a str) -> Record<'a> {
+        Record {
+            line,
+            scratch: String::new(),
+            fields: SmallVec::new(),
+            hashes: SmallVec::new(),
+            index: [0; SLOTS],
+            overflow: false,
+            removed: 0,
+        }
+    }
+
+    /// The line the record's spans point into.
+    pub fn line(&self) -> &'a str {
+        self.line
+    }
+
+    /// The text of `v`.
+    pub fn str(&self, v: Val) -> &str {
+        match v {
+            Val::Line(a, b) => &self.line[a as usize..b as usize],
+            Val::Scratch(a, b) => &self.scratch[a as usize..b as usize],
+            Val::Static(s) => s,
+        }
+    }
+
+    /// The text of `v` for as long as the line lives: a line span or constant as is, scratch
+    /// text copied (rare: operators seldom work on a value the mapping itself produced).
+    pub fn input(&self, v: Val) -> std::borrow::Cow<'a, str> {
+        match v {
+            Val::Line(a, b) => std::borrow::Cow::Borrowed(&self.line[a as usize..b as usize]),
+            Val::Static(s) => std::borrow::Cow::Borrowed(s),
+            Val::Scratch(..) => std::borrow::Cow::Owned(self.str(v).to_owned()),
+        }
+    }
+
+    /// `s` as a value: a span of the line when it lies in the line, else copied to scratch.
+    pub fn val(&mut self, s: &str) -> Val {
+        match span_in(self.line, s) {
+            Some((a, b)) => Val::Line(a, b),
+            None => self.owned(s),
+        }
+    }
+
+    /// `part` (a part of the text of `v`) as a value: a constant's part stays a constant, a
+    /// part of the line a span; anything else is copied.
+    pub fn part(&mut self, v: Val, part: &str) -> Val {
+        if let Val::Static(s) = v {
+            if let Some((a, b)) = span_in(s, part) {
+                return Val::Static(&s[a as usize..b as usize]);
+            }
+        }
+        self.val(part)
+    }
+
+    /// `s` copied to the scratch text.
+    pub fn owned(&mut self, s: &str) -> Val {
+        let a = self.scratch.len();
+        self.scratch.push_str(s);
+        Val::Scratch(a as u32, self.scratch.len() as u32)
+    }
+
+    /// A value built by `write` appending to the scratch text.
+    pub fn build(&mut self, write: impl FnOnce(&mut String)) -> Val {
+        let a = self.scratch.len();
+        write(&mut self.scratch);
+        Val::Scratch(a as u32, self.scratch.len() as u32)
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&Text> {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.get_val(key).map(|v| self.str(v))
+    }
+
+    /// The value of `key`, as a span.
+    pub fn get_val(&self, key: &str) -> Option<Val> {
         self.position(key.as_bytes(), key_hash(key.as_bytes()))
-            .map(|i| &self.fields[i].1)
+            .map(|i| self.fields[i].1)
+    }
+
+    fn key_is(&self, i: usize, key: &[u8]) -> bool {
+        let k = self.fields[i].0;
+        if let Val::Static(s) = k {
+            // Names of a compiled mapping are interned: the same name is the same address.
+            if s.as_ptr() == key.as_ptr() && s.len() == key.len() {
+                return true;
+            }
+            if std::ptr::eq(s, REMOVED) {
+                return false;
+            }
+        }
+        self.str(k).as_bytes() == key
     }
 
     fn position(&self, key: &[u8], h: u32) -> Option<usize> {
         if self.overflow {
-            return (0..self.fields.len())
-                .find(|&i| self.hashes[i] == h && self.fields[i].0.as_bytes() == key);
+            return (0..self.fields.len()).find(|&i| self.hashes[i] == h && self.key_is(i, key));
         }
         let mut slot = slot_of(h);
         loop {
@@ -72,7 +178,7 @@ impl Record {
                 return None;
             }
             let i = usize::from(at - 1);
-            if self.hashes[i] == h && self.fields[i].0.as_bytes() == key {
+            if self.hashes[i] == h && self.key_is(i, key) {
                 return Some(i);
             }
             slot = (slot + 1) % SLOTS;
@@ -88,16 +194,23 @@ impl Record {
     }
 
     /// Sets `key` (replacing an earlier value).
-    pub fn set(&mut self, key: Text, value: Text) {
-        let h = key_hash(key.as_bytes());
-        match self.position(key.as_bytes(), h) {
+    pub fn set(&mut self, key: Val, value: Val) {
+        let k = self.str(key).as_bytes();
+        let h = key_hash(k);
+        match self.position(k, h) {
             Some(i) => self.fields[i].1 = value,
             None => self.push_new(h, key, value),
         }
     }
 
+    /// Sets `key` to `s` (a span of the line when it lies there, else a copy).
+    pub fn set_str(&mut self, key: Val, s: &str) {
+        let v = self.val(s);
+        self.set(key, v);
+    }
+
     /// Appends a key known to be absent.
-    fn push_new(&mut self, h: u32, key: Text, value: Text) {
+    fn push_new(&mut self, h: u32, key: Val, value: Val) {
         let i = self.fields.len();
         self.hashes.push(h);
         self.fields.push((key, value));
@@ -110,50 +223,62 @@ impl Record {
         }
     }
 
-    /// Sets `key` only when it is not there yet (one lookup); `key` is made only then.
-    /// Returns whether it was set.
+    /// Sets `key` (its text is `key_text`) only when it is not there yet (one lookup); the
+    /// key is made by `make_key` only then. Returns whether it was set.
     pub fn set_if_absent(
         &mut self,
-        key: &str,
-        make_key: impl FnOnce() -> Text,
-        value: Text,
+        key_text: &str,
+        make_key: impl FnOnce(&mut Record<'a>) -> Val,
+        value: Val,
     ) -> bool {
-        let h = key_hash(key.as_bytes());
-        if self.position(key.as_bytes(), h).is_some() {
+        let h = key_hash(key_text.as_bytes());
+        if self.position(key_text.as_bytes(), h).is_some() {
             return false;
         }
-        self.push_new(h, make_key(), value);
+        let key = make_key(self);
+        self.push_new(h, key, value);
         true
     }
 
-    /// Removes `key`, returning its value.
-    pub fn remove(&mut self, key: &str) -> Option<Text> {
+    /// Removes `key`, returning its value. The field stays in place under a key no lookup
+    /// matches, so the index needs no rebuilding.
+    pub fn remove(&mut self, key: &str) -> Option<Val> {
         let i = self.position(key.as_bytes(), key_hash(key.as_bytes()))?;
-        self.hashes.remove(i);
-        let value = self.fields.remove(i).1;
-        if !self.overflow {
-            // Positions after `i` moved: rebuild the index (removal is rare: rename and drop).
-            self.index = [0; SLOTS];
-            for j in 0..self.hashes.len() {
-                self.index_insert(self.hashes[j], j);
-            }
-        }
-        Some(value)
+        let (k, value) = &mut self.fields[i];
+        *k = Val::Static(REMOVED);
+        self.removed += 1;
+        Some(*value)
     }
 
-    /// Every field, in the order set.
-    pub fn iter(&self) -> impl Iterator<Item = &(Text, Text)> {
-        self.fields.iter()
+    /// Every field (key, value), in the order set.
+    pub fn iter(&self) -> impl Iterator<Item = (Val, Val)> + '_ {
+        self.fields
+            .iter()
+            .copied()
+            .filter(|(k, _)| self.removed == 0 || !is_removed(*k))
     }
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.fields.len() - self.removed
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.len() == 0
+    }
+
+    /// `part` (a part of the text of `v`) as a [`Text`] of the event: a slice of `frame` (the
+    /// line's bytes) for line spans, the constant for constants, a copy for scratch text.
+    pub fn text(&self, frame: &Bytes, v: Val, part: &str) -> Text {
+        match v {
+            Val::Line(..) => Text::slice_of(frame, part),
+            Val::Static(s) => match span_in(s, part) {
+                Some((a, b)) => Text::from_static(&s[a as usize..b as usize]),
+                None => Text::copy_from(part),
+            },
+            Val::Scratch(..) => Text::copy_from(part),
+        }
     }
 }
 
@@ -163,36 +288,58 @@ mod tests {
 
     #[test]
     fn set_replaces_and_remove_takes() {
-        let mut r = Record::new();
-        r.set(Text::from_static("a"), Text::from_static("1"));
-        r.set(Text::from_static("b"), Text::from_static("2"));
-        r.set(Text::from_static("a"), Text::from_static("3"));
-        assert_eq!(r.get("a").unwrap().as_str(), "3");
+        let mut r = Record::new("");
+        r.set(Val::Static("a"), Val::Static("1"));
+        r.set(Val::Static("b"), Val::Static("2"));
+        r.set(Val::Static("a"), Val::Static("3"));
+        assert_eq!(r.get("a"), Some("3"));
         assert_eq!(r.len(), 2);
-        assert_eq!(r.remove("b").unwrap().as_str(), "2");
+        assert_eq!(r.remove("b"), Some(Val::Static("2")));
         assert!(r.get("b").is_none());
         assert_eq!(
-            r.get("a").unwrap().as_str(),
-            "3",
-            "the index is rebuilt after a removal"
+            r.get("a"),
+            Some("3"),
+            "the index still holds after a removal"
         );
+        assert_eq!(r.iter().count(), 1, "a removed field is not listed");
+        r.set(Val::Static("b"), Val::Static("4"));
+        assert_eq!(r.get("b"), Some("4"), "a removed key can be set again");
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn values_of_the_line_are_spans_and_others_are_copied() {
+        let line = "user=alice port=22";
+        let mut r = Record::new(line);
+        r.set_str(Val::Static("user"), &line[5..10]);
+        let elsewhere = String::from("bob");
+        r.set_str(Val::Static("other"), &elsewhere);
+        assert_eq!(r.get_val("user"), Some(Val::Line(5, 10)));
+        assert!(matches!(r.get_val("other"), Some(Val::Scratch(..))));
+        assert_eq!(r.get("other"), Some("bob"));
+        let key = r.val(&line[11..15]);
+        r.set(key, Val::Static("x"));
+        assert_eq!(r.get("port"), Some("x"), "a key may be a span of the line");
     }
 
     #[test]
     fn many_fields_stay_reachable_past_the_index() {
-        let mut r = Record::new();
+        let mut r = Record::new("");
         let keys: Vec<String> = (0..300).map(|i| format!("field.{i}")).collect();
         for (i, k) in keys.iter().enumerate() {
-            r.set(Text::copy_from(k), Text::copy_from(&i.to_string()));
+            let key = r.owned(k);
+            let value = r.owned(&i.to_string());
+            r.set(key, value);
         }
         for (i, k) in keys.iter().enumerate() {
-            assert_eq!(r.get(k).unwrap().as_str(), i.to_string(), "{k}");
+            assert_eq!(r.get(k), Some(i.to_string().as_str()), "{k}");
         }
-        r.set(Text::copy_from("field.7"), Text::from_static("x"));
-        assert_eq!(r.get("field.7").unwrap().as_str(), "x");
+        r.set(Val::Static("field.7"), Val::Static("x"));
+        assert_eq!(r.get("field.7"), Some("x"));
         assert_eq!(r.len(), 300);
-        assert_eq!(r.remove("field.250").unwrap().as_str(), "250");
+        let gone = r.remove("field.250").unwrap();
+        assert_eq!(r.str(gone), "250");
         assert!(r.get("field.250").is_none());
-        assert_eq!(r.get("field.299").unwrap().as_str(), "299");
+        assert_eq!(r.get("field.299"), Some("299"));
     }
 }
