@@ -16,6 +16,10 @@ fn iam_user_api_call() {
     assert_eq!(v["src_endpoint"]["ip"], "203.0.113.24");
     assert!(v["src_endpoint"].get("hostname").is_none());
     assert_eq!(v["metadata"]["event_code"], "CreateBucket");
+    assert_eq!(
+        v["message"], "s3.amazonaws.com: CreateBucket",
+        "the message is the call, not the raw record"
+    );
     assert_eq!(v["metadata"]["uid"], "3b5f8a64-1c3d-4f0e-9a55-0123456789ab");
     assert_eq!(
         v["metadata"]["product"]["vendor_name"],

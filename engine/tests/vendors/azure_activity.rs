@@ -8,6 +8,10 @@ fn resource_log_schema_write_by_user() {
     let v = normalise("azure_activity", VM_WRITE);
     assert_eq!(v["class_uid"], 6003);
     assert_eq!(v["class_name"], "API Activity");
+    assert_eq!(
+        v["message"],
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE (Success)"
+    );
     assert_eq!(v["activity_name"], "Update");
     assert_eq!(v["status"], "Success");
     assert_eq!(v["severity_id"], 1);

@@ -15,6 +15,10 @@ fn admin_activity_insert() {
     assert_eq!(v["actor"]["user"]["name"], "alice@example.com");
     assert_eq!(v["src_endpoint"]["ip"], "203.0.113.5");
     assert_eq!(v["metadata"]["event_code"], "v1.compute.instances.insert");
+    assert_eq!(
+        v["message"],
+        "compute.googleapis.com: v1.compute.instances.insert"
+    );
     assert_eq!(v["metadata"]["uid"], "-abc123def456");
     assert_eq!(v["metadata"]["product"]["vendor_name"], "Google Cloud");
     assert_eq!(v["metadata"]["product"]["name"], "Cloud Audit Logs");

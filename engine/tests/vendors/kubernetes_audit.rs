@@ -16,6 +16,10 @@ fn pod_delete_by_user() {
     assert_eq!(v["actor"]["user"]["name"], "alice@example.com");
     assert_eq!(v["src_endpoint"]["ip"], "10.20.30.40");
     assert_eq!(v["metadata"]["event_code"], "pods.delete");
+    assert_eq!(
+        v["message"],
+        "delete /api/v1/namespaces/shop/pods/cart-7d9f8b6c5-x2x4z"
+    );
     assert_eq!(v["metadata"]["uid"], "6c1a2f3e-0b4d-4e5f-9a8b-7c6d5e4f3a2b");
     assert_eq!(v["metadata"]["product"]["vendor_name"], "Kubernetes");
     assert_eq!(v["metadata"]["product"]["name"], "Audit");
