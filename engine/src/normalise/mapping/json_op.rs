@@ -1,280 +1,551 @@
-//! The `json` operator: parses a JSON object (simd-json), takes the values its JSON pointers
-//! name, and keeps every other scalar under its dotted path (`userIdentity.arn`) unless
-//! `rest = "drop"`.
+//! The `json` operator: parses a JSON object (simd-json, into a reused tape), takes the values
+//! its JSON pointers name, and keeps every other scalar under its dotted path
+//! (`userIdentity.arn`) unless `rest = "drop"`.
+//!
+//! The tape is walked once: the pointers are compiled into a trie of segments, so each key of
+//! an object the pointers go through costs one comparison against the few segments that can
+//! follow, and a value a pointer takes is known by its place (not by comparing paths). Values
+//! are set in the record as before a walk: first the pointers' in the order written, then the
+//! rest in document order (a key already in the record keeps its value).
 
 use super::record::{Record, Val};
-use simd_json::prelude::*;
-use simd_json::tape::{Tape, Value};
+use simd_json::{Node, StaticNode, Tape};
 
-/// One JSON pointer of the operator: where its value goes, its segments, and its dotted form
-/// (the key the value would otherwise be kept under).
+/// One JSON pointer of the operator: where its value goes and its segments.
 #[derive(Debug)]
 pub struct JsonPath {
     /// The record field it sets.
     pub to: &'static str,
     /// Pointer segments, unescaped.
     pub segs: Vec<String>,
-    /// `a.b.c`.
-    pub dotted: String,
 }
 
 impl JsonPath {
     /// A path from its target and segments.
     pub fn new(to: &'static str, segs: Vec<String>) -> JsonPath {
-        let dotted = segs.join(".");
-        JsonPath { to, segs, dotted }
+        JsonPath { to, segs }
     }
 }
 
-/// simd-json's scratch buffers, the copy of the line it parses in place and the tape it
-/// parses into (a flat list of nodes: no allocation per object, unlike a value tree).
-type Scratch = (simd_json::Buffers, Vec<u8>, Tape<'static>);
+/// A compiled `json` operator.
+#[derive(Debug)]
+pub struct JsonOp {
+    paths: Vec<JsonPath>,
+    /// Node 0 is the root (the object itself).
+    trie: Vec<TrieNode>,
+    keep_rest: bool,
+}
+
+#[derive(Debug, Default)]
+struct TrieNode {
+    /// (segment, node).
+    children: Vec<(Box<str>, usize)>,
+    /// The pointers that end here.
+    targets: Vec<usize>,
+}
+
+/// No tape position (a pointer that found nothing).
+const NONE: usize = usize::MAX;
+
+/// simd-json's scratch buffers, the copy of the line it parses in place, the tape it parses
+/// into (a flat list of nodes: no allocation per object, unlike a value tree), where each
+/// pointer's value is on the tape, the rest's (key, value) and the dotted path being walked.
+struct Scratch {
+    buffers: simd_json::Buffers,
+    buf: Vec<u8>,
+    tape: Tape<'static>,
+    found: Vec<usize>,
+    rest: Vec<(Val, Val)>,
+    path: String,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            buffers: simd_json::Buffers::default(),
+            buf: Vec::new(),
+            tape: Tape(Vec::new()),
+            found: Vec::new(),
+            rest: Vec::new(),
+            path: String::new(),
+        }
+    }
+}
 
 thread_local! {
     /// Kept per thread so a line costs no allocation for them.
-    static SCRATCH: std::cell::RefCell<Scratch> =
-        std::cell::RefCell::new((simd_json::Buffers::default(), Vec::new(), Tape(Vec::new())));
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
 }
 
-/// Runs the operator on `input`; false when it is not a JSON object.
-pub fn run(rec: &mut Record<'_>, v: Val, s: &str, paths: &[JsonPath], keep_rest: bool) -> bool {
-    let Some(start) = s.find('{') else {
-        return false;
-    };
-    SCRATCH.with(|scratch| {
-        let Ok(mut scratch) = scratch.try_borrow_mut() else {
-            // Re-entered (never in practice): parse with fresh buffers.
-            let mut fresh = (simd_json::Buffers::default(), Vec::new(), Tape(Vec::new()));
-            return parse_and_take(rec, v, s, start, paths, keep_rest, &mut fresh);
-        };
-        parse_and_take(rec, v, s, start, paths, keep_rest, &mut scratch)
-    })
+/// The number of tape nodes the value at the head of `nodes` spans.
+fn span(node: &Node<'_>) -> usize {
+    match node {
+        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
+        _ => 1,
+    }
 }
 
-fn parse_and_take(
-    rec: &mut Record<'_>,
-    v: Val,
-    input: &str,
-    start: usize,
-    paths: &[JsonPath],
-    keep_rest: bool,
-    scratch: &mut Scratch,
-) -> bool {
-    let (buffers, buf, kept) = scratch;
-    buf.clear();
-    buf.extend_from_slice(&input.as_bytes()[start..]);
-    let base = buf.as_ptr() as usize;
-    let mut tape = std::mem::replace(kept, Tape(Vec::new())).reset();
-    let parsed = simd_json::fill_tape(buf, buffers, &mut tape).is_ok()
-        && take(
-            rec,
-            v,
-            input,
-            start,
-            base,
-            tape.as_value(),
+impl JsonOp {
+    /// Compiles the pointers into a trie.
+    pub fn new(paths: Vec<JsonPath>, keep_rest: bool) -> JsonOp {
+        let mut trie = vec![TrieNode::default()];
+        for (p, path) in paths.iter().enumerate() {
+            let mut at = 0;
+            for seg in &path.segs {
+                at = match trie[at].children.iter().find(|(s, _)| **s == **seg) {
+                    Some(&(_, next)) => next,
+                    None => {
+                        trie.push(TrieNode::default());
+                        let next = trie.len() - 1;
+                        trie[at].children.push((seg.as_str().into(), next));
+                        next
+                    }
+                };
+            }
+            trie[at].targets.push(p);
+        }
+        JsonOp {
             paths,
+            trie,
             keep_rest,
-        );
-    *kept = tape.reset();
-    parsed
+        }
+    }
+
+    fn child(&self, at: Option<usize>, seg: &str) -> Option<usize> {
+        let node = &self.trie[at?];
+        node.children
+            .iter()
+            .find(|(s, _)| **s == *seg)
+            .map(|&(_, next)| next)
+    }
+
+    /// Runs the operator on `s` (the text of `v`); false when it is not a JSON object.
+    pub fn run(&self, rec: &mut Record<'_>, v: Val, s: &str) -> bool {
+        let Some(start) = s.find('{') else {
+            return false;
+        };
+        SCRATCH.with(|scratch| {
+            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+                // Re-entered (never in practice): parse with fresh buffers.
+                return self.parse_and_take(rec, v, s, start, &mut Scratch::new());
+            };
+            self.parse_and_take(rec, v, s, start, &mut scratch)
+        })
+    }
+
+    fn parse_and_take(
+        &self,
+        rec: &mut Record<'_>,
+        v: Val,
+        input: &str,
+        start: usize,
+        scratch: &mut Scratch,
+    ) -> bool {
+        let Scratch {
+            buffers,
+            buf,
+            tape: kept,
+            found,
+            rest,
+            path,
+        } = scratch;
+        buf.clear();
+        buf.extend_from_slice(&input.as_bytes()[start..]);
+        let base = buf.as_ptr() as usize;
+        let mut tape = std::mem::replace(kept, Tape(Vec::new())).reset();
+        let ok = simd_json::fill_tape(buf, buffers, &mut tape).is_ok()
+            && matches!(tape.0.first(), Some(Node::Object { .. }));
+        if ok {
+            let walk = Walk {
+                op: self,
+                nodes: &tape.0,
+                v,
+                input,
+                start,
+                base,
+            };
+            found.clear();
+            found.resize(self.paths.len(), NONE);
+            rest.clear();
+            path.clear();
+            walk.object(rec, 0, Some(0), 0, self.keep_rest, path, found, rest);
+            for (p, &at) in self.paths.iter().zip(found.iter()) {
+                if at != NONE {
+                    if let Some(value) = walk.value(rec, at) {
+                        rec.set(Val::Static(p.to), value);
+                    }
+                }
+            }
+            for &(key, value) in rest.iter() {
+                rec.set_if_absent_val(key, value);
+            }
+        }
+        *kept = tape.reset();
+        ok
+    }
 }
 
-/// Takes the pointers' values and (with `keep_rest`) every other scalar from the parsed
-/// `root`; false when it is not an object.
-#[allow(clippy::too_many_arguments)]
-fn take(
-    rec: &mut Record<'_>,
+/// One walk over a parsed tape.
+struct Walk<'w, 't> {
+    op: &'w JsonOp,
+    nodes: &'w [Node<'t>],
+    /// The value the input is (for spans of the line).
     v: Val,
-    input: &str,
+    input: &'w str,
+    /// Where the parsed copy starts in the input, and its address.
     start: usize,
     base: usize,
-    root: Value<'_, '_>,
-    paths: &[JsonPath],
-    keep_rest: bool,
-) -> bool {
-    if root.as_object().is_none() {
-        return false;
-    }
-    let ctx = Ctx {
-        v,
-        input,
-        start,
-        base,
-    };
-    let mut taken: smallvec::SmallVec<[&str; 32]> = smallvec::SmallVec::new();
-    for p in paths {
-        let mut cur = root;
-        let mut found = true;
-        for seg in &p.segs {
-            let next = if let Some(o) = cur.as_object() {
-                o.get(seg.as_str())
-            } else if let Some(a) = cur.as_array() {
-                seg.parse::<usize>().ok().and_then(|i| a.get(i))
-            } else {
-                None
+}
+
+impl Walk<'_, '_> {
+    /// Walks the object at `i`: records where the pointers' values are (`found`) and, with
+    /// `keep`, every other value under its dotted path (`rest`).
+    #[allow(clippy::too_many_arguments)]
+    fn object(
+        &self,
+        rec: &mut Record<'_>,
+        i: usize,
+        trie: Option<usize>,
+        depth: usize,
+        keep: bool,
+        path: &mut String,
+        found: &mut [usize],
+        rest: &mut Vec<(Val, Val)>,
+    ) {
+        let Node::Object { len, .. } = self.nodes[i] else {
+            return;
+        };
+        let mut j = i + 1;
+        for _ in 0..len {
+            let (Some(Node::String(k)), Some(value)) = (self.nodes.get(j), self.nodes.get(j + 1))
+            else {
+                return;
             };
-            match next {
-                Some(n) => cur = n,
-                None => {
-                    found = false;
-                    break;
+            let vi = j + 1;
+            j = vi + span(value);
+            let child = self.op.child(trie, k);
+            let mut taken = false;
+            if let Some(c) = child {
+                for &p in &self.op.trie[c].targets {
+                    taken = true;
+                    if found[p] == NONE {
+                        found[p] = vi;
+                    }
+                }
+            }
+            let descend_for_pointers = child.is_some_and(|c| !self.op.trie[c].children.is_empty());
+            match value {
+                Node::Object { .. } if depth + 1 < 16 => {
+                    if keep || descend_for_pointers {
+                        let len = path.len();
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(k);
+                        self.object(rec, vi, child, depth + 1, keep, path, found, rest);
+                        path.truncate(len);
+                    }
+                    continue;
+                }
+                Node::Object { .. } if descend_for_pointers => {
+                    self.object_pointers(vi, child, found);
+                }
+                Node::Array { .. } if descend_for_pointers => {
+                    self.array(vi, child, found);
+                }
+                _ => {}
+            }
+            if keep && !taken {
+                if let Some(value) = self.value(rec, vi) {
+                    let key = if path.is_empty() {
+                        // A top-level key, written without escapes, is a slice of the line.
+                        self.slice_or_copy(rec, k)
+                    } else {
+                        rec.build(|out| {
+                            out.push_str(path);
+                            out.push('.');
+                            out.push_str(k);
+                        })
+                    };
+                    rest.push((key, value));
                 }
             }
         }
-        if !found {
-            continue;
-        }
-        if let Some(value) = ctx.scalar_text(rec, &cur) {
-            rec.set(Val::Static(p.to), value);
-            taken.push(&p.dotted);
+    }
+
+    /// Walks the array at `i` for the pointers that go through it (arrays are kept whole).
+    fn array(&self, i: usize, trie: Option<usize>, found: &mut [usize]) {
+        let Node::Array { len, .. } = self.nodes[i] else {
+            return;
+        };
+        let mut j = i + 1;
+        let mut index = itoa::Buffer::new();
+        for n in 0..len {
+            let Some(value) = self.nodes.get(j) else {
+                return;
+            };
+            let vi = j;
+            j += span(value);
+            let Some(c) = self.op.child(trie, index.format(n)) else {
+                continue;
+            };
+            for &p in &self.op.trie[c].targets {
+                if found[p] == NONE {
+                    found[p] = vi;
+                }
+            }
+            if !self.op.trie[c].children.is_empty() {
+                match value {
+                    Node::Object { .. } => self.object_pointers(vi, Some(c), found),
+                    Node::Array { .. } => self.array(vi, Some(c), found),
+                    _ => {}
+                }
+            }
         }
     }
-    if keep_rest {
-        let mut prefix = String::new();
-        flatten(rec, &ctx, &root, &mut prefix, &taken, 0);
+
+    /// Walks an object inside an array for pointers only.
+    fn object_pointers(&self, i: usize, trie: Option<usize>, found: &mut [usize]) {
+        let Node::Object { len, .. } = self.nodes[i] else {
+            return;
+        };
+        let mut j = i + 1;
+        for _ in 0..len {
+            let (Some(Node::String(k)), Some(value)) = (self.nodes.get(j), self.nodes.get(j + 1))
+            else {
+                return;
+            };
+            let vi = j + 1;
+            j = vi + span(value);
+            let Some(c) = self.op.child(trie, k) else {
+                continue;
+            };
+            for &p in &self.op.trie[c].targets {
+                if found[p] == NONE {
+                    found[p] = vi;
+                }
+            }
+            if !self.op.trie[c].children.is_empty() {
+                match value {
+                    Node::Object { .. } => self.object_pointers(vi, Some(c), found),
+                    Node::Array { .. } => self.array(vi, Some(c), found),
+                    _ => {}
+                }
+            }
+        }
     }
-    true
-}
 
-/// Where the parsed copy sits relative to the line, to hand out strings as slices of the line.
-struct Ctx<'a> {
-    v: Val,
-    input: &'a str,
-    start: usize,
-    base: usize,
-}
-
-impl Ctx<'_> {
-    /// `s` (text of the parsed copy) as a slice of the line when it sits there unchanged
-    /// (a string without escapes), else a copy.
+    /// `s` (text of the parsed copy) as a slice of the line when it sits there unchanged (a
+    /// string without escapes), else a copy.
     fn slice_or_copy(&self, rec: &mut Record<'_>, s: &str) -> Val {
-        let line = self.input;
         let orig = (s.as_ptr() as usize)
             .checked_sub(self.base)
             .and_then(|o| o.checked_add(self.start))
-            .and_then(|o| line.get(o..o.checked_add(s.len())?));
+            .and_then(|o| self.input.get(o..o.checked_add(s.len())?));
         match orig {
             Some(orig) if orig == s => rec.part(self.v, orig),
             _ => rec.owned(s),
         }
     }
 
-    /// The text of a scalar (strings as-is, numbers and booleans as JSON); arrays and objects
-    /// as compact JSON; `None` for null. A string without escapes is a slice of the line (it
-    /// sits at the same offset in the parsed copy), not a copy.
-    fn scalar_text(&self, rec: &mut Record<'_>, v: &Value<'_, '_>) -> Option<Val> {
-        if let Some(st) = v.as_str() {
-            return Some(self.slice_or_copy(rec, st));
-        }
-        if v.is_null() {
-            None
-        } else if let Some(b) = v.as_bool() {
-            Some(Val::Static(if b { "true" } else { "false" }))
-        } else if let Some(n) = v.as_i64() {
-            Some(rec.owned(itoa::Buffer::new().format(n)))
-        } else if let Some(n) = v.as_u64() {
-            Some(rec.owned(itoa::Buffer::new().format(n)))
-        } else {
-            Some(rec.owned(&v.encode()))
+    /// The text of the value at `i`: strings as they are, numbers and booleans as JSON,
+    /// arrays and objects as compact JSON; `None` for null.
+    fn value(&self, rec: &mut Record<'_>, i: usize) -> Option<Val> {
+        match &self.nodes[i] {
+            Node::String(s) => Some(self.slice_or_copy(rec, s)),
+            Node::Static(StaticNode::Null) => None,
+            Node::Static(StaticNode::Bool(b)) => {
+                Some(Val::Static(if *b { "true" } else { "false" }))
+            }
+            Node::Static(StaticNode::I64(n)) => Some(rec.owned(itoa::Buffer::new().format(*n))),
+            Node::Static(StaticNode::U64(n)) => Some(rec.owned(itoa::Buffer::new().format(*n))),
+            _ => Some(rec.build(|out| {
+                encode(self.nodes, i, out);
+            })),
         }
     }
 }
 
-fn flatten(
-    rec: &mut Record<'_>,
-    ctx: &Ctx<'_>,
-    v: &Value<'_, '_>,
-    path: &mut String,
-    taken: &[&str],
-    depth: usize,
-) {
-    let Some(o) = v.as_object() else {
-        return;
-    };
-    for (k, child) in o.iter() {
-        let nested = child.is_object() && depth + 1 < 16;
-        if depth == 0 && !nested {
-            // A top-level scalar: its key, written without escapes, is a slice of the line.
-            let k: &str = k;
-            keep(rec, ctx, &child, k, taken, |rec| ctx.slice_or_copy(rec, k));
-            continue;
+/// Writes the value at `i` as compact JSON (strings escaped as simd-json writes them: `"`,
+/// `\`, the short escapes and `\u00XX` for other control bytes); returns the index after it.
+fn encode(nodes: &[Node<'_>], i: usize, out: &mut String) -> usize {
+    match nodes.get(i) {
+        Some(Node::String(s)) => {
+            write_json_string(s, out);
+            i + 1
         }
-        let len = path.len();
-        if !path.is_empty() {
-            path.push('.');
+        Some(Node::Static(st)) => {
+            match st {
+                StaticNode::Null => out.push_str("null"),
+                StaticNode::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                StaticNode::I64(n) => out.push_str(itoa::Buffer::new().format(*n)),
+                StaticNode::U64(n) => out.push_str(itoa::Buffer::new().format(*n)),
+                StaticNode::F64(f) => {
+                    if f.is_finite() {
+                        out.push_str(ryu::Buffer::new().format_finite(*f));
+                    } else {
+                        out.push_str("null");
+                    }
+                }
+            }
+            i + 1
         }
-        path.push_str(k);
-        if nested {
-            flatten(rec, ctx, &child, path, taken, depth + 1);
-        } else {
-            keep(rec, ctx, &child, path, taken, |rec| rec.owned(path));
+        Some(Node::Array { len, .. }) => {
+            out.push('[');
+            let mut j = i + 1;
+            for n in 0..*len {
+                if n > 0 {
+                    out.push(',');
+                }
+                j = encode(nodes, j, out);
+            }
+            out.push(']');
+            j
         }
-        path.truncate(len);
+        Some(Node::Object { len, .. }) => {
+            out.push('{');
+            let mut j = i + 1;
+            for n in 0..*len {
+                if n > 0 {
+                    out.push(',');
+                }
+                j = encode(nodes, j, out);
+                out.push(':');
+                j = encode(nodes, j, out);
+            }
+            out.push('}');
+            j
+        }
+        None => i + 1,
     }
 }
 
-/// Keeps the value `v` under `key` unless a pointer took it or the record already has it.
-fn keep<'a>(
-    rec: &mut Record<'a>,
-    ctx: &Ctx<'_>,
-    v: &Value<'_, '_>,
-    key: &str,
-    taken: &[&str],
-    make_key: impl FnOnce(&mut Record<'a>) -> Val,
-) {
-    if taken.contains(&key) {
-        return;
+fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut from = 0;
+    for (at, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[from..at]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(short);
+        }
+        from = at + 1;
     }
-    if let Some(t) = ctx.scalar_text(rec, v) {
-        rec.set_if_absent(key, make_key, t);
-    }
+    out.push_str(&s[from..]);
+    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn op(paths: &[(&'static str, &[&str])], keep_rest: bool) -> JsonOp {
+        JsonOp::new(
+            paths
+                .iter()
+                .map(|(to, segs)| JsonPath::new(to, segs.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+            keep_rest,
+        )
+    }
+
     #[test]
     fn pointers_take_values_and_the_rest_is_kept_dotted() {
-        let paths = vec![
-            JsonPath::new(
-                "actor.user.name",
-                vec!["userIdentity".to_owned(), "userName".to_owned()],
-            ),
-            JsonPath::new(
-                "src_endpoint.ip",
-                vec!["sourceIPs".to_owned(), "0".to_owned()],
-            ),
-        ];
-        let line = r#"<14>x: {"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null,"ok":true,"esc":"a\"b\u00e9c"}"#;
+        let o = op(
+            &[
+                ("actor.user.name", &["userIdentity", "userName"]),
+                ("src_endpoint.ip", &["sourceIPs", "0"]),
+                ("_deep", &["list", "1", "x"]),
+            ],
+            true,
+        );
+        let line = r#"<14>x: {"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null,"ok":true,"list":[{"x":1},{"x":"two"}],"f":-1.5e3,"esc":"a\"b\u00e9c\u0001"}"#;
         let mut rec = Record::new(line);
         let whole = Val::Line(0, line.len() as u32);
-        assert!(run(&mut rec, whole, line, &paths, true));
+        assert!(o.run(&mut rec, whole, line));
         assert_eq!(
-            rec.get("esc").unwrap(),
-            "a\"b\u{e9}c",
+            rec.get("esc"),
+            Some("a\"b\u{e9}c\u{1}"),
             "escapes are decoded"
         );
-        assert_eq!(rec.get("actor.user.name").unwrap(), "alice");
-        assert_eq!(rec.get("src_endpoint.ip").unwrap(), "10.0.0.1");
-        assert_eq!(rec.get("userIdentity.type").unwrap(), "IAMUser");
-        assert_eq!(rec.get("n").unwrap(), "3");
-        assert!(rec.get("userIdentity.userName").is_none());
+        assert_eq!(rec.get("actor.user.name"), Some("alice"));
+        assert_eq!(rec.get("src_endpoint.ip"), Some("10.0.0.1"));
+        assert_eq!(rec.get("_deep"), Some("two"), "pointers go through arrays");
+        assert_eq!(rec.get("userIdentity.type"), Some("IAMUser"));
+        assert_eq!(rec.get("n"), Some("3"));
+        assert_eq!(rec.get("f"), Some("-1500.0"));
         assert_eq!(rec.get("ok"), Some("true"));
+        assert_eq!(
+            rec.get("sourceIPs"),
+            Some(r#"["10.0.0.1","10.0.0.2"]"#),
+            "an array is kept whole, as compact JSON"
+        );
+        assert_eq!(rec.get("list"), Some(r#"[{"x":1},{"x":"two"}]"#));
         assert_eq!(
             rec.get_val("userIdentity.type"),
             Some(Val::Line(51, 58)),
             "an unescaped string is a span of the line"
         );
+        assert!(
+            rec.get("userIdentity.userName").is_none(),
+            "a value a pointer took is not kept again"
+        );
         assert!(rec.get("z").is_none());
         let other = "not json";
-        assert!(!run(
-            &mut Record::new(other),
-            Val::Line(0, 8),
-            other,
-            &paths,
-            true
-        ));
+        assert!(!o.run(&mut Record::new(other), Val::Line(0, 8), other));
+    }
+
+    #[test]
+    fn pointer_values_come_first_and_keys_already_set_are_kept() {
+        let o = op(&[("b_first", &["b"])], true);
+        let line = r#"{"a":"1","b":"2","message":"inner"}"#;
+        let mut rec = Record::new(line);
+        rec.set_str(Val::Static("message"), line);
+        assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), line));
+        let keys: Vec<&str> = rec.iter().map(|(k, _)| rec.str(k)).collect();
+        assert_eq!(keys, ["message", "b_first", "a"]);
+        assert_eq!(
+            rec.get("message"),
+            Some(line),
+            "an existing key is not replaced"
+        );
+    }
+
+    #[test]
+    fn objects_deeper_than_the_limit_are_kept_as_json() {
+        let o = op(&[], true);
+        let mut line = String::new();
+        for _ in 0..17 {
+            line.push_str("{\"k\":");
+        }
+        line.push('1');
+        line.push_str(&"}".repeat(17));
+        let mut rec = Record::new(&line);
+        assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), &line));
+        let (k, v) = rec.iter().next().unwrap();
+        assert_eq!(rec.str(k).matches('k').count(), 16);
+        assert_eq!(rec.str(v), r#"{"k":1}"#);
+    }
+
+    #[test]
+    fn strings_are_escaped_like_json() {
+        let mut out = String::new();
+        write_json_string("a\"\\\u{8}\t\n\u{c}\r\u{1f}é/", &mut out);
+        assert_eq!(out, r#""a\"\\\b\t\n\f\r\u001fé/""#);
     }
 }

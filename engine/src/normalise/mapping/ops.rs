@@ -39,10 +39,7 @@ enum Kind {
         layout_column: Option<usize>,
         layouts: HashMap<String, Vec<Option<Name>>>,
     },
-    Json {
-        paths: Vec<super::json_op::JsonPath>,
-        keep_rest: bool,
-    },
+    Json(Box<super::json_op::JsonOp>),
     Set {
         template: Vec<Piece>,
     },
@@ -167,7 +164,7 @@ impl Op {
                     Some("drop") => false,
                     Some(o) => return Err(format!("json `rest` must be unmapped or drop, got {o:?}")),
                 };
-                Kind::Json { paths, keep_rest }
+                Kind::Json(Box::new(super::json_op::JsonOp::new(paths, keep_rest)))
             }
             "set" => Kind::Set { template: compile_template(&need(&spec.value, "value")?)? },
             "rename" => Kind::Rename { to: text(&need(&spec.to, "to")?) },
@@ -239,7 +236,7 @@ impl Op {
                 | Kind::Dissect { .. }
                 | Kind::Kv { .. }
                 | Kind::Csv { .. }
-                | Kind::Json { .. }
+                | Kind::Json(_)
         )
     }
 
@@ -322,7 +319,7 @@ impl Op {
                 }
                 true
             }
-            Kind::Json { paths, keep_rest } => super::json_op::run(rec, v, s, paths, *keep_rest),
+            Kind::Json(op) => op.run(rec, v, s),
             Kind::Set { .. } => true,
             Kind::Rename { to } => {
                 rec.remove(self.field);

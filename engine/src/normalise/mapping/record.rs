@@ -223,19 +223,13 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// Sets `key` (its text is `key_text`) only when it is not there yet (one lookup); the
-    /// key is made by `make_key` only then. Returns whether it was set.
-    pub fn set_if_absent(
-        &mut self,
-        key_text: &str,
-        make_key: impl FnOnce(&mut Record<'a>) -> Val,
-        value: Val,
-    ) -> bool {
-        let h = key_hash(key_text.as_bytes());
-        if self.position(key_text.as_bytes(), h).is_some() {
+    /// Sets `key` only when it is not there yet. Returns whether it was set.
+    pub fn set_if_absent_val(&mut self, key: Val, value: Val) -> bool {
+        let k = self.str(key).as_bytes();
+        let h = key_hash(k);
+        if self.position(k, h).is_some() {
             return false;
         }
-        let key = make_key(self);
         self.push_new(h, key, value);
         true
     }
