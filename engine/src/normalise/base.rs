@@ -39,9 +39,15 @@ pub fn parse_line<'a>(
     data: &'a Bytes,
     meta: &FrameMeta,
 ) -> Result<(&'a str, SyslogHeader<'a>), NormaliseError> {
-    let line = std::str::from_utf8(data).map_err(|e| NormaliseError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })?;
+    // simdutf8 validates a line several times faster than std; on a bad line std finds
+    // where it goes wrong.
+    let line = match simdutf8::basic::from_utf8(data) {
+        Ok(line) => line,
+        Err(_) => {
+            let offset = std::str::from_utf8(data).map_or_else(|e| e.valid_up_to(), |_| 0);
+            return Err(NormaliseError::NotUtf8 { offset });
+        }
+    };
     if line
         .trim_matches(|c: char| c.is_whitespace() || c == '\0')
         .is_empty()

@@ -118,7 +118,7 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
             continue;
         }
         let full = rec.str(value);
-        let v = full.trim();
+        let v = super::record::trim(full);
         if v.is_empty() && t != Target::Message {
             continue;
         }

@@ -336,7 +336,7 @@ impl Op {
                 default,
                 ignore_case,
             } => {
-                let key = s.trim();
+                let key = super::record::trim(s);
                 let mut lower = smallvec::SmallVec::<[u8; 64]>::new();
                 let key = if *ignore_case && key.bytes().any(|b| b.is_ascii_uppercase()) {
                     lower.extend(key.bytes().map(|b| b.to_ascii_lowercase()));
@@ -356,7 +356,7 @@ impl Op {
             Kind::Convert { conv, to } => {
                 let out = match conv {
                     Conv::Int => {
-                        let t = s.trim();
+                        let t = super::record::trim(s);
                         let canonical = !t.is_empty()
                             && t.len() < 19
                             && t.bytes().all(|b| b.is_ascii_digit())
@@ -371,14 +371,14 @@ impl Op {
                     }
                     Conv::Ip => {
                         // The address as written (assign parses it again into the event).
-                        let t = s.trim().trim_matches(|c| c == '[' || c == ']');
+                        let t = super::record::trim(s).trim_matches(|c| c == '[' || c == ']');
                         crate::normalise::base::parse_ip(t).map(|_| rec.part(v, t))
                     }
                     Conv::Timestamp { format, zone } => parse_time(s, format, *zone, reference_ms)
                         .map(|ms| rec.owned(itoa::Buffer::new().format(ms))),
                     Conv::Lowercase => Some(rec.owned(&s.to_lowercase())),
                     Conv::Uppercase => Some(rec.owned(&s.to_uppercase())),
-                    Conv::Trim => Some(rec.part(v, s.trim())),
+                    Conv::Trim => Some(rec.part(v, super::record::trim(s))),
                 };
                 match out {
                     Some(out) => {

@@ -164,7 +164,7 @@ impl VendorPlan {
             let by_id = self
                 .id_field
                 .and_then(|f| rec.get(f))
-                .and_then(|id| self.by_id.get(id.trim()))
+                .and_then(|id| self.by_id.get(super::record::trim(id)))
                 .copied();
             if by_id.is_some() {
                 extracted = true;

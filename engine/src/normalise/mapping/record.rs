@@ -63,6 +63,17 @@ fn slot_of(h: u32) -> usize {
     (h >> 25) as usize
 }
 
+/// `s` without leading and trailing whitespace, as `str::trim` (Unicode whitespace), but
+/// without decoding characters when both ends are plainly not whitespace (nearly every value).
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let plain = |c: u8| c > b' ' && c < 0x80;
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if plain(f) && plain(l) => s,
+        _ => s.trim(),
+    }
+}
+
 /// The span of `part` within `whole`, when it lies there.
 fn span_in(whole: &str, part: &str) -> Option<(u32, u32)> {
     let base = whole.as_ptr() as usize;
@@ -279,6 +290,13 @@ impl<'a> Record<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_matches_str_trim() {
+        for s in ["", " ", "a", " a ", "\ta b\n", "\u{a0}x\u{3000}", "x\u{a0}", "é", " é "] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn set_replaces_and_remove_takes() {
