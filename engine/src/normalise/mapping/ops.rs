@@ -626,9 +626,7 @@ fn kv(
             i += 1;
         }
         let key_start = i;
-        while i < b.len() && b[i] != delim && b[i] != sep {
-            i += 1;
-        }
+        i = memchr::memchr2(delim, sep, &b[i..]).map_or(b.len(), |p| i + p);
         if i >= b.len() || b[i] != delim || i == key_start {
             // A token without a delimiter, or a delimiter with no key: skip it (always moving
             // on, so `=x` cannot stall the scan).
@@ -637,24 +635,31 @@ fn kv(
             }
             continue;
         }
-        let key = s[key_start..i].trim();
+        let key = super::record::trim(&s[key_start..i]);
         i += 1;
         let (value, next) = if quote.is_some_and(|q| b.get(i) == Some(&q)) {
             let q = b[i];
             let start = i + 1;
             let mut j = start;
-            while j < b.len() && b[j] != q {
-                j += if b[j] == b'\\' { 2 } else { 1 };
+            // The closing quote, stepping over backslash escapes.
+            while j < b.len() {
+                match memchr::memchr2(q, b'\\', &b[j..]) {
+                    Some(p) if b[j + p] == q => {
+                        j += p;
+                        break;
+                    }
+                    Some(p) => j += p + 2,
+                    None => j = b.len(),
+                }
             }
             let end = j.min(b.len());
             (&s[start..end], (end + 1).min(b.len()))
         } else {
             let start = i;
-            let mut j = i;
-            while j < b.len() && b[j] != sep {
-                j += 1;
-            }
-            (s[start..j].trim_end(), j)
+            let j = memchr::memchr(sep, &b[i..]).map_or(b.len(), |p| i + p);
+            let value = &s[start..j];
+            let plain_end = value.as_bytes().last().is_none_or(|&c| c > b' ' && c < 0x80);
+            (if plain_end { value } else { value.trim_end() }, j)
         };
         i = next;
         if key.is_empty() {
