@@ -26,10 +26,11 @@ pub enum Val {
 pub struct Record<'a> {
     line: &'a str,
     scratch: String,
-    fields: SmallVec<[(Val, Val); 24]>,
-    hashes: SmallVec<[u32; 24]>,
-    /// Slot -> 1 + position in `fields`; 0 is empty.
-    index: [u8; SLOTS],
+    /// (key, value, key fingerprint).
+    fields: SmallVec<[(Val, Val, u32); 24]>,
+    /// Slot -> `1 + position in fields` in the low byte, 8 more bits of the fingerprint in the
+    /// high byte (so most probes that miss never touch `fields`); 0 is empty.
+    index: [u16; SLOTS],
     overflow: bool,
     /// Fields removed (their keys are [`REMOVED`]; they stay in place so the index holds).
     removed: usize,
@@ -63,6 +64,10 @@ fn slot_of(h: u32) -> usize {
     (h >> 25) as usize
 }
 
+fn tag_of(h: u32) -> u16 {
+    ((h >> 17) & 0xff) as u16
+}
+
 /// `s` without leading and trailing whitespace, as `str::trim` (Unicode whitespace), but
 /// without decoding characters when both ends are plainly not whitespace (nearly every value).
 pub fn trim(s: &str) -> &str {
@@ -89,7 +94,6 @@ impl<'a> Record<'a> {
             line,
             scratch: String::new(),
             fields: SmallVec::new(),
-            hashes: SmallVec::new(),
             index: [0; SLOTS],
             overflow: false,
             removed: 0,
@@ -180,17 +184,20 @@ impl<'a> Record<'a> {
 
     fn position(&self, key: &[u8], h: u32) -> Option<usize> {
         if self.overflow {
-            return (0..self.fields.len()).find(|&i| self.hashes[i] == h && self.key_is(i, key));
+            return (0..self.fields.len()).find(|&i| self.fields[i].2 == h && self.key_is(i, key));
         }
+        let tag = tag_of(h);
         let mut slot = slot_of(h);
         loop {
             let at = self.index[slot];
             if at == 0 {
                 return None;
             }
-            let i = usize::from(at - 1);
-            if self.hashes[i] == h && self.key_is(i, key) {
-                return Some(i);
+            if at >> 8 == tag {
+                let i = usize::from(at & 0xff) - 1;
+                if self.fields[i].2 == h && self.key_is(i, key) {
+                    return Some(i);
+                }
             }
             slot = (slot + 1) % SLOTS;
         }
@@ -201,7 +208,7 @@ impl<'a> Record<'a> {
         while self.index[slot] != 0 {
             slot = (slot + 1) % SLOTS;
         }
-        self.index[slot] = (i + 1) as u8;
+        self.index[slot] = (tag_of(h) << 8) | (i + 1) as u16;
     }
 
     /// Sets `key` (replacing an earlier value).
@@ -223,8 +230,7 @@ impl<'a> Record<'a> {
     /// Appends a key known to be absent.
     fn push_new(&mut self, h: u32, key: Val, value: Val) {
         let i = self.fields.len();
-        self.hashes.push(h);
-        self.fields.push((key, value));
+        self.fields.push((key, value, h));
         if !self.overflow {
             if i < INDEXED {
                 self.index_insert(h, i);
@@ -249,7 +255,7 @@ impl<'a> Record<'a> {
     /// matches, so the index needs no rebuilding.
     pub fn remove(&mut self, key: &str) -> Option<Val> {
         let i = self.position(key.as_bytes(), key_hash(key.as_bytes()))?;
-        let (k, value) = &mut self.fields[i];
+        let (k, value, _) = &mut self.fields[i];
         *k = Val::Static(REMOVED);
         self.removed += 1;
         Some(*value)
@@ -259,7 +265,7 @@ impl<'a> Record<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (Val, Val)> + '_ {
         self.fields
             .iter()
-            .copied()
+            .map(|&(k, v, _)| (k, v))
             .filter(|(k, _)| self.removed == 0 || !is_removed(*k))
     }
 
