@@ -48,6 +48,13 @@ impl Text {
         }
     }
 
+    /// Bytes `a..b` of this text (no copy); `None` when they are not a range of whole
+    /// characters of it.
+    pub fn range(&self, a: usize, b: usize) -> Option<Text> {
+        let s = self.as_str();
+        (a <= b && s.is_char_boundary(a) && s.is_char_boundary(b)).then(|| Text(self.0.slice(a..b)))
+    }
+
     /// A part of this text (no copy when `part` points into it; copied otherwise).
     pub fn sub(&self, part: &str) -> Text {
         Text::slice_of(&self.0, part)
@@ -117,6 +124,15 @@ mod tests {
         let t = Text::slice_of(&frame, &whole[14..]);
         assert_eq!(t.as_str(), "hello world");
         assert_eq!(t.as_bytes().as_ptr(), frame[14..].as_ptr());
+    }
+
+    #[test]
+    fn ranges_are_whole_characters() {
+        let t = Text::copy_from("aé b");
+        assert_eq!(t.range(0, 3).unwrap().as_str(), "aé");
+        assert!(t.range(0, 2).is_none(), "inside é");
+        assert!(t.range(3, 9).is_none(), "past the end");
+        assert!(t.range(3, 1).is_none());
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
     if rec.len() > ev.unmapped.inline_size() {
         ev.unmapped.reserve(rec.len());
     }
+    let texts = rec.texts(frame);
     for (key, value) in rec.iter() {
         let k = rec.str(key);
         let t = target(key, k);
@@ -124,12 +125,12 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
         }
         let unmapped = |ev: &mut Event| {
             ev.unmapped
-                .push((rec.text(frame, key, k), rec.text(frame, value, full)));
+                .push((texts.text(key, k), texts.text(value, full)));
         };
         let ok = match t {
             Target::Skip => true,
             Target::Message => {
-                ev.message = rec.text(frame, value, full);
+                ev.message = texts.text(value, full);
                 true
             }
             Target::Time => match parse_time_value(v) {
@@ -187,16 +188,16 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
             Target::SrcPort => port(v).map(|p| ev.src.port = Some(p)).is_some(),
             Target::DstPort => port(v).map(|p| ev.dst.port = Some(p)).is_some(),
             Target::SrcHost => {
-                ev.src.hostname = Some(rec.text(frame, value, v));
+                ev.src.hostname = Some(texts.text(value, v));
                 true
             }
             Target::DstHost => {
-                ev.dst.hostname = Some(rec.text(frame, value, v));
+                ev.dst.hostname = Some(texts.text(value, v));
                 true
             }
             Target::User => {
                 if v != "-" {
-                    ev.user = Some(rec.text(frame, value, v));
+                    ev.user = Some(texts.text(value, v));
                 }
                 true
             }
@@ -218,7 +219,7 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
                 true
             }
             Target::Uid => {
-                ev.uid = Some(rec.text(frame, value, v));
+                ev.uid = Some(texts.text(value, v));
                 true
             }
             Target::Product => {

@@ -658,7 +658,10 @@ fn kv(
             let start = i;
             let j = memchr::memchr(sep, &b[i..]).map_or(b.len(), |p| i + p);
             let value = &s[start..j];
-            let plain_end = value.as_bytes().last().is_none_or(|&c| c > b' ' && c < 0x80);
+            let plain_end = value
+                .as_bytes()
+                .last()
+                .is_none_or(|&c| c > b' ' && c < 0x80);
             (if plain_end { value } else { value.trim_end() }, j)
         };
         i = next;

@@ -279,16 +279,42 @@ impl<'a> Record<'a> {
         self.len() == 0
     }
 
-    /// `part` (a part of the text of `v`) as a [`Text`] of the event: a slice of `frame` (the
-    /// line's bytes) for line spans, the constant for constants, a copy for scratch text.
-    pub fn text(&self, frame: &Bytes, v: Val, part: &str) -> Text {
+    /// The [`Text`]s of the event made from this record's values: slices of `frame` (the
+    /// line's bytes) for line spans, the constants themselves, and slices of one copy of the
+    /// scratch text (made when first needed) for the rest, so no value costs an allocation.
+    pub fn texts<'r>(&'r self, frame: &'r Bytes) -> Texts<'r, 'a> {
+        Texts {
+            rec: self,
+            frame,
+            scratch: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+/// See [`Record::texts`].
+pub struct Texts<'r, 'a> {
+    rec: &'r Record<'a>,
+    frame: &'r Bytes,
+    scratch: std::cell::OnceCell<Text>,
+}
+
+impl Texts<'_, '_> {
+    /// `part` (a part of the text of `v`) as a [`Text`].
+    pub fn text(&self, v: Val, part: &str) -> Text {
         match v {
-            Val::Line(..) => Text::slice_of(frame, part),
+            Val::Line(..) => Text::slice_of(self.frame, part),
             Val::Static(s) => match span_in(s, part) {
                 Some((a, b)) => Text::from_static(&s[a as usize..b as usize]),
                 None => Text::copy_from(part),
             },
-            Val::Scratch(..) => Text::copy_from(part),
+            Val::Scratch(..) => {
+                let scratch = self
+                    .scratch
+                    .get_or_init(|| Text::copy_from(&self.rec.scratch));
+                span_in(&self.rec.scratch, part)
+                    .and_then(|(a, b)| scratch.range(a as usize, b as usize))
+                    .unwrap_or_else(|| Text::copy_from(part))
+            }
         }
     }
 }
@@ -299,7 +325,17 @@ mod tests {
 
     #[test]
     fn trim_matches_str_trim() {
-        for s in ["", " ", "a", " a ", "\ta b\n", "\u{a0}x\u{3000}", "x\u{a0}", "é", " é "] {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "\ta b\n",
+            "\u{a0}x\u{3000}",
+            "x\u{a0}",
+            "é",
+            " é ",
+        ] {
             assert_eq!(trim(s), s.trim(), "{s:?}");
         }
     }
