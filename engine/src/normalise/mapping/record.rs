@@ -292,6 +292,7 @@ impl<'a> Record<'a> {
 }
 
 /// See [`Record::texts`].
+#[derive(Debug)]
 pub struct Texts<'r, 'a> {
     rec: &'r Record<'a>,
     frame: &'r Bytes,
