@@ -1,6 +1,7 @@
 //! Vendor mappings: ns per line for each shipped vendor's representative mix
 //! (`benches/corpus/<vendor>.log`), named explicitly, and the whole mixed corpus with
 //! auto-detection. Baseline: the Base Event path (syslog header only, no mapping).
+//! `detect/mixed`: auto-detection alone (the syslog header already parsed) on the same lines.
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tocsin_engine::normalise::mapping::VendorRegistry;
+use tocsin_engine::normalise::syslog::parse_syslog;
 use tocsin_engine::normalise::{Frame, FrameMeta, Normaliser};
 use tocsin_engine::schema::Symbol;
 
@@ -72,5 +74,38 @@ fn vendors(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, vendors);
+fn detect(c: &mut Criterion) {
+    let registry =
+        VendorRegistry::load_dir(&root().join("config/vendors")).expect("shipped mappings load");
+    let lines: Vec<String> = registry
+        .list()
+        .iter()
+        .flat_map(|info| corpus(&info.name))
+        .map(|f| String::from_utf8_lossy(&f.data).into_owned())
+        .collect();
+    let parsed: Vec<(&[u8], &str)> = lines
+        .iter()
+        .map(|l| {
+            let message = parse_syslog(l, 0).map(|h| h.message).unwrap_or(l);
+            (l.as_bytes(), message)
+        })
+        .collect();
+    let mut group = c.benchmark_group("detect");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .throughput(Throughput::Elements(parsed.len() as u64));
+    group.bench_function("mixed", |b| {
+        b.iter(|| {
+            parsed
+                .iter()
+                .filter(|(line, message)| registry.detect_message(line, message).is_some())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, vendors, detect);
 criterion_main!(benches);

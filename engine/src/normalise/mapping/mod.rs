@@ -298,6 +298,12 @@ impl VendorRegistry {
         let message = crate::normalise::syslog::parse_syslog(text, 0)
             .map(|h| h.message)
             .unwrap_or(text);
+        self.detect_message(line, message)
+    }
+
+    /// The vendor auto-detection picks for a line whose syslog MSG (`message`, the whole line
+    /// when it has no header) is known.
+    pub fn detect_message(&self, line: &[u8], message: &str) -> Option<&'static str> {
         self.state
             .load()
             .detector
