@@ -9,7 +9,8 @@ use std::time::Duration;
 use tocsin_engine::normalise::FrameMeta;
 use tocsin_engine::schema::json::{event_from_json, write_event};
 use tocsin_engine::schema::{
-    severity, Device, Endpoint, Event, Status, Symbol, Text, CLASS_NETWORK_ACTIVITY,
+    severity, Device, Endpoint, Event, Status, Symbol, Text, CLASS_API_ACTIVITY,
+    CLASS_NETWORK_ACTIVITY,
 };
 
 /// A typical firewall connection event: 12 top-level fields, 4 unmapped pairs.
@@ -60,6 +61,124 @@ fn typical_event() -> Event {
     }
 }
 
+/// A CloudTrail record as `tocsin normalize` writes it: the ~1 KB raw JSON line as `message`
+/// (a quote every few bytes, each escaped) and 25 `unmapped` string values.
+fn json_message_event() -> Event {
+    let raw = concat!(
+        r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE00000000","#,
+        r#""arn":"arn:aws:iam::123456789012:user/user0","accountId":"123456789012","#,
+        r#""accessKeyId":"AKIAEXAMPLE000000000","userName":"user0"},"eventTime":"2024-03-15T08:00:00Z","#,
+        r#""eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","#,
+        r#""sourceIPAddress":"203.0.113.212","userAgent":"Boto3/1.34.60 md/Botocore#1.34.60 ua/2.0 os/linux#6.1","#,
+        r#""requestParameters":{"bucketName":"data-lake-raw","key":"events/2024/03/15/part-00000.json","#,
+        r#""Host":"data-lake-raw.s3.us-east-1.amazonaws.com"},"responseElements":null,"#,
+        r#""additionalEventData":{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","#,
+        r#""bytesTransferredIn":0,"AuthenticationMethod":"AuthHeader","x-amz-id-2":"Zm9vYmFyYmF6cXV4\/abc=","#,
+        r#""bytesTransferredOut":48213},"requestID":"REQ0000000000000","#,
+        r#""eventID":"e7a90000-0000-4000-8000-000000000000","readOnly":true,"#,
+        r#""resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::data-lake-raw/events/2024/03/15/part-00000.json"},"#,
+        r#"{"accountId":"123456789012","type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::data-lake-raw"}],"#,
+        r#""eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","#,
+        r#""eventCategory":"Data","tlsDetails":{"tlsVersion":"TLSv1.3","#,
+        r#""clientProvidedHostHeader":"data-lake-raw.s3.us-east-1.amazonaws.com"}}"#,
+    );
+    let unmapped = [
+        ("awsRegion", "us-east-1"),
+        ("eventSource", "s3.amazonaws.com"),
+        ("sourceIPAddress", "203.0.113.212"),
+        ("userIdentity.arn", "arn:aws:iam::123456789012:user/user0"),
+        ("userIdentity.principalId", "AIDAEXAMPLE00000000"),
+        ("eventVersion", "1.08"),
+        ("userIdentity.type", "IAMUser"),
+        ("userIdentity.accountId", "123456789012"),
+        ("userIdentity.accessKeyId", "AKIAEXAMPLE000000000"),
+        (
+            "userAgent",
+            "Boto3/1.34.60 md/Botocore#1.34.60 ua/2.0 os/linux#6.1",
+        ),
+        ("requestParameters.bucketName", "data-lake-raw"),
+        ("requestParameters.key", "events/2024/03/15/part-00000.json"),
+        (
+            "requestParameters.Host",
+            "data-lake-raw.s3.us-east-1.amazonaws.com",
+        ),
+        ("additionalEventData.SignatureVersion", "SigV4"),
+        ("additionalEventData.CipherSuite", "TLS_AES_128_GCM_SHA256"),
+        ("additionalEventData.bytesTransferredIn", "0"),
+        ("additionalEventData.AuthenticationMethod", "AuthHeader"),
+        ("additionalEventData.bytesTransferredOut", "48213"),
+        ("requestID", "REQ0000000000000"),
+        ("readOnly", "true"),
+        (
+            "resources",
+            r#"[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::data-lake-raw/events/2024/03/15/part-00000.json"}]"#,
+        ),
+        ("eventType", "AwsApiCall"),
+        ("managementEvent", "false"),
+        ("recipientAccountId", "123456789012"),
+        ("eventCategory", "Data"),
+    ];
+    Event {
+        time: 1_710_489_600_000,
+        received_ns: 1_710_489_600_456_000_000,
+        severity_id: severity::INFORMATIONAL,
+        class_uid: CLASS_API_ACTIVITY,
+        activity_name: Some(Symbol::intern("Read")),
+        status: Status::Success,
+        message: Text::from_static(raw),
+        src: Endpoint {
+            ip: Some([203, 0, 113, 212].into()),
+            ..Endpoint::default()
+        },
+        user: Some(Text::from_static("user0")),
+        vendor: Some(Symbol::intern("Amazon Web Services")),
+        product: Some(Symbol::intern("CloudTrail")),
+        event_code: Some(Symbol::intern("GetObject")),
+        uid: Some(Text::from_static("e7a90000-0000-4000-8000-000000000000")),
+        source: Some(Symbol::intern("normalize")),
+        entity: Some(Symbol::intern("s3.amazonaws.com")),
+        unmapped: unmapped
+            .into_iter()
+            .map(|(k, v)| (Text::from_static(k), Text::from_static(v)))
+            .collect(),
+        ..Event::default()
+    }
+}
+
+/// A plain syslog text event (sshd): ~150 bytes of ASCII with nothing to escape, 3 unmapped.
+fn syslog_text_event() -> Event {
+    Event {
+        time: 1_710_496_826_000,
+        received_ns: 1_710_496_826_456_000_000,
+        severity_id: severity::MEDIUM,
+        class_uid: tocsin_engine::schema::CLASS_AUTHENTICATION,
+        activity_name: Some(Symbol::intern("Logon")),
+        status: Status::Failure,
+        message: Text::from_static(
+            "Mar 15 11:00:26 bastion-02 sshd[48213]: Failed password for invalid user admin from 198.51.100.77 port 52144 ssh2",
+        ),
+        src: Endpoint {
+            ip: Some([198, 51, 100, 77].into()),
+            port: Some(52_144),
+            hostname: None,
+        },
+        user: Some(Text::from_static("admin")),
+        device: Device {
+            hostname: Some(Symbol::intern("bastion-02")),
+            ip: None,
+        },
+        vendor: Some(Symbol::intern("OpenBSD")),
+        product: Some(Symbol::intern("sshd")),
+        source: Some(Symbol::intern("normalize")),
+        entity: Some(Symbol::intern("bastion-02")),
+        unmapped: [("pid", "48213"), ("invalid_user", "true"), ("auth_method", "password")]
+            .into_iter()
+            .map(|(k, v)| (Text::from_static(k), Text::from_static(v)))
+            .collect(),
+        ..Event::default()
+    }
+}
+
 /// The same content as a flat map: the raw serde_json baseline for the writer.
 fn flat_map() -> BTreeMap<&'static str, Value> {
     BTreeMap::from([
@@ -97,6 +216,21 @@ fn bench_write(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    for (name, event) in [
+        (
+            "write_event/json_message_1k_25_unmapped",
+            json_message_event(),
+        ),
+        ("write_event/syslog_text", syslog_text_event()),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                write_event(black_box(&event), &mut out);
+                black_box(out.len())
+            })
+        });
+    }
     group.bench_function("serde_json_flat_map_baseline", |b| {
         b.iter(|| {
             out.clear();
