@@ -215,7 +215,7 @@ mod tests {
     }
 
     fn field<'e>(ev: &'e Event, key: &str) -> Option<&'e str> {
-        ev.unmapped_value(key).map(Text::as_str)
+        ev.unmapped_value(key)
     }
 
     fn sym(s: Option<Symbol>) -> Option<&'static str> {

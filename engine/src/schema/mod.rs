@@ -8,9 +8,11 @@
 mod intern;
 pub mod json;
 mod text;
+mod unmapped;
 
 pub use intern::{interned_count, overflowed_count, Symbol};
 pub use text::Text;
+pub use unmapped::{Part, Unmapped};
 
 use smallvec::SmallVec;
 use std::net::IpAddr;
@@ -171,9 +173,6 @@ pub struct Device {
 
 /// Measurements an event carries (`metrics` in JSON): `cpu_pct`, `latency_ms`, ...
 pub type Metrics = SmallVec<[(Symbol, f64); 4]>;
-/// Vendor fields with no OCSF home (`unmapped` in JSON), kept rather than lost.
-pub type Unmapped = SmallVec<[(Text, Text); 4]>;
-
 /// The canonical event. Field names follow OCSF; see ARCHITECTURE.md for the JSON form.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
@@ -237,10 +236,7 @@ impl Event {
     }
 
     /// The value of unmapped field `key`, if present.
-    pub fn unmapped_value(&self, key: &str) -> Option<&Text> {
-        self.unmapped
-            .iter()
-            .find(|(k, _)| k.as_str() == key)
-            .map(|(_, v)| v)
+    pub fn unmapped_value(&self, key: &str) -> Option<&str> {
+        self.unmapped.get(key)
     }
 }

@@ -108,9 +108,10 @@ fn target(key: Val, k: &str) -> Target {
 pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
     let mut bad = 0;
     let mut explicit_entity = false;
-    if rec.len() > ev.unmapped.inline_size() {
+    if rec.len() > 4 {
         ev.unmapped.reserve(rec.len());
     }
+    let mut bases = [None; 2];
     let texts = rec.texts(frame);
     for (key, value) in rec.iter() {
         let k = rec.str(key);
@@ -123,9 +124,10 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
         if v.is_empty() && t != Target::Message {
             continue;
         }
-        let unmapped = |ev: &mut Event| {
-            ev.unmapped
-                .push((texts.text(key, k), texts.text(value, full)));
+        let mut unmapped = |ev: &mut Event| {
+            let key = texts.part(&mut ev.unmapped, &mut bases, key, k);
+            let value = texts.part(&mut ev.unmapped, &mut bases, value, full);
+            ev.unmapped.push_parts(key, value);
         };
         let ok = match t {
             Target::Skip => true,
@@ -337,11 +339,8 @@ mod tests {
         assert_eq!(ev.time, 1_709_294_400_000);
         assert_eq!(ev.metric("bytes_out"), Some(1200.0));
         assert!(ev.user.is_none());
-        assert_eq!(ev.unmapped_value("rule").unwrap().as_str(), "allow-web");
-        assert_eq!(
-            ev.unmapped_value("dst_endpoint.port").unwrap().as_str(),
-            "http"
-        );
+        assert_eq!(ev.unmapped_value("rule").unwrap(), "allow-web");
+        assert_eq!(ev.unmapped_value("dst_endpoint.port").unwrap(), "http");
         assert!(ev.unmapped_value("_scratch").is_none());
     }
 }

@@ -3,7 +3,7 @@
 //! Nothing in a record holds a reference count: a field costs two small copies, and only the
 //! values that end up in the event become [`Text`]s (in `assign`).
 
-use crate::schema::Text;
+use crate::schema::{Part, Text, Unmapped};
 use bytes::Bytes;
 use smallvec::SmallVec;
 
@@ -300,6 +300,48 @@ pub struct Texts<'r, 'a> {
 }
 
 impl Texts<'_, '_> {
+    fn scratch(&self) -> &Text {
+        self.scratch
+            .get_or_init(|| Text::copy_from(&self.rec.scratch))
+    }
+
+    /// `part` (a part of the text of `v`) as a [`Part`] of `unmapped`: a span of the line or
+    /// of the scratch text (each registered as a base of `unmapped` when first used; `bases`
+    /// remembers their indices), a constant as itself.
+    pub fn part(
+        &self,
+        unmapped: &mut Unmapped,
+        bases: &mut [Option<u8>; 2],
+        v: Val,
+        part: &str,
+    ) -> Part {
+        let span = match v {
+            Val::Static(_) => None,
+            Val::Line(..) => {
+                let base = match bases[0] {
+                    Some(b) => Some(b),
+                    None => {
+                        bases[0] = unmapped.add_base(Text::slice_of(self.frame, self.rec.line));
+                        bases[0]
+                    }
+                };
+                base.and_then(|b| unmapped.span_of(b, part))
+            }
+            Val::Scratch(..) => {
+                let base = match bases[1] {
+                    Some(b) => Some(b),
+                    None => {
+                        bases[1] = unmapped.add_base(self.scratch().clone());
+                        bases[1]
+                    }
+                };
+                base.zip(span_in(&self.rec.scratch, part))
+                    .map(|(base, (a, b))| Part::Span { base, a, b })
+            }
+        };
+        span.unwrap_or_else(|| Part::Text(self.text(v, part)))
+    }
+
     /// `part` (a part of the text of `v`) as a [`Text`].
     pub fn text(&self, v: Val, part: &str) -> Text {
         match v {
@@ -309,9 +351,7 @@ impl Texts<'_, '_> {
                 None => Text::copy_from(part),
             },
             Val::Scratch(..) => {
-                let scratch = self
-                    .scratch
-                    .get_or_init(|| Text::copy_from(&self.rec.scratch));
+                let scratch = self.scratch();
                 span_in(&self.rec.scratch, part)
                     .and_then(|(a, b)| scratch.range(a as usize, b as usize))
                     .unwrap_or_else(|| Text::copy_from(part))

@@ -157,10 +157,12 @@ mod tests {
                 (Symbol::intern("bytes_out"), 1500.0),
                 (Symbol::intern("latency_ms"), 2.5)
             ],
-            unmapped: smallvec![
+            unmapped: [
                 (Text::from_static("zone"), Text::from_static("inside")),
                 (Text::from_static("acl"), Text::from_static("out-1")),
-            ],
+            ]
+            .into_iter()
+            .collect(),
         }
     }
     fn expected_after_round_trip(mut event: Event) -> Event {
@@ -183,17 +185,19 @@ mod tests {
                 ..Endpoint::default()
             },
             entity: Some(Symbol::intern("auth-svc")),
-            unmapped: smallvec![
+            unmapped: [
                 (
                     Text::from_static("reason"),
-                    Text::from_static("bad password\n")
+                    Text::from_static("bad password\n"),
                 ),
                 (
                     Text::from_static("nested.key"),
-                    Text::from_static("{\"a\":1}")
+                    Text::from_static("{\"a\":1}"),
                 ),
                 (Text::from_static("empty"), Text::new()),
-            ],
+            ]
+            .into_iter()
+            .collect(),
             ..Event::default()
         };
         let metric = Event {

@@ -530,7 +530,7 @@ mod tests {
         );
         assert_eq!(event.protocol, Some(Symbol::intern("tcp")));
         assert_eq!(event.metric("attempts"), Some(3.0));
-        assert_eq!(event.unmapped_value("pid").map(Text::as_str), Some("812"));
+        assert_eq!(event.unmapped_value("pid"), Some("812"));
         assert_eq!(event.status, Status::Failure);
         assert_eq!(event.source, Some(meta().source));
         assert_eq!(event.received_ns, RECEIVED_NS);
@@ -545,11 +545,7 @@ mod tests {
                 "tocsin":{"entity":"svc-a","score":0.9}}"#,
         )
         .unwrap();
-        let unmapped: Vec<(&str, &str)> = event
-            .unmapped
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let unmapped: Vec<(&str, &str)> = event.unmapped.iter().collect();
         assert_eq!(
             unmapped,
             [

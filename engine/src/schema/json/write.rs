@@ -200,12 +200,13 @@ impl Writer<'_> {
             }
             self.put(b"}");
         }
-        if let Some(((key, value), rest)) = event.unmapped.split_first() {
+        let mut unmapped = event.unmapped.iter();
+        if let Some((key, value)) = unmapped.next() {
             self.put(b",\"unmapped\":{\"");
             self.body(key.as_bytes());
             self.put(b":\"");
             self.body(value.as_bytes());
-            for (key, value) in rest {
+            for (key, value) in unmapped {
                 self.put(b",\"");
                 self.body(key.as_bytes());
                 self.put(b":\"");
@@ -1002,7 +1003,10 @@ mod tests {
         assert!(json.len() > 10 * STAGE);
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["message"], event.message.as_str());
-        assert_eq!(value["unmapped"]["k39"], event.unmapped[39].1.as_str());
+        assert_eq!(
+            value["unmapped"]["k39"],
+            event.unmapped.entry(39).unwrap().1
+        );
         assert!(json.ends_with(r#""tocsin":{"source":"http-ingest","entity":"fw-01"}}"#));
     }
 
@@ -1057,6 +1061,6 @@ mod tests {
         let depth = 100_000;
         let json = format!(r#"{{"deep":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
         let event = parse(&json).unwrap();
-        assert_eq!(event.unmapped[0].1.len(), 2 * depth);
+        assert_eq!(event.unmapped.entry(0).unwrap().1.len(), 2 * depth);
     }
 }
