@@ -5,7 +5,6 @@
 
 use crate::schema::{Part, Text, Unmapped};
 use bytes::Bytes;
-use smallvec::SmallVec;
 
 /// A key or value of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,13 +26,23 @@ pub struct Record<'a> {
     line: &'a str,
     scratch: String,
     /// (key, value, key fingerprint).
-    fields: SmallVec<[(Val, Val, u32); 24]>,
+    fields: Vec<Field>,
     /// Slot -> `1 + position in fields` in the low byte, 8 more bits of the fingerprint in the
     /// high byte (so most probes that miss never touch `fields`); 0 is empty.
     index: [u16; SLOTS],
     overflow: bool,
     /// Fields removed (their keys are [`REMOVED`]; they stay in place so the index holds).
     removed: usize,
+}
+
+/// (key, value, key fingerprint).
+type Field = (Val, Val, u32);
+
+thread_local! {
+    /// The scratch text and field list of the last record dropped on this thread, kept so the
+    /// next record reuses their capacity (a JSON or key=value line has dozens of fields).
+    static SPARE: std::cell::RefCell<(String, Vec<Field>)> =
+        const { std::cell::RefCell::new((String::new(), Vec::new())) };
 }
 
 /// The key of a removed field: compared by address, so no real key is ever taken for it.
@@ -90,10 +99,15 @@ fn span_in(whole: &str, part: &str) -> Option<(u32, u32)> {
 impl<'a> Record<'a> {
     /// An empty record over `line` (the frame's text).
     pub fn new(line: &'a str) -> Record<'a> {
+        let (mut scratch, mut fields) = SPARE
+            .with(|spare| spare.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
+            .unwrap_or_default();
+        scratch.clear();
+        fields.clear();
         Record {
             line,
-            scratch: String::new(),
-            fields: SmallVec::new(),
+            scratch,
+            fields,
             index: [0; SLOTS],
             overflow: false,
             removed: 0,
@@ -288,6 +302,18 @@ impl<'a> Record<'a> {
             frame,
             scratch: std::cell::OnceCell::new(),
         }
+    }
+}
+
+impl Drop for Record<'_> {
+    fn drop(&mut self) {
+        let scratch = std::mem::take(&mut self.scratch);
+        let fields = std::mem::take(&mut self.fields);
+        SPARE.with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                *spare = (scratch, fields);
+            }
+        });
     }
 }
 
