@@ -239,6 +239,12 @@ impl VendorRegistry {
                 ),
             ));
         }
+        // Built before saving: a mapping the registry as a whole cannot take (detection
+        // signatures that do not fit) is refused without touching the folder.
+        let mut plans = self.state.load().plans.clone();
+        plans.insert(plan.name, Arc::new(plan));
+        let state =
+            State::build(plans, &self.metrics).map_err(|e| MappingError::new(name, 0, e))?;
         if let Some(dir) = &self.dir {
             let path = dir.join(format!("{name}.toml"));
             let tmp = dir.join(format!(".{name}.toml.tmp"));
@@ -248,10 +254,6 @@ impl VendorRegistry {
                     MappingError::new(name, 0, format!("cannot save {}: {e}", path.display()))
                 })?;
         }
-        let mut plans = self.state.load().plans.clone();
-        plans.insert(plan.name, Arc::new(plan));
-        let state =
-            State::build(plans, &self.metrics).map_err(|e| MappingError::new(name, 0, e))?;
         self.state.store(Arc::new(state));
         Ok(())
     }
