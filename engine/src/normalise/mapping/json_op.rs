@@ -197,7 +197,30 @@ struct Walk<'w, 't> {
     base: usize,
 }
 
-impl Walk<'_, '_> {
+impl<'w, 't> Walk<'w, 't> {
+    /// The members of the object at `i`: (key, tape index of the value, value).
+    fn members(&self, i: usize) -> impl Iterator<Item = (&'t str, usize, &'w Node<'t>)> {
+        let nodes = self.nodes;
+        let mut left = match nodes.get(i) {
+            Some(Node::Object { len, .. }) => *len,
+            _ => 0,
+        };
+        let mut j = i + 1;
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let (Some(Node::String(k)), Some(value)) = (nodes.get(j), nodes.get(j + 1)) else {
+                left = 0;
+                return None;
+            };
+            let vi = j + 1;
+            j = vi + span(value);
+            Some((*k, vi, value))
+        })
+    }
+
     /// Walks the object at `i`: records where the pointers' values are (`found`) and, with
     /// `keep`, every other value under its dotted path (`rest`).
     #[allow(clippy::too_many_arguments)]
@@ -212,27 +235,9 @@ impl Walk<'_, '_> {
         found: &mut [usize],
         rest: &mut Vec<(Val, Val)>,
     ) {
-        let Node::Object { len, .. } = self.nodes[i] else {
-            return;
-        };
-        let mut j = i + 1;
-        for _ in 0..len {
-            let (Some(Node::String(k)), Some(value)) = (self.nodes.get(j), self.nodes.get(j + 1))
-            else {
-                return;
-            };
-            let vi = j + 1;
-            j = vi + span(value);
+        for (k, vi, value) in self.members(i) {
             let child = self.op.child(trie, k);
-            let mut taken = false;
-            if let Some(c) = child {
-                for &p in &self.op.trie[c].targets {
-                    taken = true;
-                    if found[p] == NONE {
-                        found[p] = vi;
-                    }
-                }
-            }
+            let taken = child.is_some_and(|c| self.mark(c, vi, found));
             let descend_for_pointers = child.is_some_and(|c| !self.op.trie[c].children.is_empty());
             match value {
                 Node::Object { .. } if depth + 1 < 16 => {
@@ -247,13 +252,11 @@ impl Walk<'_, '_> {
                     }
                     continue;
                 }
-                Node::Object { .. } if descend_for_pointers => {
-                    self.object_pointers(vi, child, found);
+                _ => {
+                    if let Some(c) = child {
+                        self.pointers_below(c, vi, value, found);
+                    }
                 }
-                Node::Array { .. } if descend_for_pointers => {
-                    self.array(vi, child, found);
-                }
-                _ => {}
             }
             if keep && !taken {
                 if let Some(value) = self.value(rec, vi) {
@@ -273,6 +276,30 @@ impl Walk<'_, '_> {
         }
     }
 
+    /// Records the value at `vi` for the pointers that end at trie node `c` (the first value a
+    /// pointer reaches counts); true when any does.
+    fn mark(&self, c: usize, vi: usize, found: &mut [usize]) -> bool {
+        let targets = &self.op.trie[c].targets;
+        for &p in targets {
+            if found[p] == NONE {
+                found[p] = vi;
+            }
+        }
+        !targets.is_empty()
+    }
+
+    /// Follows the pointers that go on below trie node `c` into the value at `vi`.
+    fn pointers_below(&self, c: usize, vi: usize, value: &Node<'_>, found: &mut [usize]) {
+        if self.op.trie[c].children.is_empty() {
+            return;
+        }
+        match value {
+            Node::Object { .. } => self.object_pointers(vi, Some(c), found),
+            Node::Array { .. } => self.array(vi, Some(c), found),
+            _ => {}
+        }
+    }
+
     /// Walks the array at `i` for the pointers that go through it (arrays are kept whole).
     fn array(&self, i: usize, trie: Option<usize>, found: &mut [usize]) {
         let Node::Array { len, .. } = self.nodes[i] else {
@@ -289,49 +316,19 @@ impl Walk<'_, '_> {
             let Some(c) = self.op.child(trie, index.format(n)) else {
                 continue;
             };
-            for &p in &self.op.trie[c].targets {
-                if found[p] == NONE {
-                    found[p] = vi;
-                }
-            }
-            if !self.op.trie[c].children.is_empty() {
-                match value {
-                    Node::Object { .. } => self.object_pointers(vi, Some(c), found),
-                    Node::Array { .. } => self.array(vi, Some(c), found),
-                    _ => {}
-                }
-            }
+            self.mark(c, vi, found);
+            self.pointers_below(c, vi, value, found);
         }
     }
 
     /// Walks an object inside an array for pointers only.
     fn object_pointers(&self, i: usize, trie: Option<usize>, found: &mut [usize]) {
-        let Node::Object { len, .. } = self.nodes[i] else {
-            return;
-        };
-        let mut j = i + 1;
-        for _ in 0..len {
-            let (Some(Node::String(k)), Some(value)) = (self.nodes.get(j), self.nodes.get(j + 1))
-            else {
-                return;
-            };
-            let vi = j + 1;
-            j = vi + span(value);
+        for (k, vi, value) in self.members(i) {
             let Some(c) = self.op.child(trie, k) else {
                 continue;
             };
-            for &p in &self.op.trie[c].targets {
-                if found[p] == NONE {
-                    found[p] = vi;
-                }
-            }
-            if !self.op.trie[c].children.is_empty() {
-                match value {
-                    Node::Object { .. } => self.object_pointers(vi, Some(c), found),
-                    Node::Array { .. } => self.array(vi, Some(c), found),
-                    _ => {}
-                }
-            }
+            self.mark(c, vi, found);
+            self.pointers_below(c, vi, value, found);
         }
     }
 

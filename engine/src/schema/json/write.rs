@@ -81,6 +81,17 @@ impl Writer<'_> {
         self.n += K;
     }
 
+    /// Opens a member of an object of members: `open` (which opens the object and the first
+    /// key's quote) before the first, `,"` before the others.
+    #[inline(always)]
+    fn open_member<const K: usize>(&mut self, first: &mut bool, open: &[u8; K]) {
+        if std::mem::take(first) {
+            self.put(open);
+        } else {
+            self.put(b",\"");
+        }
+    }
+
     /// Writes bytes of any length (short ones are staged; long ones go straight out).
     #[inline(always)]
     fn put_slice(&mut self, bytes: &[u8]) {
@@ -187,31 +198,24 @@ impl Writer<'_> {
         self.put_slice(int.format(event.logged_time_ms()).as_bytes());
         self.put(b"}");
 
-        if let Some(((first, value), rest)) = event.metrics.split_first() {
-            self.put(b",\"metrics\":{\"");
-            self.body(first.as_str().as_bytes());
+        let mut first = true;
+        for (name, value) in &event.metrics {
+            self.open_member(&mut first, b",\"metrics\":{\"");
+            self.body(name.as_str().as_bytes());
             self.put(b":");
             self.f64(*value);
-            for (name, value) in rest {
-                self.put(b",\"");
-                self.body(name.as_str().as_bytes());
-                self.put(b":");
-                self.f64(*value);
-            }
+        }
+        if !first {
             self.put(b"}");
         }
-        let mut unmapped = event.unmapped.iter();
-        if let Some((key, value)) = unmapped.next() {
-            self.put(b",\"unmapped\":{\"");
+        let mut first = true;
+        for (key, value) in event.unmapped.iter() {
+            self.open_member(&mut first, b",\"unmapped\":{\"");
             self.body(key.as_bytes());
             self.put(b":\"");
             self.body(value.as_bytes());
-            for (key, value) in unmapped {
-                self.put(b",\"");
-                self.body(key.as_bytes());
-                self.put(b":\"");
-                self.body(value.as_bytes());
-            }
+        }
+        if !first {
             self.put(b"}");
         }
         match (event.source, event.entity) {
