@@ -167,11 +167,7 @@ impl Normaliser {
             // The line path checks UTF-8 itself (once, and reports where it fails).
             FrameKind::Line => self.vendors.normalise_line(&frame.data, meta),
             FrameKind::Json => {
-                if simdutf8::basic::from_utf8(&frame.data).is_err() {
-                    let offset =
-                        std::str::from_utf8(&frame.data).map_or_else(|e| e.valid_up_to(), |_| 0);
-                    return Err(NormaliseError::NotUtf8 { offset });
-                }
+                base::utf8(&frame.data)?;
                 json::event_from_json(&frame.data, meta).map_err(Into::into)
             }
         }
