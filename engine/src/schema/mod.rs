@@ -11,7 +11,7 @@ mod text;
 mod unmapped;
 
 pub use intern::{interned_count, overflowed_count, Symbol};
-pub use text::Text;
+pub use text::{offsets_in, Text};
 pub use unmapped::{Part, Unmapped};
 
 use smallvec::SmallVec;

@@ -5,6 +5,13 @@
 use bytes::Bytes;
 use std::fmt;
 
+/// Where `part` lies in `whole` (byte offsets), when it is a slice of it.
+pub fn offsets_in(whole: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
 /// UTF-8 text backed by [`Bytes`] (a shared slice of the frame, or an owned buffer).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Text(Bytes);
@@ -39,12 +46,9 @@ impl Text {
     /// A sub-slice of `frame` (no copy). `s` must point into `frame`'s bytes; when it does not
     /// (a transformed value), the text is copied instead.
     pub fn slice_of(frame: &Bytes, s: &str) -> Text {
-        let base = frame.as_ptr() as usize;
-        let start = s.as_ptr() as usize;
-        if start >= base && start + s.len() <= base + frame.len() {
-            Text(frame.slice(start - base..start - base + s.len()))
-        } else {
-            Text::copy_from(s)
+        match offsets_in(frame, s.as_bytes()) {
+            Some(range) => Text(frame.slice(range)),
+            None => Text::copy_from(s),
         }
     }
 

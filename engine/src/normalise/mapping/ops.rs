@@ -259,14 +259,15 @@ impl Op {
                 rec.set(Val::Static(self.field), Val::Static(t));
                 return true;
             }
-            let mut out = String::new();
-            for piece in template {
-                match piece {
-                    Piece::Lit(t) => out.push_str(t),
-                    Piece::Field(f) => out.push_str(rec.get(f).unwrap_or("")),
-                }
-            }
-            let v = rec.owned(&out);
+            // Field values are read before the join appends to the scratch text.
+            let parts: smallvec::SmallVec<[Val; 8]> = template
+                .iter()
+                .filter_map(|piece| match piece {
+                    Piece::Lit(t) => Some(Val::Static(t)),
+                    Piece::Field(f) => rec.get_val(f),
+                })
+                .collect();
+            let v = rec.join(parts);
             rec.set(Val::Static(self.field), v);
             return true;
         }

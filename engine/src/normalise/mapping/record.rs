@@ -3,7 +3,7 @@
 //! Nothing in a record holds a reference count: a field costs two small copies, and only the
 //! values that end up in the event become [`Text`]s (in `assign`).
 
-use crate::schema::{Part, Text, Unmapped};
+use crate::schema::{offsets_in, Part, Text, Unmapped};
 use bytes::Bytes;
 
 /// A key or value of a record.
@@ -21,7 +21,7 @@ pub enum Val {
 /// Named fields of one line, with a small open-addressing index over a constant-time key
 /// fingerprint, so `get`/`set` cost the same with 3 fields or 60 (a key=value or JSON line has
 /// dozens). Past [`INDEXED`] fields the index is abandoned and lookups scan the fingerprints.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Record<'a> {
     line: &'a str,
     scratch: String,
@@ -30,7 +30,6 @@ pub struct Record<'a> {
     /// Slot -> `1 + position in fields` in the low byte, 8 more bits of the fingerprint in the
     /// high byte (so most probes that miss never touch `fields`); 0 is empty.
     index: [u16; SLOTS],
-    overflow: bool,
     /// Fields removed (their keys are [`REMOVED`]; they stay in place so the index holds).
     removed: usize,
 }
@@ -88,12 +87,10 @@ pub fn trim(s: &str) -> &str {
     }
 }
 
-/// The span of `part` within `whole`, when it lies there.
+/// The span of `part` within `whole`, when it lies there (lines are far below 4 GiB).
 fn span_in(whole: &str, part: &str) -> Option<(u32, u32)> {
-    let base = whole.as_ptr() as usize;
-    let start = (part.as_ptr() as usize).checked_sub(base)?;
-    let end = start.checked_add(part.len())?;
-    (end <= whole.len()).then_some((start as u32, end as u32))
+    let r = offsets_in(whole.as_bytes(), part.as_bytes())?;
+    Some((r.start as u32, r.end as u32))
 }
 
 impl<'a> Record<'a> {
@@ -109,7 +106,6 @@ impl<'a> Record<'a> {
             scratch,
             fields,
             index: [0; SLOTS],
-            overflow: false,
             removed: 0,
         }
     }
@@ -171,6 +167,25 @@ impl<'a> Record<'a> {
         Val::Scratch(a as u32, self.scratch.len() as u32)
     }
 
+    /// The values `parts` joined, as one new value (appended to the scratch text; no
+    /// allocation once the scratch text has grown to the record's size).
+    pub fn join(&mut self, parts: impl IntoIterator<Item = Val>) -> Val {
+        let a = self.scratch.len();
+        for part in parts {
+            match part {
+                Val::Line(x, y) => self.scratch.push_str(&self.line[x as usize..y as usize]),
+                Val::Scratch(x, y) => {
+                    // Rare (a template over a value the mapping built); `extend_from_within`
+                    // is past the workspace's MSRV.
+                    let piece = self.scratch[x as usize..y as usize].to_owned();
+                    self.scratch.push_str(&piece);
+                }
+                Val::Static(s) => self.scratch.push_str(s),
+            }
+        }
+        Val::Scratch(a as u32, self.scratch.len() as u32)
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.get_val(key).map(|v| self.str(v))
@@ -196,8 +211,21 @@ impl<'a> Record<'a> {
         self.str(k).as_bytes() == key
     }
 
+    /// True once the record has more fields than the index holds (fields are never taken
+    /// out, so it stays true).
+    fn overflowed(&self) -> bool {
+        self.fields.len() > INDEXED
+    }
+
+    /// The fingerprint of `key` and where it is, if present.
+    fn find(&self, key: Val) -> (u32, Option<usize>) {
+        let k = self.str(key).as_bytes();
+        let h = key_hash(k);
+        (h, self.position(k, h))
+    }
+
     fn position(&self, key: &[u8], h: u32) -> Option<usize> {
-        if self.overflow {
+        if self.overflowed() {
             return (0..self.fields.len()).find(|&i| self.fields[i].2 == h && self.key_is(i, key));
         }
         let tag = tag_of(h);
@@ -227,11 +255,9 @@ impl<'a> Record<'a> {
 
     /// Sets `key` (replacing an earlier value).
     pub fn set(&mut self, key: Val, value: Val) {
-        let k = self.str(key).as_bytes();
-        let h = key_hash(k);
-        match self.position(k, h) {
-            Some(i) => self.fields[i].1 = value,
-            None => self.push_new(h, key, value),
+        match self.find(key) {
+            (_, Some(i)) => self.fields[i].1 = value,
+            (h, None) => self.push_new(h, key, value),
         }
     }
 
@@ -245,24 +271,20 @@ impl<'a> Record<'a> {
     fn push_new(&mut self, h: u32, key: Val, value: Val) {
         let i = self.fields.len();
         self.fields.push((key, value, h));
-        if !self.overflow {
-            if i < INDEXED {
-                self.index_insert(h, i);
-            } else {
-                self.overflow = true;
-            }
+        if i < INDEXED {
+            self.index_insert(h, i);
         }
     }
 
     /// Sets `key` only when it is not there yet. Returns whether it was set.
     pub fn set_if_absent_val(&mut self, key: Val, value: Val) -> bool {
-        let k = self.str(key).as_bytes();
-        let h = key_hash(k);
-        if self.position(k, h).is_some() {
-            return false;
+        match self.find(key) {
+            (_, Some(_)) => false,
+            (h, None) => {
+                self.push_new(h, key, value);
+                true
+            }
         }
-        self.push_new(h, key, value);
-        true
     }
 
     /// Removes `key`, returning its value. The field stays in place under a key no lookup
@@ -341,31 +363,26 @@ impl Texts<'_, '_> {
         v: Val,
         part: &str,
     ) -> Part {
-        let span = match v {
-            Val::Static(_) => None,
-            Val::Line(..) => {
-                let base = match bases[0] {
-                    Some(b) => Some(b),
-                    None => {
-                        bases[0] = unmapped.add_base(Text::slice_of(self.frame, self.rec.line));
-                        bases[0]
-                    }
+        // Which base the value is a part of: 0 the line, 1 the scratch text.
+        let (which, whole) = match v {
+            Val::Static(_) => return Part::Text(self.text(v, part)),
+            Val::Line(..) => (0, self.rec.line),
+            Val::Scratch(..) => (1, self.rec.scratch.as_str()),
+        };
+        let base = match bases[which] {
+            Some(b) => Some(b),
+            None => {
+                let text = match which {
+                    0 => Text::slice_of(self.frame, self.rec.line),
+                    _ => self.scratch().clone(),
                 };
-                base.and_then(|b| unmapped.span_of(b, part))
-            }
-            Val::Scratch(..) => {
-                let base = match bases[1] {
-                    Some(b) => Some(b),
-                    None => {
-                        bases[1] = unmapped.add_base(self.scratch().clone());
-                        bases[1]
-                    }
-                };
-                base.zip(span_in(&self.rec.scratch, part))
-                    .map(|(base, (a, b))| Part::Span { base, a, b })
+                bases[which] = unmapped.add_base(text);
+                bases[which]
             }
         };
-        span.unwrap_or_else(|| Part::Text(self.text(v, part)))
+        base.zip(span_in(whole, part))
+            .map(|(base, (a, b))| Part::Span { base, a, b })
+            .unwrap_or_else(|| Part::Text(self.text(v, part)))
     }
 
     /// `part` (a part of the text of `v`) as a [`Text`].
@@ -441,6 +458,17 @@ mod tests {
         let key = r.val(&line[11..15]);
         r.set(key, Val::Static("x"));
         assert_eq!(r.get("port"), Some("x"), "a key may be a span of the line");
+    }
+
+    #[test]
+    fn join_concatenates_line_scratch_and_constant_parts() {
+        let line = "user=bob";
+        let mut r = Record::new(line);
+        let built = r.owned("42");
+        let joined = r.join([Val::Line(5, 8), Val::Static(":"), built]);
+        assert_eq!(r.str(joined), "bob:42");
+        let again = r.join([joined, Val::Static("!")]);
+        assert_eq!(r.str(again), "bob:42!");
     }
 
     #[test]
