@@ -2,7 +2,7 @@
 //! fields are scratch, `message`/`raw` are inputs, everything else is kept in `unmapped`.
 //! A value that does not convert (a port of `http`) is kept in `unmapped` and counted.
 
-use super::record::{Record, Val};
+use super::record::Record;
 use crate::normalise::base::parse_ip;
 use crate::schema::{class_uid_of, severity, Event, Status, Symbol};
 use bytes::Bytes;
@@ -76,33 +76,6 @@ fn target_of(k: &str) -> Target {
     }
 }
 
-const CACHE_SLOTS: usize = 512;
-
-thread_local! {
-    /// Targets of constant keys (the field names of compiled mappings), by address and length:
-    /// a mapping's names are interned, so most fields skip the string comparisons.
-    static TARGETS: [std::cell::Cell<(usize, u32, Target)>; CACHE_SLOTS] =
-        const { [const { std::cell::Cell::new((0, 0, Target::Skip)) }; CACHE_SLOTS] };
-}
-
-fn target(key: Val, k: &str) -> Target {
-    let Val::Static(s) = key else {
-        return target_of(k);
-    };
-    let addr = s.as_ptr() as usize;
-    let len = s.len() as u32;
-    let slot = (addr >> 3 ^ addr >> 12 ^ len as usize) % CACHE_SLOTS;
-    TARGETS.with(|cache| {
-        let (a, l, t) = cache[slot].get();
-        if a == addr && l == len {
-            return t;
-        }
-        let t = target_of(k);
-        cache[slot].set((addr, len, t));
-        t
-    })
-}
-
 /// Assigns `rec` to `ev` (`frame`: the bytes of the record's line, which the event's texts
 /// slice); returns the number of values that did not convert.
 pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
@@ -115,7 +88,7 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
     let texts = rec.texts(frame);
     for (key, value) in rec.iter() {
         let k = rec.str(key);
-        let t = target(key, k);
+        let t = target_of(k);
         if t == Target::Skip {
             continue;
         }
@@ -307,6 +280,7 @@ fn protocol(v: &str) -> Symbol {
 
 #[cfg(test)]
 mod tests {
+    use super::super::record::Val;
     use super::*;
 
     #[test]
