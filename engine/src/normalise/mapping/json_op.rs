@@ -11,26 +11,15 @@
 use super::record::{Record, Val};
 use simd_json::{Node, StaticNode, Tape};
 
-/// One JSON pointer of the operator: where its value goes and its segments.
-#[derive(Debug)]
-pub struct JsonPath {
-    /// The record field it sets.
-    pub to: &'static str,
-    /// Pointer segments, unescaped.
-    pub segs: Vec<String>,
-}
-
-impl JsonPath {
-    /// A path from its target and segments.
-    pub fn new(to: &'static str, segs: Vec<String>) -> JsonPath {
-        JsonPath { to, segs }
-    }
-}
+/// One JSON pointer of the operator: the record field its value goes to, and its segments
+/// (unescaped).
+pub type JsonPath = (&'static str, Vec<String>);
 
 /// A compiled `json` operator.
 #[derive(Debug)]
 pub struct JsonOp {
-    paths: Vec<JsonPath>,
+    /// Per pointer, the record field its value goes to.
+    targets: Vec<&'static str>,
     /// Node 0 is the root (the object itself).
     trie: Vec<TrieNode>,
     keep_rest: bool,
@@ -89,9 +78,9 @@ impl JsonOp {
     /// Compiles the pointers into a trie.
     pub fn new(paths: Vec<JsonPath>, keep_rest: bool) -> JsonOp {
         let mut trie = vec![TrieNode::default()];
-        for (p, path) in paths.iter().enumerate() {
+        for (p, (_, segs)) in paths.iter().enumerate() {
             let mut at = 0;
-            for seg in &path.segs {
+            for seg in segs {
                 at = match trie[at].children.iter().find(|(s, _)| **s == **seg) {
                     Some(&(_, next)) => next,
                     None => {
@@ -105,7 +94,7 @@ impl JsonOp {
             trie[at].targets.push(p);
         }
         JsonOp {
-            paths,
+            targets: paths.into_iter().map(|(to, _)| to).collect(),
             trie,
             keep_rest,
         }
@@ -165,14 +154,14 @@ impl JsonOp {
                 base,
             };
             found.clear();
-            found.resize(self.paths.len(), NONE);
+            found.resize(self.targets.len(), NONE);
             rest.clear();
             path.clear();
             walk.object(rec, 0, Some(0), 0, self.keep_rest, path, found, rest);
-            for (p, &at) in self.paths.iter().zip(found.iter()) {
+            for (&to, &at) in self.targets.iter().zip(found.iter()) {
                 if at != NONE {
                     if let Some(value) = walk.value(rec, at) {
-                        rec.set(Val::Static(p.to), value);
+                        rec.set(Val::Static(to), value);
                     }
                 }
             }
@@ -455,7 +444,7 @@ mod tests {
         JsonOp::new(
             paths
                 .iter()
-                .map(|(to, segs)| JsonPath::new(to, segs.iter().map(|s| s.to_string()).collect()))
+                .map(|(to, segs)| (*to, segs.iter().map(|s| s.to_string()).collect()))
                 .collect(),
             keep_rest,
         )

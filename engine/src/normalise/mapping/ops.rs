@@ -157,7 +157,7 @@ impl Op {
                         .skip(1)
                         .map(|s| s.replace("~1", "/").replace("~0", "~"))
                         .collect();
-                    paths.push(super::json_op::JsonPath::new(text(to), segs));
+                    paths.push((text(to), segs));
                 }
                 let keep_rest = match spec.rest.as_deref() {
                     None | Some("unmapped") => true,
