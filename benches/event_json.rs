@@ -56,7 +56,6 @@ fn typical_event() -> Event {
             ("acl", "outbound-allow"),
         ]
         .into_iter()
-        .map(|(k, v)| (Text::from_static(k), Text::from_static(v)))
         .collect(),
     }
 }
@@ -137,10 +136,7 @@ fn json_message_event() -> Event {
         uid: Some(Text::from_static("e7a90000-0000-4000-8000-000000000000")),
         source: Some(Symbol::intern("normalize")),
         entity: Some(Symbol::intern("s3.amazonaws.com")),
-        unmapped: unmapped
-            .into_iter()
-            .map(|(k, v)| (Text::from_static(k), Text::from_static(v)))
-            .collect(),
+        unmapped: unmapped.into_iter().collect(),
         ..Event::default()
     }
 }
@@ -173,7 +169,6 @@ fn syslog_text_event() -> Event {
         entity: Some(Symbol::intern("bastion-02")),
         unmapped: [("pid", "48213"), ("invalid_user", "true"), ("auth_method", "password")]
             .into_iter()
-            .map(|(k, v)| (Text::from_static(k), Text::from_static(v)))
             .collect(),
         ..Event::default()
     }

@@ -114,6 +114,15 @@ impl fmt::Debug for Unmapped {
     }
 }
 
+/// Constant pairs (fixtures, defaults) without spelling out a `Text` for each.
+impl FromIterator<(&'static str, &'static str)> for Unmapped {
+    fn from_iter<I: IntoIterator<Item = (&'static str, &'static str)>>(iter: I) -> Unmapped {
+        iter.into_iter()
+            .map(|(k, v)| (Text::from_static(k), Text::from_static(v)))
+            .collect()
+    }
+}
+
 impl FromIterator<(Text, Text)> for Unmapped {
     fn from_iter<I: IntoIterator<Item = (Text, Text)>>(iter: I) -> Unmapped {
         let mut u = Unmapped::new();
@@ -138,12 +147,9 @@ mod tests {
         u.push((Text::from_static("user"), Text::copy_from("bob")));
         assert_eq!(u.get("srcip"), Some("10.0.0.1"));
         assert_eq!(u.entry(1), Some(("user", "bob")));
-        let same: Unmapped = [
-            (Text::from_static("srcip"), Text::from_static("10.0.0.1")),
-            (Text::from_static("user"), Text::from_static("bob")),
-        ]
-        .into_iter()
-        .collect();
+        let same: Unmapped = [("srcip", "10.0.0.1"), ("user", "bob")]
+            .into_iter()
+            .collect();
         assert_eq!(u, same, "equality is by content, not by representation");
         assert_eq!(
             format!("{u:?}"),

@@ -157,12 +157,7 @@ mod tests {
                 (Symbol::intern("bytes_out"), 1500.0),
                 (Symbol::intern("latency_ms"), 2.5)
             ],
-            unmapped: [
-                (Text::from_static("zone"), Text::from_static("inside")),
-                (Text::from_static("acl"), Text::from_static("out-1")),
-            ]
-            .into_iter()
-            .collect(),
+            unmapped: [("zone", "inside"), ("acl", "out-1")].into_iter().collect(),
         }
     }
     fn expected_after_round_trip(mut event: Event) -> Event {
@@ -186,15 +181,9 @@ mod tests {
             },
             entity: Some(Symbol::intern("auth-svc")),
             unmapped: [
-                (
-                    Text::from_static("reason"),
-                    Text::from_static("bad password\n"),
-                ),
-                (
-                    Text::from_static("nested.key"),
-                    Text::from_static("{\"a\":1}"),
-                ),
-                (Text::from_static("empty"), Text::new()),
+                ("reason", "bad password\n"),
+                ("nested.key", "{\"a\":1}"),
+                ("empty", ""),
             ]
             .into_iter()
             .collect(),
