@@ -5,23 +5,22 @@
 //! done), by one of two scanners:
 //!
 //! - few signatures (the JSON vendors' keys): a SIMD packed search (Teddy) that jumps to each
-//!   position where a signature may start; the signatures are compared there. About 0.3 ns per
-//!   byte on JSON messages, against 2.2 for the DFA scan it replaces.
-//! - many (the text vendors'): a DFA over the signatures' first [`ANCHOR`] bytes (fewer if its
-//!   table would not fit `u16` states), a signature being compared in full where its anchor ends. One DFA step waits for the previous one (a
-//!   load from the table), so the line is cut into [`CHAINS`] parts, overlapping by the longest
-//!   anchor less one byte, that are scanned in step: the steps of different parts are
-//!   independent and the CPU runs them at the same time. About 0.8 ns per byte, against 2.3.
+//!   position where a signature may start; the signatures are compared there.
+//! - many (the text vendors'): Aho-Corasick's DFA over the signatures' first [`ANCHOR`] bytes, a
+//!   signature being compared in full where its anchor ends. One DFA step waits for the
+//!   previous one (a load from the table), so the line is cut into [`CHAINS`] parts, overlapping
+//!   by the longest anchor less one byte, that are scanned in step: the steps of different parts
+//!   are independent and the CPU runs them at the same time.
 //!
-//! The vendor is then the first, in order of priority, whose conditions hold. On the lines of the
-//! mixed corpus, detection went from about 1000 ns to 290 ns per line (CPU time).
+//! The vendor is then the first, in order of priority, whose conditions hold. Signatures are
+//! never empty and a vendor has at most 64 `all` and `json_keys` signatures together (both
+//! checked by [`VendorPlan::compile`]). Timings are in BENCHMARKS.md.
 
 use super::plan::VendorPlan;
 use crate::schema::Symbol;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{packed, Anchored, MatchKind, Span, StartKind};
 use smallvec::SmallVec;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -83,26 +82,17 @@ impl Signatures {
         let mut vendors = Vec::new();
         for plan in plans {
             let d = &plan.detect;
-            // An empty `all` signature is in every line: it adds no condition.
             let all: Vec<String> = d
                 .all
                 .iter()
-                .filter(|p| !p.is_empty())
                 .cloned()
                 .chain(d.json_keys.iter().map(|k| format!("\"{k}\"")))
                 .collect();
-            if all.len() > 64 {
-                return Err(format!(
-                    "{}: at most 64 `all`/`json_keys` signatures",
-                    plan.name
-                ));
-            }
-            let has_any = d.any.iter().any(|p| !p.is_empty());
-            if d.any.is_empty() && all.is_empty() && d.all.is_empty() && !d.json {
+            if d.any.is_empty() && all.is_empty() && !d.json {
                 continue;
             }
             let v = vendors.len();
-            for p in d.any.iter().filter(|p| !p.is_empty()) {
+            for p in &d.any {
                 texts.push(p.as_bytes().to_vec());
                 patterns.push((v, None));
             }
@@ -112,7 +102,7 @@ impl Signatures {
             }
             vendors.push(Entry {
                 name: plan.name,
-                has_any,
+                has_any: !d.any.is_empty(),
                 all_mask: if all.is_empty() {
                     0
                 } else {
@@ -162,14 +152,11 @@ impl Signatures {
     }
 }
 
-/// The DFA keeps at most the first `ANCHOR` bytes of each signature: a smaller table (most of it
-/// stays in the L1 cache) and a shorter overlap between the parts of a line.
+/// The DFA keeps at most the first `ANCHOR` bytes of each signature: a smaller table and a
+/// shorter overlap between the parts of a line.
 const ANCHOR: usize = 8;
 /// Parts of a line scanned in step by the DFA.
 const CHAINS: usize = 4;
-/// Entries of the DFA's table: a state (`u16`, premultiplied by the stride) plus a column (`u8`)
-/// is always an index in it, so indexing needs no bounds check.
-const TABLE: usize = u16::MAX as usize + 1 + 256;
 
 /// Finds every occurrence of a list of signatures (see the module documentation).
 #[derive(Debug)]
@@ -247,51 +234,32 @@ impl Scanner {
     }
 }
 
-/// A DFA (Aho-Corasick's, re-encoded as one flat table) over the signatures' anchors.
+/// Aho-Corasick's DFA over the signatures' anchors (their first [`ANCHOR`] bytes), driven a
+/// byte at a time on [`CHAINS`] parts of the line.
 #[derive(Debug)]
 struct ChainDfa {
-    /// Byte -> column: one per byte that occurs in an anchor, 0 for all others.
-    class: [u8; 256],
-    stride: usize,
-    /// `state + class` -> next state (states are premultiplied by `stride`). States that end
-    /// an anchor are numbered last, from `first_match`; the entries past the last state are
-    /// never read.
-    trans: Box<[u16; TABLE]>,
-    start: u16,
-    first_match: u16,
-    /// For each match state (from `first_match`): the signatures whose anchor ends there, with
-    /// the anchor's length.
-    matches: Vec<Vec<(u32, u32)>>,
+    /// Unanchored, without a prefilter: its start state is not special, so a special state
+    /// is a match state (the dead state is never reached by an unanchored search).
+    dfa: aho_corasick::dfa::DFA,
+    start: StateID,
+    /// Anchor id -> the signatures that begin with it.
+    signatures_of: Vec<Vec<usize>>,
     texts: Vec<Vec<u8>>,
     /// The longest anchor less one: how far the parts of a line overlap.
     overlap: usize,
 }
 
 impl ChainDfa {
-    /// The DFA of the longest anchors (at most [`ANCHOR`] bytes) whose table fits in `u16`
-    /// states.
     fn build(texts: Vec<Vec<u8>>) -> Result<ChainDfa, String> {
-        let mut last = String::new();
-        for anchor in (1..=ANCHOR).rev() {
-            match ChainDfa::build_with(&texts, anchor) {
-                Ok(Some(dfa)) => return Ok(ChainDfa { texts, ..dfa }),
-                Ok(None) => last = format!("{} signatures: too many states", texts.len()),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(format!("detection signatures: {last}"))
-    }
-
-    fn build_with(texts: &[Vec<u8>], anchor: usize) -> Result<Option<ChainDfa>, String> {
-        let mut anchors: Vec<Vec<u8>> = Vec::new();
-        let mut signatures_of: Vec<Vec<u32>> = Vec::new();
+        let mut anchors: Vec<&[u8]> = Vec::new();
+        let mut signatures_of: Vec<Vec<usize>> = Vec::new();
         for (i, t) in texts.iter().enumerate() {
-            let a = &t[..t.len().min(anchor)];
-            match anchors.iter().position(|x| x == a) {
-                Some(j) => signatures_of[j].push(i as u32),
+            let a = &t[..t.len().min(ANCHOR)];
+            match anchors.iter().position(|x| *x == a) {
+                Some(j) => signatures_of[j].push(i),
                 None => {
-                    anchors.push(a.to_vec());
-                    signatures_of.push(vec![i as u32]);
+                    anchors.push(a);
+                    signatures_of.push(vec![i]);
                 }
             }
         }
@@ -299,115 +267,49 @@ impl ChainDfa {
         let dfa = aho_corasick::dfa::DFA::builder()
             .match_kind(MatchKind::Standard)
             .start_kind(StartKind::Unanchored)
-            .byte_classes(false)
+            .byte_classes(true)
+            .prefilter(false)
             .build(&anchors)
             .map_err(|e| err(&e))?;
-        // Columns: one per byte in an anchor; a byte in no anchor leads where any other such
-        // byte does, so they share column 0 (represented by the first of them).
-        let mut class = [0u8; 256];
-        let mut columns: Vec<u8> = Vec::new();
-        let mut other = None;
-        for b in 0..=255u8 {
-            if anchors.iter().any(|a| a.contains(&b)) {
-                columns.push(b);
-                class[usize::from(b)] = columns.len() as u8;
-            } else if other.is_none() {
-                other = Some(b);
-            }
-        }
-        let Some(other) = other else {
-            return Ok(None);
-        };
-        columns.insert(0, other);
-        let stride = columns.len();
-        // Every state reachable from the start, match states last.
         let start = dfa.start_state(Anchored::No).map_err(|e| err(&e))?;
-        let mut seen: HashSet<StateID> = HashSet::from([start]);
-        let mut order = vec![start];
-        let mut i = 0;
-        while i < order.len() {
-            for &b in &columns {
-                let next = dfa.next_state(Anchored::No, order[i], b);
-                if seen.insert(next) {
-                    order.push(next);
-                }
-            }
-            i += 1;
-        }
-        if order.len() * stride > usize::from(u16::MAX) + 1 {
-            return Ok(None);
-        }
-        order.sort_by_key(|s| dfa.is_match(*s));
-        let first_match = order
-            .iter()
-            .position(|s| dfa.is_match(*s))
-            .unwrap_or(order.len());
-        let index: HashMap<StateID, usize> =
-            order.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-        // Fits: checked above (a state past the last, `order.len() * stride`, only as the
-        // `first_match` of a DFA without match states, which never matches).
-        let id = |s: &StateID| (index[s] * stride).min(usize::from(u16::MAX)) as u16;
-        let mut trans: Box<[u16; TABLE]> = vec![0u16; TABLE]
-            .into_boxed_slice()
-            .try_into()
-            .map_err(|_| err(&"table size"))?;
-        let mut matches = Vec::new();
-        for (n, s) in order.iter().enumerate() {
-            for (c, &b) in columns.iter().enumerate() {
-                trans[n * stride + c] = id(&dfa.next_state(Anchored::No, *s, b));
-            }
-            if dfa.is_match(*s) {
-                let mut m = Vec::new();
-                for k in 0..dfa.match_len(*s) {
-                    let a = dfa.match_pattern(*s, k).as_usize();
-                    m.extend(
-                        signatures_of[a]
-                            .iter()
-                            .map(|&t| (t, anchors[a].len() as u32)),
-                    );
-                }
-                matches.push(m);
-            }
-        }
-        Ok(Some(ChainDfa {
-            class,
-            stride,
-            trans,
-            start: id(&start),
-            first_match: if first_match == order.len() {
-                u16::MAX
-            } else {
-                (first_match * stride) as u16
-            },
-            matches,
-            overlap: anchors.iter().map(Vec::len).max().unwrap_or(1) - 1,
-            texts: Vec::new(),
-        }))
+        let overlap = anchors.iter().map(|a| a.len()).max().unwrap_or(1) - 1;
+        Ok(ChainDfa {
+            dfa,
+            start,
+            signatures_of,
+            texts,
+            overlap,
+        })
     }
 
     /// The DFA entered `state` at `end` (the anchors that end there end at that byte): report
     /// the signatures that occur in full.
     #[cold]
     #[inline(never)]
-    fn hit(&self, state: u16, haystack: &[u8], end: usize, found: &mut dyn FnMut(usize)) {
-        let i = usize::from(state - self.first_match) / self.stride;
-        for &(t, len) in &self.matches[i] {
-            let start = end + 1 - len as usize;
-            if haystack[start..].starts_with(&self.texts[t as usize]) {
-                found(t as usize);
+    fn hit(&self, state: StateID, haystack: &[u8], end: usize, found: &mut dyn FnMut(usize)) {
+        if !self.dfa.is_match(state) {
+            return;
+        }
+        for k in 0..self.dfa.match_len(state) {
+            let a = self.dfa.match_pattern(state, k);
+            let start = end + 1 - self.dfa.pattern_len(a);
+            for &t in &self.signatures_of[a.as_usize()] {
+                if haystack[start..].starts_with(&self.texts[t]) {
+                    found(t);
+                }
             }
         }
     }
 
     fn scan(&self, haystack: &[u8], found: &mut dyn FnMut(usize)) {
         let n = haystack.len();
-        let (trans, class, first_match) = (&*self.trans, &self.class, self.first_match);
-        let step = |s: u16, b: u8| trans[usize::from(s) + usize::from(class[usize::from(b)])];
+        let dfa = &self.dfa;
+        let step = |s: StateID, b: u8| dfa.next_state(Anchored::No, s, b);
         if n < CHAINS * (self.overlap + 16) {
             let mut s = self.start;
             for (i, &b) in haystack.iter().enumerate() {
                 s = step(s, b);
-                if s >= first_match {
+                if dfa.is_special(s) {
                     self.hit(s, haystack, i, found);
                 }
             }
@@ -422,21 +324,15 @@ impl ChainDfa {
         let len = stride + self.overlap;
         let at: [usize; CHAINS] =
             std::array::from_fn(|k| if k + 1 == CHAINS { n - len } else { k * stride });
-        let (p0, p1, p2, p3) = (
-            &haystack[at[0]..][..len],
-            &haystack[at[1]..][..len],
-            &haystack[at[2]..][..len],
-            &haystack[at[3]..][..len],
-        );
-        let (mut s0, mut s1, mut s2, mut s3) = (self.start, self.start, self.start, self.start);
+        let parts: [&[u8]; CHAINS] = std::array::from_fn(|k| &haystack[at[k]..][..len]);
+        let mut s = [self.start; CHAINS];
         for i in 0..len {
-            s0 = step(s0, p0[i]);
-            s1 = step(s1, p1[i]);
-            s2 = step(s2, p2[i]);
-            s3 = step(s3, p3[i]);
-            if s0.max(s1).max(s2.max(s3)) >= first_match {
-                for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
-                    if s >= first_match {
+            for (s, part) in s.iter_mut().zip(&parts) {
+                *s = step(*s, part[i]);
+            }
+            if s.iter().fold(false, |any, &s| any | dfa.is_special(s)) {
+                for (k, &s) in s.iter().enumerate() {
+                    if dfa.is_special(s) {
                         self.hit(s, haystack, at[k] + i, found);
                     }
                 }
@@ -479,9 +375,8 @@ mod tests {
                     let d = &p.detect;
                     let keys: Vec<String> =
                         d.json_keys.iter().map(|k| format!("\"{k}\"")).collect();
-                    let any = d.any.iter().filter(|t| !t.is_empty()).collect::<Vec<_>>();
-                    (d.json || !any.is_empty() || !d.all.is_empty() || !keys.is_empty())
-                        && (any.is_empty() || any.iter().any(|t| contains(h, t)))
+                    (d.json || !d.any.is_empty() || !d.all.is_empty() || !keys.is_empty())
+                        && (d.any.is_empty() || d.any.iter().any(|t| contains(h, t)))
                         && d.all.iter().chain(&keys).all(|t| contains(h, t))
                 })
                 .enumerate()
@@ -612,7 +507,6 @@ mod tests {
                     .chain(keys)
                     .collect::<Vec<_>>()
             })
-            .filter(|t| !t.is_empty())
             .map(String::into_bytes)
             .collect();
         let dfa = Scanner::Dfa(Box::new(ChainDfa::build(texts.clone()).unwrap()));
@@ -655,5 +549,31 @@ mod tests {
             }
         }
         assert!(n > 100);
+    }
+
+    proptest::proptest! {
+        /// Both scanners find exactly the signatures that `contains` finds, on random small
+        /// signature sets and lines (a few ASCII letters, `"` and multi-byte UTF-8).
+        #[test]
+        fn the_scanners_agree_with_contains(
+            sigs in proptest::collection::vec("[ab\"é€]{1,10}", 1..12),
+            lines in proptest::collection::vec("[ab\"é€x]{0,300}", 1..8),
+        ) {
+            let texts: Vec<Vec<u8>> = sigs.iter().map(|s| s.clone().into_bytes()).collect();
+            let dfa = Scanner::Dfa(Box::new(ChainDfa::build(texts.clone()).unwrap()));
+            let packed = Scanner::build(texts.clone()).unwrap();
+            for line in &lines {
+                let h = line.as_bytes();
+                let want: Vec<bool> = texts
+                    .iter()
+                    .map(|t| h.windows(t.len()).any(|w| w == &t[..]))
+                    .collect();
+                for scanner in [&dfa, &packed] {
+                    let mut found = vec![false; texts.len()];
+                    scanner.scan(h, &mut |i| found[i] = true);
+                    proptest::prop_assert_eq!(&found, &want, "{:?} in {:?}", sigs, line);
+                }
+            }
+        }
     }
 }

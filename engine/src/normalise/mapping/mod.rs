@@ -239,8 +239,8 @@ impl VendorRegistry {
                 ),
             ));
         }
-        // Built before saving: a mapping the registry as a whole cannot take (detection
-        // signatures that do not fit) is refused without touching the folder.
+        // Built before saving: a mapping the registry as a whole cannot take is refused
+        // without touching the folder.
         let mut plans = self.state.load().plans.clone();
         plans.insert(plan.name, Arc::new(plan));
         let state =

@@ -90,6 +90,24 @@ impl VendorPlan {
         if name == "auto" {
             return Err(err("`auto` is reserved for detection".into()));
         }
+        let d = &spec.detect;
+        for (list, texts) in [
+            ("any", &d.any),
+            ("all", &d.all),
+            ("json_keys", &d.json_keys),
+        ] {
+            if let Some(i) = texts.iter().position(String::is_empty) {
+                return Err(err(format!(
+                    "detect.{list}[{i}]: an empty signature (it would be in every line)"
+                )));
+            }
+        }
+        if d.all.len() + d.json_keys.len() > 64 {
+            return Err(err(format!(
+                "detect: {} `all` and `json_keys` signatures; at most 64 together",
+                d.all.len() + d.json_keys.len()
+            )));
+        }
         let class_uid = class_of(&spec.class, None, "class")
             .map_err(err)?
             .unwrap_or(CLASS_BASE_EVENT);
@@ -199,4 +217,50 @@ fn run_ops(ops: &[Op], rec: &mut Record<'_>, reference_ms: i64, extracted: &mut 
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(detect: &str) -> Result<VendorPlan, MappingError> {
+        VendorPlan::compile(&format!(
+            "name = \"v\"\nvendor_name = \"v\"\n[detect]\n{detect}\n"
+        ))
+    }
+
+    #[test]
+    fn an_empty_signature_is_refused() {
+        for (detect, list) in [
+            (r#"any = [""]"#, "detect.any[0]"),
+            (r#"any = ["zz", ""]"#, "detect.any[1]"),
+            (r#"all = [""]"#, "detect.all[0]"),
+            (r#"json_keys = ["k", ""]"#, "detect.json_keys[1]"),
+        ] {
+            let e = compile(detect).unwrap_err().to_string();
+            assert!(
+                e.contains(list) && e.contains("empty signature"),
+                "{detect}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn at_most_64_all_and_json_keys_signatures() {
+        let sigs = |n: usize| {
+            (0..n)
+                .map(|i| format!("\"s{i}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert!(compile(&format!("all = [{}]", sigs(64))).is_ok());
+        let e = compile(&format!("all = [{}]", sigs(65)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 64"), "{e}");
+        let e = compile(&format!("all = [{}]\njson_keys = [\"k\"]", sigs(64)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 64"), "{e}");
+    }
 }
