@@ -67,10 +67,7 @@ impl Writer<'_> {
     /// Makes room for `k` (at most [`STEP_MAX`]) bytes.
     #[inline(always)]
     fn room(&mut self, k: usize) {
-        if self.n + k > STAGE {
-            flush(self.out, self.stage, self.n);
-            self.n = 0;
-        }
+        self.n = room(self.out, self.stage, self.n, k);
     }
 
     /// Writes a constant.
@@ -92,15 +89,10 @@ impl Writer<'_> {
         }
     }
 
-    /// Writes bytes of any length (short ones are staged; long ones go straight out).
+    /// Writes a short run of bytes (a formatted number: at most [`STEP_MAX`]).
     #[inline(always)]
     fn put_slice(&mut self, bytes: &[u8]) {
-        if bytes.len() > STEP_MAX {
-            flush(self.out, self.stage, self.n);
-            self.n = 0;
-            self.out.extend_from_slice(bytes);
-            return;
-        }
+        debug_assert!(bytes.len() <= STEP_MAX, "put_slice takes numbers, not text");
         self.room(bytes.len());
         self.stage[self.n..self.n + bytes.len()].copy_from_slice(bytes);
         self.n += bytes.len();
@@ -320,11 +312,7 @@ impl Writer<'_> {
     }
 
     fn f64(&mut self, value: f64) {
-        if value.is_finite() {
-            self.put_slice(ryu::Buffer::new().format_finite(value).as_bytes());
-        } else {
-            self.put(b"null");
-        }
+        self.put_slice(f64_json(&mut ryu::Buffer::new(), value));
     }
 
     /// Writes the quoted text form of `ip`, as `Display` writes it (for IPv6: RFC 5952 zero-run
@@ -398,7 +386,7 @@ impl Writer<'_> {
             let (escape, control) = masks
                 .iter()
                 .fold((0, 0), |(e, c), &(me, mc)| (e | me, c | mc));
-            n = step_room(out, stage, n);
+            n = room(out, stage, n, STEP_MAX);
             if escape == 0 {
                 stage[n..n + 32].copy_from_slice(block);
                 n += 32;
@@ -414,12 +402,12 @@ impl Writer<'_> {
             rest = tail;
         }
         while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-            n = step_room(out, stage, n);
+            n = room(out, stage, n, STEP_MAX);
             n = escaped_word(stage, n, u64::from_le_bytes(*chunk));
             rest = tail;
         }
         let left = rest.len();
-        n = step_room(out, stage, n);
+        n = room(out, stage, n, STEP_MAX);
         if left > 0 {
             // 1..=7 bytes left: one word holding them, padded with spaces (which need no
             // escape, so they come out last and as is), then cut back to the real bytes.
@@ -437,10 +425,11 @@ impl Writer<'_> {
     }
 }
 
-/// Makes room for one step of [`Writer::body`] ([`STEP_MAX`] bytes); returns the position.
+/// Makes room for `k` (at most [`STEP_MAX`]) bytes in the stage whose first `n` bytes are
+/// written, flushing it to `out` when full; returns the position to write at.
 #[inline(always)]
-fn step_room(out: &mut Vec<u8>, stage: &[u8; STAGE], n: usize) -> usize {
-    if n + STEP_MAX > STAGE {
+fn room(out: &mut Vec<u8>, stage: &[u8; STAGE], n: usize, k: usize) -> usize {
+    if n + k > STAGE {
         flush(out, stage, n);
         0
     } else {
@@ -551,7 +540,7 @@ fn put_hex_segments(stage: &mut [u8; STAGE], mut n: usize, segments: &[u16]) -> 
             stage[n] = b':';
             n += 1;
         }
-        let digits = (4 - (segment | 1).leading_zeros() as usize / 4).max(1);
+        let digits = 4 - (segment | 1).leading_zeros() as usize / 4;
         // Left-align the significant digits, write four, keep `digits` of them.
         let aligned = segment << (4 * (4 - digits));
         stage[n..n + 4].copy_from_slice(&[
@@ -565,12 +554,18 @@ fn put_hex_segments(stage: &mut [u8; STAGE], mut n: usize, segments: &[u16]) -> 
     n
 }
 
-pub(super) fn write_f64(out: &mut Vec<u8>, value: f64) {
+/// A metric value as JSON: the shortest decimal that reads back the same, `null` when it is
+/// not finite (JSON has no NaN or infinity).
+fn f64_json(buf: &mut ryu::Buffer, value: f64) -> &[u8] {
     if value.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+        buf.format_finite(value).as_bytes()
     } else {
-        out.extend_from_slice(b"null");
+        b"null"
     }
+}
+
+fn write_f64(out: &mut Vec<u8>, value: f64) {
+    out.extend_from_slice(f64_json(&mut ryu::Buffer::new(), value));
 }
 
 /// For each byte: 0 when it is written as is, else the letter of its short escape, or `u` for
