@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 /// Where a record field goes in the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(super) enum Target {
     /// Scratch (`_x`) and the `raw` input.
     Skip,
     Message,
@@ -41,7 +41,7 @@ enum Target {
     Unmapped,
 }
 
-fn target_of(k: &str) -> Target {
+pub(super) fn target_of(k: &str) -> Target {
     if k.starts_with('_') {
         return Target::Skip;
     }
@@ -86,12 +86,17 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
     }
     let mut bases = [None; 2];
     let texts = rec.texts(frame);
-    for (key, value) in rec.iter() {
-        let k = rec.str(key);
-        let t = target_of(k);
+    let names = rec.names();
+    for (key, value, slot) in rec.fields() {
+        // Known when the mapping names the field (worked out when it compiled).
+        let (t, metric) = match slot {
+            Some(slot) => names.target(slot),
+            None => (target_of(rec.str(key)), None),
+        };
         if t == Target::Skip {
             continue;
         }
+        let k = rec.str(key);
         let full = rec.str(value);
         let v = super::record::trim(full);
         if v.is_empty() && t != Target::Message {
@@ -212,7 +217,8 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
             }
             Target::Metric => match v.parse::<f64>() {
                 Ok(n) if n.is_finite() => {
-                    ev.metrics.push((Symbol::intern(&k["metrics.".len()..]), n));
+                    let name = metric.unwrap_or_else(|| Symbol::intern(&k["metrics.".len()..]));
+                    ev.metrics.push((name, n));
                     true
                 }
                 _ => false,
@@ -280,15 +286,17 @@ fn protocol(v: &str) -> Symbol {
 
 #[cfg(test)]
 mod tests {
-    use super::super::record::Val;
+    use super::super::record::{Names, Val};
     use super::*;
 
     #[test]
     fn ocsf_paths_fill_the_event_and_the_rest_is_unmapped() {
-        let mut r = Record::new("");
+        let mut names = Names::default();
+        let named = names.key("src_endpoint.port");
+        let mut r = Record::new("", &names);
+        r.set(named, Val::Static("443"));
         for (k, v) in [
             ("src_endpoint.ip", "[2001:db8::1]"),
-            ("src_endpoint.port", "443"),
             ("dst_endpoint.port", "http"),
             ("connection_info.protocol_name", "6"),
             ("status", "Denied"),
@@ -298,7 +306,7 @@ mod tests {
             ("metrics.bytes_out", "1200"),
             ("actor.user.name", "-"),
         ] {
-            r.set(Val::Static(k), Val::Static(v));
+            r.set_named(Val::Static(k), Val::Static(v), false);
         }
         let mut ev = Event::default();
         assert_eq!(

@@ -8,18 +8,18 @@
 //! are set in the record as before a walk: first the pointers' in the order written, then the
 //! rest in document order (a key already in the record keeps its value).
 
-use super::record::{Record, Val};
+use super::record::{Key, Record, Val};
 use simd_json::{Node, StaticNode, Tape};
 
 /// One JSON pointer of the operator: the record field its value goes to, and its segments
 /// (unescaped).
-pub type JsonPath = (&'static str, Vec<String>);
+pub type JsonPath = (Key, Vec<String>);
 
 /// A compiled `json` operator.
 #[derive(Debug)]
 pub struct JsonOp {
     /// Per pointer, the record field its value goes to.
-    targets: Vec<&'static str>,
+    targets: Vec<Key>,
     /// Node 0 is the root (the object itself).
     trie: Vec<TrieNode>,
     keep_rest: bool,
@@ -161,12 +161,12 @@ impl JsonOp {
             for (&to, &at) in self.targets.iter().zip(found.iter()) {
                 if at != NONE {
                     if let Some(value) = walk.value(rec, at) {
-                        rec.set(Val::Static(to), value);
+                        rec.set(to, value);
                     }
                 }
             }
             for &(key, value) in rest.iter() {
-                rec.set_if_absent_val(key, value);
+                rec.set_named(key, value, true);
             }
         }
         *kept = tape.reset();
@@ -438,13 +438,14 @@ fn write_json_string(s: &str, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::record::{seed_key, Names};
     use super::*;
 
-    fn op(paths: &[(&'static str, &[&str])], keep_rest: bool) -> JsonOp {
+    fn op(names: &mut Names, paths: &[(&'static str, &[&str])], keep_rest: bool) -> JsonOp {
         JsonOp::new(
             paths
                 .iter()
-                .map(|(to, segs)| (*to, segs.iter().map(|s| s.to_string()).collect()))
+                .map(|(to, segs)| (names.key(to), segs.iter().map(|s| s.to_string()).collect()))
                 .collect(),
             keep_rest,
         )
@@ -452,7 +453,9 @@ mod tests {
 
     #[test]
     fn pointers_take_values_and_the_rest_is_kept_dotted() {
+        let mut names = Names::default();
         let o = op(
+            &mut names,
             &[
                 ("actor.user.name", &["userIdentity", "userName"]),
                 ("src_endpoint.ip", &["sourceIPs", "0"]),
@@ -461,52 +464,57 @@ mod tests {
             true,
         );
         let line = r#"<14>x: {"userIdentity":{"userName":"alice","type":"IAMUser"},"sourceIPs":["10.0.0.1","10.0.0.2"],"n":3,"z":null,"ok":true,"list":[{"x":1},{"x":"two"}],"f":-1.5e3,"esc":"a\"b\u00e9c\u0001"}"#;
-        let mut rec = Record::new(line);
+        let mut rec = Record::new(line, &names);
         let whole = Val::Line(0, line.len() as u32);
         assert!(o.run(&mut rec, whole, line));
         assert_eq!(
-            rec.get("esc"),
+            rec.lookup("esc"),
             Some("a\"b\u{e9}c\u{1}"),
             "escapes are decoded"
         );
-        assert_eq!(rec.get("actor.user.name"), Some("alice"));
-        assert_eq!(rec.get("src_endpoint.ip"), Some("10.0.0.1"));
-        assert_eq!(rec.get("_deep"), Some("two"), "pointers go through arrays");
-        assert_eq!(rec.get("userIdentity.type"), Some("IAMUser"));
-        assert_eq!(rec.get("n"), Some("3"));
-        assert_eq!(rec.get("f"), Some("-1500.0"));
-        assert_eq!(rec.get("ok"), Some("true"));
+        assert_eq!(rec.lookup("actor.user.name"), Some("alice"));
+        assert_eq!(rec.lookup("src_endpoint.ip"), Some("10.0.0.1"));
         assert_eq!(
-            rec.get("sourceIPs"),
+            rec.lookup("_deep"),
+            Some("two"),
+            "pointers go through arrays"
+        );
+        assert_eq!(rec.lookup("userIdentity.type"), Some("IAMUser"));
+        assert_eq!(rec.lookup("n"), Some("3"));
+        assert_eq!(rec.lookup("f"), Some("-1500.0"));
+        assert_eq!(rec.lookup("ok"), Some("true"));
+        assert_eq!(
+            rec.lookup("sourceIPs"),
             Some(r#"["10.0.0.1","10.0.0.2"]"#),
             "an array is kept whole, as compact JSON"
         );
-        assert_eq!(rec.get("list"), Some(r#"[{"x":1},{"x":"two"}]"#));
+        assert_eq!(rec.lookup("list"), Some(r#"[{"x":1},{"x":"two"}]"#));
         assert_eq!(
-            rec.get_val("userIdentity.type"),
+            rec.lookup_val("userIdentity.type"),
             Some(Val::Line(51, 58)),
             "an unescaped string is a span of the line"
         );
         assert!(
-            rec.get("userIdentity.userName").is_none(),
+            rec.lookup("userIdentity.userName").is_none(),
             "a value a pointer took is not kept again"
         );
-        assert!(rec.get("z").is_none());
+        assert!(rec.lookup("z").is_none());
         let other = "not json";
-        assert!(!o.run(&mut Record::new(other), Val::Line(0, 8), other));
+        assert!(!o.run(&mut Record::new(other, &names), Val::Line(0, 8), other));
     }
 
     #[test]
     fn pointer_values_come_first_and_keys_already_set_are_kept() {
-        let o = op(&[("b_first", &["b"])], true);
+        let mut names = Names::default();
+        let o = op(&mut names, &[("b_first", &["b"])], true);
         let line = r#"{"a":"1","b":"2","message":"inner"}"#;
-        let mut rec = Record::new(line);
-        rec.set_str(Val::Static("message"), line);
+        let mut rec = Record::new(line, &names);
+        rec.set_str(seed_key(0), line);
         assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), line));
         let keys: Vec<&str> = rec.iter().map(|(k, _)| rec.str(k)).collect();
         assert_eq!(keys, ["message", "b_first", "a"]);
         assert_eq!(
-            rec.get("message"),
+            rec.lookup("message"),
             Some(line),
             "an existing key is not replaced"
         );
@@ -514,14 +522,15 @@ mod tests {
 
     #[test]
     fn objects_deeper_than_the_limit_are_kept_as_json() {
-        let o = op(&[], true);
+        let mut names = Names::default();
+        let o = op(&mut names, &[], true);
         let mut line = String::new();
         for _ in 0..17 {
             line.push_str("{\"k\":");
         }
         line.push('1');
         line.push_str(&"}".repeat(17));
-        let mut rec = Record::new(&line);
+        let mut rec = Record::new(&line, &names);
         assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), &line));
         let (k, v) = rec.iter().next().unwrap();
         assert_eq!(rec.str(k).matches('k').count(), 16);

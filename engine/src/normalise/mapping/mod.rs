@@ -14,7 +14,7 @@ pub mod spec;
 pub mod timefmt;
 
 pub use plan::{Applied, VendorPlan};
-pub use record::{Record, Val};
+pub use record::{Key, Names, Record, Val};
 
 use super::base::{add_header_fields, event_from_header, parse_line};
 use super::syslog::{parse_structured_data, SyslogHeader};
@@ -350,7 +350,7 @@ impl VendorRegistry {
             add_header_fields(&mut ev, data, &h);
             return Ok(ev);
         };
-        let mut rec = seed(line, &h);
+        let mut rec = seed(line, &h, plan.names());
         let reference_ms = (meta.received_ns / 1_000_000) as i64;
         let applied = plan.apply(&mut rec, data, &mut ev, reference_ms);
         m.lines.fetch_add(1, Relaxed);
@@ -370,27 +370,25 @@ impl VendorRegistry {
 }
 
 /// The record a mapping starts from (see `docs/vendors.md`, *Seed fields*).
-fn seed<'a>(line: &'a str, h: &SyslogHeader<'a>) -> Record<'a> {
-    let mut rec = Record::new(line);
-    rec.set_str(Val::Static("message"), h.message);
-    rec.set_str(Val::Static("raw"), line);
-    if let Some(v) = h.hostname {
-        rec.set_str(Val::Static("_syslog.hostname"), v);
-    }
-    if let Some(v) = h.app_name {
-        rec.set_str(Val::Static("_syslog.app_name"), v);
-    }
-    if let Some(v) = h.proc_id {
-        rec.set_str(Val::Static("_syslog.proc_id"), v);
-    }
-    if let Some(v) = h.msg_id {
-        rec.set_str(Val::Static("_syslog.msg_id"), v);
+fn seed<'a>(line: &'a str, h: &SyslogHeader<'a>, names: &'a Names) -> Record<'a> {
+    use record::seed_key;
+    let mut rec = Record::new(line, names);
+    // In the order of `record::SEEDS`.
+    rec.set_str(seed_key(0), h.message);
+    rec.set_str(seed_key(1), line);
+    for (i, v) in [h.hostname, h.app_name, h.proc_id, h.msg_id]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(v) = v {
+            rec.set_str(seed_key(2 + i), v);
+        }
     }
     if let Some(tag) = h.cisco {
-        rec.set_str(Val::Static("_cisco.facility"), tag.facility);
-        rec.set_str(Val::Static("_cisco.mnemonic"), tag.mnemonic);
+        rec.set_str(seed_key(6), tag.facility);
+        rec.set_str(seed_key(7), tag.mnemonic);
         let severity = rec.owned(itoa::Buffer::new().format(tag.severity));
-        rec.set(Val::Static("_cisco.severity"), severity);
+        rec.set(seed_key(8), severity);
     }
     if let Some(sd) = h.structured_data {
         for (id, param, value) in parse_structured_data(sd) {
@@ -401,7 +399,7 @@ fn seed<'a>(line: &'a str, h: &SyslogHeader<'a>) -> Record<'a> {
                 out.push_str(param);
             });
             let value = rec.val(&value);
-            rec.set(key, value);
+            rec.set_named(key, value, false);
         }
     }
     rec

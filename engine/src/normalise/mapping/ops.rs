@@ -2,7 +2,7 @@
 //! dissect, kv, csv, json, set, rename, copy, map, convert, drop. An operator that finds nothing
 //! leaves the record unchanged and reports it did not match.
 
-use super::record::{Record, Val};
+use super::record::{Key, Names, Record, Val};
 use super::spec::OpSpec;
 use super::timefmt::{parse_time, parse_zone, TimeFormat};
 use rustc_hash::FxHashMap as HashMap;
@@ -10,10 +10,10 @@ use rustc_hash::FxHashMap as HashMap;
 /// A compiled operator.
 #[derive(Debug)]
 pub struct Op {
-    field: Name,
-    if_field: Option<Name>,
+    field: Key,
+    if_field: Option<Key>,
     if_value: Option<String>,
-    if_missing: Option<Name>,
+    if_missing: Option<Key>,
     /// When it matches nothing, the rule stops and the line counts as unmapped.
     pub required: bool,
     kind: Kind,
@@ -31,43 +31,44 @@ enum Kind {
         delim: u8,
         quote: Option<u8>,
         prefix: String,
-        keys: HashMap<String, Name>,
+        /// Per name number of a key the line may hold, the field it is renamed to.
+        renamed: Vec<Option<Key>>,
     },
     Csv {
         delim: u8,
-        columns: Vec<Option<Name>>,
+        columns: Vec<Option<Key>>,
         layout_column: Option<usize>,
-        layouts: HashMap<String, Vec<Option<Name>>>,
+        layouts: HashMap<String, Vec<Option<Key>>>,
     },
     Json(Box<super::json_op::JsonOp>),
     Set {
         template: Vec<Piece>,
     },
     Rename {
-        to: Name,
+        to: Key,
     },
     Copy {
-        to: Name,
+        to: Key,
     },
     Map {
-        values: HashMap<String, Name>,
-        to: Name,
-        default: Option<Name>,
+        values: HashMap<String, Const>,
+        to: Key,
+        default: Option<Const>,
         ignore_case: bool,
     },
     Convert {
         conv: Conv,
-        to: Name,
+        to: Key,
     },
     Drop {
-        fields: Vec<String>,
+        fields: Vec<Key>,
     },
 }
 
 #[derive(Debug)]
 enum Piece {
-    Lit(Name),
-    Field(String),
+    Lit(Const),
+    Field(Key),
 }
 
 #[derive(Debug)]
@@ -80,11 +81,11 @@ enum Conv {
     Trim,
 }
 
-/// A field name or constant of a compiled operator: interned, so a record holds it as a
-/// `'static` slice (no copy, no reference count).
-type Name = &'static str;
+/// A constant of a compiled operator: interned, so a record holds it as a `'static` slice (no
+/// copy, no reference count).
+type Const = &'static str;
 
-fn text(s: &str) -> Name {
+fn text(s: &str) -> Const {
     crate::schema::Symbol::intern(s).as_str()
 }
 
@@ -97,25 +98,26 @@ fn one_byte(spec: &Option<String>, default: u8, what: &str) -> Result<u8, String
     }
 }
 
-fn column_list(cols: &[String]) -> Vec<Option<Name>> {
+fn column_list(cols: &[String], names: &mut Names) -> Vec<Option<Key>> {
     cols.iter()
-        .map(|c| (!c.is_empty()).then(|| text(c)))
+        .map(|c| (!c.is_empty()).then(|| names.key(c)))
         .collect()
 }
 
 impl Op {
-    /// Compiles an operator spec; the error says what is wrong with it.
-    pub fn compile(spec: &OpSpec) -> Result<Op, String> {
+    /// Compiles an operator spec, numbering the field names it uses in `names`; the error
+    /// says what is wrong with it.
+    pub fn compile(spec: &OpSpec, names: &mut Names) -> Result<Op, String> {
         let need = |v: &Option<String>, key: &str| {
             v.clone()
                 .ok_or_else(|| format!("op {:?} needs `{key}`", spec.op))
         };
         let field = spec.field.clone().unwrap_or_else(|| "message".to_owned());
         let kind = match spec.op.as_str() {
-            "regex" => Kind::Regex(Box::new(RegexOp::compile(spec)?)),
+            "regex" => Kind::Regex(Box::new(RegexOp::compile(spec, names)?)),
             "dissect" => {
                 let pattern = need(&spec.pattern, "pattern")?;
-                let (prefix, parts) = compile_dissect(&pattern)?;
+                let (prefix, parts) = compile_dissect(&pattern, names)?;
                 Kind::Dissect { prefix, parts }
             }
             "kv" => Kind::Kv {
@@ -126,7 +128,18 @@ impl Op {
                     _ => Some(one_byte(&spec.quote, b'"', "quote")?),
                 },
                 prefix: spec.prefix.clone().unwrap_or_default(),
-                keys: spec.keys.iter().map(|(k, v)| (k.clone(), text(v))).collect::<HashMap<_, _>>(),
+                renamed: {
+                    let mut renamed = Vec::new();
+                    for (k, v) in &spec.keys {
+                        let (from, to) = (names.key(k), names.key(v));
+                        let i = usize::from(from.slot);
+                        if renamed.len() <= i {
+                            renamed.resize(i + 1, None);
+                        }
+                        renamed[i] = Some(to);
+                    }
+                    renamed
+                },
             },
             "csv" => {
                 if spec.columns.is_empty() && spec.layouts.is_empty() {
@@ -137,12 +150,12 @@ impl Op {
                 }
                 Kind::Csv {
                     delim: one_byte(&spec.delimiter, b',', "delimiter")?,
-                    columns: column_list(&spec.columns),
+                    columns: column_list(&spec.columns, names),
                     layout_column: spec.layout_column,
                     layouts: spec
                         .layouts
                         .iter()
-                        .map(|(k, v)| (k.clone(), column_list(v)))
+                        .map(|(k, v)| (k.clone(), column_list(v, names)))
                         .collect(),
                 }
             }
@@ -157,7 +170,7 @@ impl Op {
                         .skip(1)
                         .map(|s| s.replace("~1", "/").replace("~0", "~"))
                         .collect();
-                    paths.push((text(to), segs));
+                    paths.push((names.key(to), segs));
                 }
                 let keep_rest = match spec.rest.as_deref() {
                     None | Some("unmapped") => true,
@@ -166,9 +179,9 @@ impl Op {
                 };
                 Kind::Json(Box::new(super::json_op::JsonOp::new(paths, keep_rest)))
             }
-            "set" => Kind::Set { template: compile_template(&need(&spec.value, "value")?)? },
-            "rename" => Kind::Rename { to: text(&need(&spec.to, "to")?) },
-            "copy" => Kind::Copy { to: text(&need(&spec.to, "to")?) },
+            "set" => Kind::Set { template: compile_template(&need(&spec.value, "value")?, names)? },
+            "rename" => Kind::Rename { to: names.key(&need(&spec.to, "to")?) },
+            "copy" => Kind::Copy { to: names.key(&need(&spec.to, "to")?) },
             "map" => {
                 if spec.values.is_empty() {
                     return Err("map needs `values`".into());
@@ -180,7 +193,7 @@ impl Op {
                         .iter()
                         .map(|(k, v)| (if ignore_case { k.to_ascii_lowercase() } else { k.clone() }, text(v)))
                         .collect(),
-                    to: text(spec.to.as_deref().unwrap_or(&field)),
+                    to: names.key(spec.to.as_deref().unwrap_or(&field)),
                     default: spec.default.as_deref().map(text),
                     ignore_case,
                 }
@@ -201,13 +214,13 @@ impl Op {
                     },
                     other => return Err(format!("unknown convert type {other:?}: int, ip, timestamp, lowercase, uppercase, trim")),
                 };
-                Kind::Convert { conv, to: text(spec.to.as_deref().unwrap_or(&field)) }
+                Kind::Convert { conv, to: names.key(spec.to.as_deref().unwrap_or(&field)) }
             }
             "drop" => {
                 if spec.fields.is_empty() {
                     return Err("drop needs `fields`".into());
                 }
-                Kind::Drop { fields: spec.fields.clone() }
+                Kind::Drop { fields: spec.fields.iter().map(|f| names.key(f)).collect() }
             }
             other => {
                 return Err(format!(
@@ -219,10 +232,10 @@ impl Op {
             return Err("`if_value` needs `if_field`".into());
         }
         Ok(Op {
-            field: text(&field),
-            if_field: spec.if_field.as_deref().map(text),
+            field: names.key(&field),
+            if_field: spec.if_field.as_deref().map(|f| names.key(f)),
             if_value: spec.if_value.clone(),
-            if_missing: spec.if_missing.as_deref().map(text),
+            if_missing: spec.if_missing.as_deref().map(|f| names.key(f)),
             required: spec.required,
             kind,
         })
@@ -243,12 +256,12 @@ impl Op {
     /// Runs on `rec`; false when the operator was skipped or found nothing.
     pub fn run(&self, rec: &mut Record<'_>, reference_ms: i64) -> bool {
         if let Some(absent) = self.if_missing {
-            if rec.get_val(absent).is_some() {
+            if rec.has(absent) {
                 return false;
             }
         }
         if let Some(cond) = self.if_field {
-            match (rec.get(cond), &self.if_value) {
+            match (rec.get_str(cond), &self.if_value) {
                 (None, _) => return false,
                 (Some(v), Some(want)) if v != want => return false,
                 _ => {}
@@ -256,7 +269,7 @@ impl Op {
         }
         if let Kind::Set { template } = &self.kind {
             if let [Piece::Lit(t)] = template.as_slice() {
-                rec.set(Val::Static(self.field), Val::Static(t));
+                rec.set(self.field, Val::Static(t));
                 return true;
             }
             // Field values are read before the join appends to the scratch text.
@@ -264,14 +277,14 @@ impl Op {
                 .iter()
                 .filter_map(|piece| match piece {
                     Piece::Lit(t) => Some(Val::Static(t)),
-                    Piece::Field(f) => rec.get_val(f),
+                    Piece::Field(f) => rec.get(*f),
                 })
                 .collect();
             let v = rec.join(parts);
-            rec.set(Val::Static(self.field), v);
+            rec.set(self.field, v);
             return true;
         }
-        let Some(v) = rec.get_val(self.field) else {
+        let Some(v) = rec.get(self.field) else {
             return false;
         };
         let input = rec.input(v);
@@ -284,8 +297,8 @@ impl Op {
                 delim,
                 quote,
                 prefix,
-                keys,
-            } => kv(rec, v, s, *sep, *delim, *quote, prefix, keys),
+                renamed,
+            } => kv(rec, v, s, *sep, *delim, *quote, prefix, renamed),
             Kind::Csv {
                 delim,
                 columns,
@@ -308,11 +321,11 @@ impl Op {
                         match cell {
                             Cell::Span(a, b) if a < b => {
                                 let part = rec.part(v, &s[a..b]);
-                                rec.set(Val::Static(name), part);
+                                rec.set(*name, part);
                             }
                             Cell::Owned(o) if !o.is_empty() => {
                                 let o = rec.owned(&o);
-                                rec.set(Val::Static(name), o);
+                                rec.set(*name, o);
                             }
                             _ => {}
                         }
@@ -324,11 +337,11 @@ impl Op {
             Kind::Set { .. } => true,
             Kind::Rename { to } => {
                 rec.remove(self.field);
-                rec.set(Val::Static(to), v);
+                rec.set(*to, v);
                 true
             }
             Kind::Copy { to } => {
-                rec.set(Val::Static(to), v);
+                rec.set(*to, v);
                 true
             }
             Kind::Map {
@@ -348,7 +361,7 @@ impl Op {
                 };
                 match values.get(key).or(default.as_ref()) {
                     Some(out) => {
-                        rec.set(Val::Static(to), Val::Static(out));
+                        rec.set(*to, Val::Static(out));
                         true
                     }
                     None => false,
@@ -383,7 +396,7 @@ impl Op {
                 };
                 match out {
                     Some(out) => {
-                        rec.set(Val::Static(to), out);
+                        rec.set(*to, out);
                         true
                     }
                     None => false,
@@ -391,7 +404,7 @@ impl Op {
             }
             Kind::Drop { fields } => {
                 for f in fields {
-                    rec.remove(f);
+                    rec.remove(*f);
                 }
                 true
             }
@@ -403,8 +416,8 @@ impl Op {
 #[derive(Debug)]
 struct RegexOp {
     re: regex_automata::meta::Regex,
-    /// Per pattern: (slot of the group's start, field name).
-    names: Vec<Vec<(usize, Name)>>,
+    /// Per pattern: (slot of the group's start, field).
+    names: Vec<Vec<(usize, Key)>>,
     slots: usize,
 }
 
@@ -412,7 +425,7 @@ struct RegexOp {
 type Slots = smallvec::SmallVec<[Option<regex_automata::util::primitives::NonMaxUsize>; 48]>;
 
 impl RegexOp {
-    fn compile(spec: &OpSpec) -> Result<RegexOp, String> {
+    fn compile(spec: &OpSpec, fields: &mut Names) -> Result<RegexOp, String> {
         let patterns: Vec<&str> = match (&spec.pattern, spec.patterns.is_empty()) {
             (Some(p), true) => vec![p.as_str()],
             (None, false) => spec.patterns.iter().map(String::as_str).collect(),
@@ -439,7 +452,7 @@ impl RegexOp {
             let mut these = Vec::new();
             for (group, name) in info.pattern_names(pid).enumerate() {
                 if let (Some(name), Some((start, _))) = (name, info.slots(pid, group)) {
-                    these.push((start, text(name)));
+                    these.push((start, fields.key(name)));
                 }
             }
             if these.is_empty() {
@@ -472,7 +485,7 @@ impl RegexOp {
         for (start, name) in &self.names[pid.as_usize()] {
             if let (Some(a), Some(b)) = (slots[*start], slots[*start + 1]) {
                 let part = rec.part(v, &s[a.get()..b.get()]);
-                rec.set(Val::Static(name), part);
+                rec.set(*name, part);
             }
         }
         true
@@ -523,7 +536,7 @@ fn ascii_classes(pattern: &str) -> String {
     out
 }
 
-fn compile_template(v: &str) -> Result<Vec<Piece>, String> {
+fn compile_template(v: &str, names: &mut Names) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut rest = v;
     while let Some(open) = rest.find('{') {
@@ -534,7 +547,7 @@ fn compile_template(v: &str) -> Result<Vec<Piece>, String> {
             .find('}')
             .ok_or_else(|| format!("unclosed {{ in {v:?}"))?
             + open;
-        pieces.push(Piece::Field(rest[open + 1..close].to_owned()));
+        pieces.push(Piece::Field(names.key(&rest[open + 1..close])));
         rest = &rest[close + 1..];
     }
     if !rest.is_empty() {
@@ -545,9 +558,9 @@ fn compile_template(v: &str) -> Result<Vec<Piece>, String> {
 
 /// `%{a} literal %{b}`: the literal before the first key, then (key, delimiter after it).
 /// A dissect pattern's parts: (field, or `None` to skip; the delimiter after it).
-type DissectParts = Vec<(Option<Name>, String)>;
+type DissectParts = Vec<(Option<Key>, String)>;
 
-fn compile_dissect(p: &str) -> Result<(String, DissectParts), String> {
+fn compile_dissect(p: &str, names: &mut Names) -> Result<(String, DissectParts), String> {
     let mut parts = Vec::new();
     let first = p.find("%{").ok_or("dissect pattern has no %{key}")?;
     let prefix = p[..first].to_owned();
@@ -558,7 +571,7 @@ fn compile_dissect(p: &str) -> Result<(String, DissectParts), String> {
         let after = &stripped[close + 1..];
         let next = after.find("%{").unwrap_or(after.len());
         let delim = after[..next].to_owned();
-        let name = (!key.is_empty() && !key.starts_with('?')).then(|| text(key));
+        let name = (!key.is_empty() && !key.starts_with('?')).then(|| names.key(key));
         parts.push((name, delim));
         rest = &after[next..];
         if !rest.is_empty() && parts.last().is_some_and(|(_, d)| d.is_empty()) {
@@ -573,12 +586,12 @@ fn dissect(
     v: Val,
     s: &str,
     prefix: &str,
-    parts: &[(Option<Name>, String)],
+    parts: &[(Option<Key>, String)],
 ) -> bool {
     let Some(mut rest) = s.strip_prefix(prefix) else {
         return false;
     };
-    let mut found: smallvec::SmallVec<[(Name, &str); 16]> = smallvec::SmallVec::new();
+    let mut found: smallvec::SmallVec<[(Key, &str); 16]> = smallvec::SmallVec::new();
     for (i, (name, delim)) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
         let (value, after) = if delim.is_empty() {
@@ -597,13 +610,13 @@ fn dissect(
             after = after.trim_start_matches(' ');
         }
         if let Some(name) = name {
-            found.push((name, value));
+            found.push((*name, value));
         }
         rest = after;
     }
     for (k, value) in found {
         let part = rec.part(v, value);
-        rec.set(Val::Static(k), part);
+        rec.set(k, part);
     }
     true
 }
@@ -617,7 +630,7 @@ fn kv(
     delim: u8,
     quote: Option<u8>,
     prefix: &str,
-    keys: &HashMap<String, Name>,
+    renamed: &[Option<Key>],
 ) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
@@ -673,16 +686,24 @@ fn kv(
         if value.is_empty() {
             continue;
         }
-        let name = match keys.get(key) {
-            Some(renamed) => Val::Static(renamed),
-            None if prefix.is_empty() => rec.part(v, key),
-            None => rec.build(|out| {
+        let value = rec.part(v, value);
+        if !renamed.is_empty() {
+            if let Some(k) = rec.names().get(key) {
+                if let Some(Some(to)) = renamed.get(usize::from(k.slot)) {
+                    rec.set(*to, value);
+                    continue;
+                }
+            }
+        }
+        let name = if prefix.is_empty() {
+            rec.part(v, key)
+        } else {
+            rec.build(|out| {
                 out.push_str(prefix);
                 out.push_str(key);
-            }),
+            })
         };
-        let value = rec.part(v, value);
-        rec.set(name, value);
+        rec.set_named(name, value, false);
     }
     any
 }
@@ -750,32 +771,41 @@ fn split_csv(s: &str, delim: u8) -> smallvec::SmallVec<[Cell; 128]> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::record::seed_key;
     use super::*;
 
-    fn op(toml_src: &str) -> Op {
+    fn op(names: &mut Names, toml_src: &str) -> Op {
         let spec: OpSpec = toml::from_str(toml_src).unwrap();
-        Op::compile(&spec).unwrap()
+        Op::compile(&spec, names).unwrap()
     }
 
-    fn rec(msg: &str) -> Record<'_> {
-        let mut r = Record::new(msg);
-        r.set_str(Val::Static("message"), msg);
+    fn rec<'a>(names: &'a Names, msg: &'a str) -> Record<'a> {
+        let mut r = Record::new(msg, names);
+        r.set_str(seed_key(0), msg);
         r
     }
 
     #[test]
     fn regex_names_may_be_ocsf_paths() {
-        let o = op(r#"op = "regex"
-pattern = 'from (?P<src_endpoint.ip>\S+) port (?P<src_endpoint.port>\d+)'"#);
-        let mut r = rec("Accepted password for bob from 10.0.0.1 port 22 ssh2");
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "regex"
+pattern = 'from (?P<src_endpoint.ip>\S+) port (?P<src_endpoint.port>\d+)'"#,
+        );
+        let mut r = rec(
+            &names,
+            "Accepted password for bob from 10.0.0.1 port 22 ssh2",
+        );
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("src_endpoint.ip").unwrap(), "10.0.0.1");
-        assert_eq!(r.get("src_endpoint.port").unwrap(), "22");
-        assert!(!o.run(&mut rec("nothing here"), 0));
+        assert_eq!(r.lookup("src_endpoint.ip").unwrap(), "10.0.0.1");
+        assert_eq!(r.lookup("src_endpoint.port").unwrap(), "22");
+        assert!(!o.run(&mut rec(&names, "nothing here"), 0));
     }
 
     #[test]
     fn perl_classes_are_ascii() {
+        let mut names = Names::default();
         assert_eq!(
             ascii_classes(r"^\d+ \w+\b"),
             r"^[0-9]+ [0-9A-Za-z_]+(?-u:\b)"
@@ -785,148 +815,199 @@ pattern = 'from (?P<src_endpoint.ip>\S+) port (?P<src_endpoint.port>\d+)'"#);
             r"[0-9.:]+ [^0-9A-Za-z_\]]"
         );
         assert_eq!(ascii_classes(r"[]\d] \\d \s\S"), r"[]0-9] \\d \s\S");
-        let o = op(r#"op = "regex"
-pattern = '^(?P<n>\d+) (?P<w>\w+)\b'"#);
-        let mut r = rec("42 abc_9 tail");
+        let o = op(
+            &mut names,
+            r#"op = "regex"
+pattern = '^(?P<n>\d+) (?P<w>\w+)\b'"#,
+        );
+        let mut r = rec(&names, "42 abc_9 tail");
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("n").unwrap(), "42");
-        assert_eq!(r.get("w").unwrap(), "abc_9");
+        assert_eq!(r.lookup("n").unwrap(), "42");
+        assert_eq!(r.lookup("w").unwrap(), "abc_9");
         assert!(
-            !o.run(&mut rec("\u{664}\u{662} x"), 0),
+            !o.run(&mut rec(&names, "\u{664}\u{662} x"), 0),
             "Arabic-Indic digits are not \\d"
         );
     }
 
     #[test]
     fn regex_patterns_take_the_first_that_matches() {
-        let o = op(r#"op = "regex"
-patterns = ['^Accepted (?P<method>\S+) for (?P<user>\S+)', '^Failed (?P<method>\S+) for (?P<user>\S+) from (?P<ip>\S+)', '^(?P<any>.+)$']"#);
-        let mut r = rec("Failed password for root from 10.0.0.9 port 22");
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "regex"
+patterns = ['^Accepted (?P<method>\S+) for (?P<user>\S+)', '^Failed (?P<method>\S+) for (?P<user>\S+) from (?P<ip>\S+)', '^(?P<any>.+)$']"#,
+        );
+        let mut r = rec(&names, "Failed password for root from 10.0.0.9 port 22");
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("user").unwrap(), "root");
-        assert_eq!(r.get("ip").unwrap(), "10.0.0.9");
+        assert_eq!(r.lookup("user").unwrap(), "root");
+        assert_eq!(r.lookup("ip").unwrap(), "10.0.0.9");
         assert!(
-            r.get("any").is_none(),
+            r.lookup("any").is_none(),
             "only the first matching pattern applies"
         );
-        let mut r = rec("Accepted publickey for bob");
+        let mut r = rec(&names, "Accepted publickey for bob");
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("method").unwrap(), "publickey");
-        assert!(r.get("ip").is_none());
-        let mut r = rec("something else");
+        assert_eq!(r.lookup("method").unwrap(), "publickey");
+        assert!(r.lookup("ip").is_none());
+        let mut r = rec(&names, "something else");
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("any").unwrap(), "something else");
+        assert_eq!(r.lookup("any").unwrap(), "something else");
         let spec: OpSpec =
             toml::from_str("op = \"regex\"\npatterns = ['(?P<a>x)', '(unclosed']").unwrap();
-        assert!(Op::compile(&spec).unwrap_err().contains("patterns[1]"));
+        assert!(Op::compile(&spec, &mut Names::default())
+            .unwrap_err()
+            .contains("patterns[1]"));
     }
 
     #[test]
     fn kv_handles_quotes_and_empty_values() {
-        let o = op(r#"op = "kv"
-keys = { srcip = "src_endpoint.ip" }"#);
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "kv"
+keys = { srcip = "src_endpoint.ip" }"#,
+        );
         let mut r = rec(
+            &names,
             r#"date=2024-03-01 devname="FW 1" srcip=10.0.0.1 empty= msg="a \"quoted\" word" last=x "#,
         );
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("devname").unwrap(), "FW 1");
-        assert_eq!(r.get("src_endpoint.ip").unwrap(), "10.0.0.1");
-        assert!(r.get("empty").is_none());
-        assert_eq!(r.get("msg").unwrap(), r#"a \"quoted\" word"#);
-        assert_eq!(r.get("last").unwrap(), "x");
+        assert_eq!(r.lookup("devname").unwrap(), "FW 1");
+        assert_eq!(r.lookup("src_endpoint.ip").unwrap(), "10.0.0.1");
+        assert!(r.lookup("empty").is_none());
+        assert_eq!(r.lookup("msg").unwrap(), r#"a \"quoted\" word"#);
+        assert_eq!(r.lookup("last").unwrap(), "x");
         // A delimiter with no key before it is skipped, not looped on.
-        let mut r = rec("=x a=1 = b==2 ==");
+        let mut r = rec(&names, "=x a=1 = b==2 ==");
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("a").unwrap(), "1");
-        assert_eq!(r.get("b").unwrap(), "=2");
+        assert_eq!(r.lookup("a").unwrap(), "1");
+        assert_eq!(r.lookup("b").unwrap(), "=2");
     }
 
     #[test]
     fn csv_layouts_pick_columns_by_type() {
-        let o = op(r#"op = "csv"
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "csv"
 layout_column = 1
-layouts = { TRAFFIC = ["", "_type", "src_endpoint.ip"], THREAT = ["", "_type", "", "threat"] }"#);
-        let mut r = rec(r#"1,TRAFFIC,10.0.0.1,"quoted, with ""comma""""#);
+layouts = { TRAFFIC = ["", "_type", "src_endpoint.ip"], THREAT = ["", "_type", "", "threat"] }"#,
+        );
+        let mut r = rec(&names, r#"1,TRAFFIC,10.0.0.1,"quoted, with ""comma""""#);
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("src_endpoint.ip").unwrap(), "10.0.0.1");
-        let mut r = rec(r#"1,THREAT,x,"a ""b"", c""#);
+        assert_eq!(r.lookup("src_endpoint.ip").unwrap(), "10.0.0.1");
+        let mut r = rec(&names, r#"1,THREAT,x,"a ""b"", c""#);
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("threat").unwrap(), r#"a "b", c"#);
-        assert!(!o.run(&mut rec("1,OTHER,x"), 0));
+        assert_eq!(r.lookup("threat").unwrap(), r#"a "b", c"#);
+        assert!(!o.run(&mut rec(&names, "1,OTHER,x"), 0));
     }
 
     #[test]
     fn dissect_splits_on_literals() {
-        let o = op(r#"op = "dissect"
-pattern = '%{src_endpoint.ip} %{?ident} %{actor.user.name} [%{_time}] "%{_request}" %{_code} %{_bytes}'"#);
-        let mut r = rec(r#"10.0.0.1 - bob [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#);
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "dissect"
+pattern = '%{src_endpoint.ip} %{?ident} %{actor.user.name} [%{_time}] "%{_request}" %{_code} %{_bytes}'"#,
+        );
+        let mut r = rec(
+            &names,
+            r#"10.0.0.1 - bob [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#,
+        );
         assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("actor.user.name").unwrap(), "bob");
-        assert_eq!(r.get("_time").unwrap(), "10/Oct/2000:13:55:36 -0700");
-        assert_eq!(r.get("_bytes").unwrap(), "2326");
-        assert!(r.get("ident").is_none());
+        assert_eq!(r.lookup("actor.user.name").unwrap(), "bob");
+        assert_eq!(r.lookup("_time").unwrap(), "10/Oct/2000:13:55:36 -0700");
+        assert_eq!(r.lookup("_bytes").unwrap(), "2326");
+        assert!(r.lookup("ident").is_none());
     }
 
     #[test]
     fn map_convert_set_rename_drop() {
-        let mut r = rec("x");
-        r.set(Val::Static("_action"), Val::Static("ACCEPT"));
-        r.set(Val::Static("_t"), Val::Static("2024/03/01 12:00:00"));
-        op(r#"op = "map"
+        let mut names = Names::default();
+        let ops = [
+            op(
+                &mut names,
+                r#"op = "map"
 field = "_action"
 to = "status"
-values = { accept = "Success", deny = "Failure" }"#)
-        .run(&mut r, 0);
-        assert_eq!(r.get("status").unwrap(), "Success");
-        op(r#"op = "convert"
+values = { accept = "Success", deny = "Failure" }"#,
+            ),
+            op(
+                &mut names,
+                r#"op = "convert"
 field = "_t"
 to = "time"
 type = "timestamp"
 format = "%Y/%m/%d %H:%M:%S"
-timezone = "+01:00""#)
-        .run(&mut r, 0);
-        assert_eq!(r.get("time").unwrap(), "1709290800000");
-        op(r#"op = "set"
+timezone = "+01:00""#,
+            ),
+            op(
+                &mut names,
+                r#"op = "set"
 field = "activity"
-value = "{_action}-x""#)
-        .run(&mut r, 0);
-        assert_eq!(r.get("activity").unwrap(), "ACCEPT-x");
-        op(r#"op = "rename"
+value = "{_action}-x""#,
+            ),
+            op(
+                &mut names,
+                r#"op = "rename"
 field = "activity"
-to = "activity_name""#)
-        .run(&mut r, 0);
-        assert!(r.get("activity").is_none());
-        op(r#"op = "drop"
-fields = ["activity_name", "_t"]"#)
-        .run(&mut r, 0);
-        assert!(r.get("activity_name").is_none() && r.get("_t").is_none());
+to = "activity_name""#,
+            ),
+            op(
+                &mut names,
+                r#"op = "drop"
+fields = ["activity_name", "_t"]"#,
+            ),
+        ];
+        let mut r = rec(&names, "x");
+        r.set_named(Val::Static("_action"), Val::Static("ACCEPT"), false);
+        r.set_named(Val::Static("_t"), Val::Static("2024/03/01 12:00:00"), false);
+        ops[0].run(&mut r, 0);
+        assert_eq!(r.lookup("status").unwrap(), "Success");
+        ops[1].run(&mut r, 0);
+        assert_eq!(r.lookup("time").unwrap(), "1709290800000");
+        ops[2].run(&mut r, 0);
+        assert_eq!(r.lookup("activity").unwrap(), "ACCEPT-x");
+        ops[3].run(&mut r, 0);
+        assert!(r.lookup("activity").is_none());
+        assert_eq!(r.lookup("activity_name").unwrap(), "ACCEPT-x");
+        ops[4].run(&mut r, 0);
+        assert!(r.lookup("activity_name").is_none() && r.lookup("_t").is_none());
     }
 
     #[test]
     fn conditions_gate_operators() {
-        let o = op(r#"op = "set"
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "set"
 field = "x"
 value = "y"
 if_field = "_proto"
-if_value = "tcp""#);
-        let mut r = rec("m");
-        assert!(!o.run(&mut r, 0));
-        r.set(Val::Static("_proto"), Val::Static("udp"));
-        assert!(!o.run(&mut r, 0));
-        r.set(Val::Static("_proto"), Val::Static("tcp"));
-        assert!(o.run(&mut r, 0));
-        assert_eq!(r.get("x").unwrap(), "y");
-        let unless = op(r#"op = "set"
+if_value = "tcp""#,
+        );
+        let unless = op(
+            &mut names,
+            r#"op = "set"
 field = "z"
 value = "fallback"
-if_missing = "_syslog.hostname""#);
-        let mut r = rec("m");
+if_missing = "_syslog.hostname""#,
+        );
+        let mut r = rec(&names, "m");
+        assert!(!o.run(&mut r, 0));
+        r.set_named(Val::Static("_proto"), Val::Static("udp"), false);
+        assert!(!o.run(&mut r, 0));
+        r.set_named(Val::Static("_proto"), Val::Static("tcp"), false);
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.lookup("x").unwrap(), "y");
+        let mut r = rec(&names, "m");
         assert!(unless.run(&mut r, 0));
-        assert_eq!(r.get("z").unwrap(), "fallback");
-        let mut r = rec("m");
-        r.set(Val::Static("_syslog.hostname"), Val::Static("h"));
+        assert_eq!(r.lookup("z").unwrap(), "fallback");
+        let mut r = rec(&names, "m");
+        r.set_named(Val::Static("_syslog.hostname"), Val::Static("h"), false);
         assert!(!unless.run(&mut r, 0));
-        assert!(r.get("z").is_none());
+        assert!(r.lookup("z").is_none());
     }
 
     #[test]
@@ -942,7 +1023,7 @@ if_missing = "_syslog.hostname""#);
             ("op = \"csv\"", "columns"),
         ] {
             let spec: OpSpec = toml::from_str(src).unwrap();
-            let err = Op::compile(&spec).unwrap_err();
+            let err = Op::compile(&spec, &mut Names::default()).unwrap_err();
             assert!(err.contains(want), "{src}: {err}");
         }
     }

@@ -2,7 +2,7 @@
 
 use super::assign::assign;
 use super::ops::Op;
-use super::record::Record;
+use super::record::{Key, Names, Record};
 use super::spec::{DetectSpec, MappingSpec, OpSpec, RuleSpec};
 use super::MappingError;
 use crate::schema::{class_uid_of, Event, Symbol, CLASS_BASE_EVENT};
@@ -25,7 +25,9 @@ pub struct VendorPlan {
     /// Message ids with a rule of their own.
     pub ids: Vec<String>,
     class_uid: u32,
-    id_field: Option<&'static str>,
+    /// The field names its operators use, numbered.
+    names: Names,
+    id_field: Option<Key>,
     parse: Vec<Op>,
     rules: Vec<Rule>,
     by_id: HashMap<String, usize>,
@@ -58,11 +60,11 @@ fn class_of(name: &Option<String>, uid: Option<u32>, at: &str) -> Result<Option<
     }
 }
 
-fn compile_ops(specs: &[OpSpec], at: &str) -> Result<Vec<Op>, String> {
+fn compile_ops(specs: &[OpSpec], at: &str, names: &mut Names) -> Result<Vec<Op>, String> {
     specs
         .iter()
         .enumerate()
-        .map(|(i, s)| Op::compile(s).map_err(|e| format!("{at}[{i}] (op {:?}): {e}", s.op)))
+        .map(|(i, s)| Op::compile(s, names).map_err(|e| format!("{at}[{i}] (op {:?}): {e}", s.op)))
         .collect()
 }
 
@@ -111,7 +113,8 @@ impl VendorPlan {
         let class_uid = class_of(&spec.class, None, "class")
             .map_err(err)?
             .unwrap_or(CLASS_BASE_EVENT);
-        let parse = compile_ops(&spec.parse, "parse").map_err(err)?;
+        let mut names = Names::default();
+        let parse = compile_ops(&spec.parse, "parse", &mut names).map_err(err)?;
         let mut rules = Vec::with_capacity(spec.rules.len());
         let mut by_id = HashMap::default();
         let mut fallback = None;
@@ -128,7 +131,7 @@ impl VendorPlan {
             let rule = Rule {
                 class_uid: class_of(class, *class_uid, &at).map_err(err)?,
                 activity: activity.as_deref().map(Symbol::intern),
-                ops: compile_ops(ops, &format!("{at}.ops")).map_err(err)?,
+                ops: compile_ops(ops, &format!("{at}.ops"), &mut names).map_err(err)?,
             };
             if rule_ids.is_empty() && fallback.replace(i).is_some() {
                 return Err(err(format!(
@@ -156,12 +159,18 @@ impl VendorPlan {
             source: src.to_owned(),
             ids,
             class_uid,
-            id_field: spec.id.as_ref().map(|i| Symbol::intern(&i.field).as_str()),
+            id_field: spec.id.as_ref().map(|i| names.key(&i.field)),
+            names,
             parse,
             rules,
             by_id,
             fallback,
         })
+    }
+
+    /// The field names of the mapping (what its records are built over).
+    pub fn names(&self) -> &Names {
+        &self.names
     }
 
     /// Runs the plan on a seeded record and assigns the result to `ev` (`frame`: the bytes of
@@ -181,7 +190,7 @@ impl VendorPlan {
         if !failed {
             let by_id = self
                 .id_field
-                .and_then(|f| rec.get(f))
+                .and_then(|f| rec.get_str(f))
                 .and_then(|id| self.by_id.get(super::record::trim(id)))
                 .copied();
             if by_id.is_some() {

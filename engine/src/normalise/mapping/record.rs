@@ -2,8 +2,16 @@
 //! spans of the line (or of the record's scratch text, or constants of the compiled mapping).
 //! Nothing in a record holds a reference count: a field costs two small copies, and only the
 //! values that end up in the event become [`Text`]s (in `assign`).
+//!
+//! Every field name a mapping mentions (operator fields and conditions, capture names, columns,
+//! targets) is numbered when the mapping compiles ([`Names`]): the record keeps, per number,
+//! where that field is, so operators read and write their fields by index, with no hashing and
+//! no comparison of names. Keys that only the line knows (a key=value pair's key, a JSON path)
+//! are looked up once in the mapping's names (a key the mapping mentions takes its number) and
+//! otherwise kept in a small index of the record's own.
 
-use crate::schema::{offsets_in, Part, Text, Unmapped};
+use super::assign::{target_of, Target};
+use crate::schema::{offsets_in, Part, Symbol, Text, Unmapped};
 use bytes::Bytes;
 
 /// A key or value of a record.
@@ -18,30 +26,189 @@ pub enum Val {
     Static(&'static str),
 }
 
-/// Named fields of one line, with a small open-addressing index over a constant-time key
-/// fingerprint, so `get`/`set` cost the same with 3 fields or 60 (a key=value or JSON line has
-/// dozens). Past [`INDEXED`] fields the index is abandoned and lookups scan the fingerprints.
+/// A field name of a compiled mapping: the (interned) name and its number in the mapping's
+/// [`Names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    /// The name.
+    pub name: &'static str,
+    /// Its number.
+    pub slot: u16,
+}
+
+/// The seed fields every record may start with (see `docs/vendors.md`, *Seed fields*): the
+/// first numbers of every mapping's [`Names`], in this order.
+pub const SEEDS: [&str; 9] = [
+    "message",
+    "raw",
+    "_syslog.hostname",
+    "_syslog.app_name",
+    "_syslog.proc_id",
+    "_syslog.msg_id",
+    "_cisco.facility",
+    "_cisco.mnemonic",
+    "_cisco.severity",
+];
+
+/// The key of seed field `i` (an index of [`SEEDS`]).
+pub fn seed_key(i: usize) -> Key {
+    Key {
+        name: SEEDS[i],
+        slot: i as u16,
+    }
+}
+
+/// No number: a key only the line knows.
+const NO_SLOT: u16 = u16::MAX;
+
+/// The field names of one mapping, numbered as its operators compile, with where each goes in
+/// the event (worked out once, not per line) and a table to find a name the line spells out.
+#[derive(Debug, Clone)]
+pub struct Names {
+    keys: Vec<Key>,
+    targets: Vec<Target>,
+    /// `metrics.<name>` fields: the metric's name.
+    metric: Vec<Option<Symbol>>,
+    /// Open addressing on [`key_hash`]: (fingerprint, 1 + number); 0 is empty.
+    table: Vec<(u32, u16)>,
+}
+
+impl Default for Names {
+    fn default() -> Names {
+        let mut names = Names {
+            keys: Vec::new(),
+            targets: Vec::new(),
+            metric: Vec::new(),
+            table: vec![(0, 0); 64],
+        };
+        for s in SEEDS {
+            names.key(s);
+        }
+        names
+    }
+}
+
+impl Names {
+    /// The number of names.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Always false: the seed fields are there.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key of `name`, numbered now when it is new (at compile time).
+    ///
+    /// # Panics
+    /// Past 65,534 names (a mapping file would need that many distinct names).
+    pub fn key(&mut self, name: &str) -> Key {
+        let h = key_hash(name.as_bytes());
+        if let Some(slot) = self.find(name.as_bytes(), h) {
+            return self.keys[usize::from(slot)];
+        }
+        let slot = u16::try_from(self.keys.len())
+            .ok()
+            .filter(|&s| s != NO_SLOT)
+            .expect("fewer than 65,535 field names in a mapping");
+        let key = Key {
+            name: Symbol::intern(name).as_str(),
+            slot,
+        };
+        self.keys.push(key);
+        self.targets.push(target_of(name));
+        self.metric
+            .push(name.strip_prefix("metrics.").map(Symbol::intern));
+        if self.keys.len() * 2 > self.table.len() {
+            let mut table = vec![(0, 0); self.table.len() * 2];
+            for k in &self.keys {
+                Self::insert(&mut table, key_hash(k.name.as_bytes()), k.slot);
+            }
+            self.table = table;
+        } else {
+            Self::insert(&mut self.table, h, slot);
+        }
+        key
+    }
+
+    fn insert(table: &mut [(u32, u16)], h: u32, slot: u16) {
+        let mask = table.len() - 1;
+        let mut i = h as usize & mask;
+        while table[i].1 != 0 {
+            i = (i + 1) & mask;
+        }
+        table[i] = (h, slot + 1);
+    }
+
+    /// The number of `name` (fingerprint `h`), if the mapping mentions it.
+    #[inline]
+    fn find(&self, name: &[u8], h: u32) -> Option<u16> {
+        let mask = self.table.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let (fp, at) = self.table[i];
+            if at == 0 {
+                return None;
+            }
+            if fp == h && self.keys[usize::from(at - 1)].name.as_bytes() == name {
+                return Some(at - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The key of `name`, if the mapping mentions it.
+    pub fn get(&self, name: &str) -> Option<Key> {
+        self.find(name.as_bytes(), key_hash(name.as_bytes()))
+            .map(|s| self.keys[usize::from(s)])
+    }
+
+    /// Where field number `slot` goes in the event, and its metric name for `metrics.` fields.
+    pub(super) fn target(&self, slot: u16) -> (Target, Option<Symbol>) {
+        let i = usize::from(slot);
+        (self.targets[i], self.metric[i])
+    }
+}
+
+/// Where the record's fields are: per [`Names`] number, 1 + index in `fields` (0 absent).
+type Slots = Vec<u32>;
+
+/// Named fields of one line.
 #[derive(Debug)]
 pub struct Record<'a> {
     line: &'a str,
+    names: &'a Names,
     scratch: String,
-    /// (key, value, key fingerprint).
     fields: Vec<Field>,
-    /// Slot -> `1 + position in fields` in the low byte, 8 more bits of the fingerprint in the
-    /// high byte (so most probes that miss never touch `fields`); 0 is empty.
-    index: [u16; SLOTS],
-    /// Fields removed (their keys are [`REMOVED`]; they stay in place so the index holds).
+    at: Slots,
+    /// Index of the fields whose keys the mapping does not name: slot -> `1 + position in
+    /// fields` in the low 24 bits, 8 more bits of the fingerprint in the high ones; 0 is
+    /// empty. Cleared when the first such key comes (most records have none).
+    others: Option<Box<[u32; SLOTS]>>,
+    /// Fields in `others`.
+    n_others: usize,
+    /// Fields removed (their keys are [`REMOVED`]; they stay in place so the indexes hold).
     removed: usize,
 }
 
-/// (key, value, key fingerprint).
-type Field = (Val, Val, u32);
+/// One field: key, value, the key's number ([`NO_SLOT`] for keys only the line knows) and,
+/// for those, its fingerprint.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    key: Val,
+    value: Val,
+    slot: u16,
+    hash: u32,
+}
+
+type Spare = (String, Vec<Field>, Slots, Option<Box<[u32; SLOTS]>>);
 
 thread_local! {
-    /// The scratch text and field list of the last record dropped on this thread, kept so the
-    /// next record reuses their capacity (a JSON or key=value line has dozens of fields).
-    static SPARE: std::cell::RefCell<(String, Vec<Field>)> =
-        const { std::cell::RefCell::new((String::new(), Vec::new())) };
+    /// The buffers of the last record dropped on this thread, kept so the next record reuses
+    /// their capacity (a JSON or key=value line has dozens of fields).
+    static SPARE: std::cell::RefCell<Spare> =
+        const { std::cell::RefCell::new((String::new(), Vec::new(), Vec::new(), None)) };
 }
 
 /// The key of a removed field: compared by address, so no real key is ever taken for it.
@@ -56,6 +223,7 @@ const INDEXED: usize = SLOTS * 3 / 4;
 
 /// A constant-time fingerprint of a key (its length and first, second, middle and last two
 /// bytes); a hit is confirmed by comparing the bytes, so collisions only cost a comparison.
+#[inline]
 fn key_hash(key: &[u8]) -> u32 {
     let n = key.len();
     let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
@@ -72,8 +240,8 @@ fn slot_of(h: u32) -> usize {
     (h >> 25) as usize
 }
 
-fn tag_of(h: u32) -> u16 {
-    ((h >> 17) & 0xff) as u16
+fn tag_of(h: u32) -> u32 {
+    (h >> 17) & 0xff
 }
 
 /// `s` without leading and trailing whitespace, as `str::trim` (Unicode whitespace), but
@@ -94,18 +262,23 @@ fn span_in(whole: &str, part: &str) -> Option<(u32, u32)> {
 }
 
 impl<'a> Record<'a> {
-    /// An empty record over `line` (the frame's text).
-    pub fn new(line: &'a str) -> Record<'a> {
-        let (mut scratch, mut fields) = SPARE
+    /// An empty record over `line` (the frame's text), for a mapping with `names`.
+    pub fn new(line: &'a str, names: &'a Names) -> Record<'a> {
+        let (mut scratch, mut fields, mut at, others) = SPARE
             .with(|spare| spare.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
             .unwrap_or_default();
         scratch.clear();
         fields.clear();
+        at.clear();
+        at.resize(names.len(), 0);
         Record {
             line,
+            names,
             scratch,
             fields,
-            index: [0; SLOTS],
+            at,
+            others,
+            n_others: 0,
             removed: 0,
         }
     }
@@ -115,7 +288,13 @@ impl<'a> Record<'a> {
         self.line
     }
 
+    /// The mapping's names.
+    pub fn names(&self) -> &'a Names {
+        self.names
+    }
+
     /// The text of `v`.
+    #[inline]
     pub fn str(&self, v: Val) -> &str {
         match v {
             Val::Line(a, b) => &self.line[a as usize..b as usize],
@@ -145,10 +324,18 @@ impl<'a> Record<'a> {
     /// `part` (a part of the text of `v`) as a value: a constant's part stays a constant, a
     /// part of the line a span; anything else is copied.
     pub fn part(&mut self, v: Val, part: &str) -> Val {
-        if let Val::Static(s) = v {
-            if let Some((a, b)) = span_in(s, part) {
-                return Val::Static(&s[a as usize..b as usize]);
+        match v {
+            Val::Line(..) => {
+                if let Some((a, b)) = span_in(self.line, part) {
+                    return Val::Line(a, b);
+                }
             }
+            Val::Static(s) => {
+                if let Some((a, b)) = span_in(s, part) {
+                    return Val::Static(&s[a as usize..b as usize]);
+                }
+            }
+            Val::Scratch(..) => {}
         }
         self.val(part)
     }
@@ -186,58 +373,126 @@ impl<'a> Record<'a> {
         Val::Scratch(a as u32, self.scratch.len() as u32)
     }
 
-    /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.get_val(key).map(|v| self.str(v))
+    /// The value of field `key`.
+    #[inline]
+    pub fn get(&self, key: Key) -> Option<Val> {
+        match self.at.get(usize::from(key.slot)) {
+            Some(&i) if i > 0 => Some(self.fields[i as usize - 1].value),
+            _ => None,
+        }
     }
 
-    /// The value of `key`, as a span.
-    pub fn get_val(&self, key: &str) -> Option<Val> {
-        self.position(key.as_bytes(), key_hash(key.as_bytes()))
-            .map(|i| self.fields[i].1)
+    /// The text of field `key`.
+    #[inline]
+    pub fn get_str(&self, key: Key) -> Option<&str> {
+        self.get(key).map(|v| self.str(v))
+    }
+
+    /// True when field `key` is set.
+    #[inline]
+    pub fn has(&self, key: Key) -> bool {
+        self.at.get(usize::from(key.slot)).is_some_and(|&i| i > 0)
+    }
+
+    /// The value of the field named `name` (a name of the mapping or one only the line knows).
+    pub fn lookup_val(&self, name: &str) -> Option<Val> {
+        let h = key_hash(name.as_bytes());
+        match self.names.find(name.as_bytes(), h) {
+            Some(slot) => self.get(self.names.keys[usize::from(slot)]),
+            None => self
+                .position_other(name.as_bytes(), h)
+                .map(|i| self.fields[i].value),
+        }
+    }
+
+    /// The text of the field named `name`.
+    pub fn lookup(&self, name: &str) -> Option<&str> {
+        self.lookup_val(name).map(|v| self.str(v))
+    }
+
+    /// Sets field `key` (replacing an earlier value in its place).
+    #[inline]
+    pub fn set(&mut self, key: Key, value: Val) {
+        let s = usize::from(key.slot);
+        match self.at[s] {
+            0 => {
+                self.fields.push(Field {
+                    key: Val::Static(key.name),
+                    value,
+                    slot: key.slot,
+                    hash: 0,
+                });
+                self.at[s] = self.fields.len() as u32;
+            }
+            i => self.fields[i as usize - 1].value = value,
+        }
+    }
+
+    /// Sets field `key` to `s` (a span of the line when it lies there, else a copy).
+    pub fn set_str(&mut self, key: Key, s: &str) {
+        let v = self.val(s);
+        self.set(key, v);
+    }
+
+    /// Sets the field whose name is the text of `key` (a key the line spells out), replacing
+    /// an earlier value. `if_absent`: only when it is not there yet. Returns whether it was set.
+    pub fn set_named(&mut self, key: Val, value: Val, if_absent: bool) -> bool {
+        let (h, slot, other) = {
+            let k = self.str(key).as_bytes();
+            let h = key_hash(k);
+            match self.names.find(k, h) {
+                Some(slot) => (h, Some(slot), None),
+                None => (h, None, self.position_other(k, h)),
+            }
+        };
+        if let Some(slot) = slot {
+            let key = self.names.keys[usize::from(slot)];
+            if if_absent && self.has(key) {
+                return false;
+            }
+            self.set(key, value);
+            return true;
+        }
+        match other {
+            Some(_) if if_absent => false,
+            Some(i) => {
+                self.fields[i].value = value;
+                true
+            }
+            None => {
+                self.push_other(h, key, value);
+                true
+            }
+        }
     }
 
     fn key_is(&self, i: usize, key: &[u8]) -> bool {
-        let k = self.fields[i].0;
-        if let Val::Static(s) = k {
-            // Names of a compiled mapping are interned: the same name is the same address.
-            if s.as_ptr() == key.as_ptr() && s.len() == key.len() {
-                return true;
-            }
-            if std::ptr::eq(s, REMOVED) {
-                return false;
-            }
+        let k = self.fields[i].key;
+        !is_removed(k) && self.str(k).as_bytes() == key
+    }
+
+    /// Where the field with key `key` (fingerprint `h`), one the mapping does not name, is.
+    fn position_other(&self, key: &[u8], h: u32) -> Option<usize> {
+        if self.n_others == 0 {
+            return None;
         }
-        self.str(k).as_bytes() == key
-    }
-
-    /// True once the record has more fields than the index holds (fields are never taken
-    /// out, so it stays true).
-    fn overflowed(&self) -> bool {
-        self.fields.len() > INDEXED
-    }
-
-    /// The fingerprint of `key` and where it is, if present.
-    fn find(&self, key: Val) -> (u32, Option<usize>) {
-        let k = self.str(key).as_bytes();
-        let h = key_hash(k);
-        (h, self.position(k, h))
-    }
-
-    fn position(&self, key: &[u8], h: u32) -> Option<usize> {
-        if self.overflowed() {
-            return (0..self.fields.len()).find(|&i| self.fields[i].2 == h && self.key_is(i, key));
+        if self.n_others > INDEXED {
+            return (0..self.fields.len()).find(|&i| {
+                let f = &self.fields[i];
+                f.slot == NO_SLOT && f.hash == h && self.key_is(i, key)
+            });
         }
+        let others = self.others.as_deref()?;
         let tag = tag_of(h);
         let mut slot = slot_of(h);
         loop {
-            let at = self.index[slot];
+            let at = others[slot];
             if at == 0 {
                 return None;
             }
-            if at >> 8 == tag {
-                let i = usize::from(at & 0xff) - 1;
-                if self.fields[i].2 == h && self.key_is(i, key) {
+            if at >> 24 == tag {
+                let i = (at & 0xff_ffff) as usize - 1;
+                if self.fields[i].hash == h && self.key_is(i, key) {
                     return Some(i);
                 }
             }
@@ -245,64 +500,54 @@ impl<'a> Record<'a> {
         }
     }
 
-    fn index_insert(&mut self, h: u32, i: usize) {
-        let mut slot = slot_of(h);
-        while self.index[slot] != 0 {
-            slot = (slot + 1) % SLOTS;
+    /// Appends a key the mapping does not name, known to be absent.
+    fn push_other(&mut self, h: u32, key: Val, value: Val) {
+        let others = self.others.get_or_insert_with(|| Box::new([0; SLOTS]));
+        if self.n_others == 0 {
+            others.fill(0);
         }
-        self.index[slot] = (tag_of(h) << 8) | (i + 1) as u16;
-    }
-
-    /// Sets `key` (replacing an earlier value).
-    pub fn set(&mut self, key: Val, value: Val) {
-        match self.find(key) {
-            (_, Some(i)) => self.fields[i].1 = value,
-            (h, None) => self.push_new(h, key, value),
-        }
-    }
-
-    /// Sets `key` to `s` (a span of the line when it lies there, else a copy).
-    pub fn set_str(&mut self, key: Val, s: &str) {
-        let v = self.val(s);
-        self.set(key, v);
-    }
-
-    /// Appends a key known to be absent.
-    fn push_new(&mut self, h: u32, key: Val, value: Val) {
         let i = self.fields.len();
-        self.fields.push((key, value, h));
-        if i < INDEXED {
-            self.index_insert(h, i);
-        }
-    }
-
-    /// Sets `key` only when it is not there yet. Returns whether it was set.
-    pub fn set_if_absent_val(&mut self, key: Val, value: Val) -> bool {
-        match self.find(key) {
-            (_, Some(_)) => false,
-            (h, None) => {
-                self.push_new(h, key, value);
-                true
+        self.fields.push(Field {
+            key,
+            value,
+            slot: NO_SLOT,
+            hash: h,
+        });
+        self.n_others += 1;
+        if self.n_others <= INDEXED && i < 0xff_ffff {
+            let mut slot = slot_of(h);
+            while others[slot] != 0 {
+                slot = (slot + 1) % SLOTS;
             }
+            others[slot] = (tag_of(h) << 24) | (i as u32 + 1);
         }
     }
 
-    /// Removes `key`, returning its value. The field stays in place under a key no lookup
-    /// matches, so the index needs no rebuilding.
-    pub fn remove(&mut self, key: &str) -> Option<Val> {
-        let i = self.position(key.as_bytes(), key_hash(key.as_bytes()))?;
-        let (k, value, _) = &mut self.fields[i];
-        *k = Val::Static(REMOVED);
+    /// Removes field `key`, returning its value. The field stays in place under a key no
+    /// lookup matches, so the indexes need no rebuilding.
+    pub fn remove(&mut self, key: Key) -> Option<Val> {
+        let s = usize::from(key.slot);
+        let i = std::mem::take(&mut self.at[s]);
+        if i == 0 {
+            return None;
+        }
+        let f = &mut self.fields[i as usize - 1];
+        f.key = Val::Static(REMOVED);
         self.removed += 1;
-        Some(*value)
+        Some(f.value)
+    }
+
+    /// Every field (key, value, the key's number when the mapping names it), in the order set.
+    pub fn fields(&self) -> impl Iterator<Item = (Val, Val, Option<u16>)> + '_ {
+        self.fields
+            .iter()
+            .filter(|f| self.removed == 0 || !is_removed(f.key))
+            .map(|f| (f.key, f.value, (f.slot != NO_SLOT).then_some(f.slot)))
     }
 
     /// Every field (key, value), in the order set.
     pub fn iter(&self) -> impl Iterator<Item = (Val, Val)> + '_ {
-        self.fields
-            .iter()
-            .map(|&(k, v, _)| (k, v))
-            .filter(|(k, _)| self.removed == 0 || !is_removed(*k))
+        self.fields().map(|(k, v, _)| (k, v))
     }
 
     /// Number of fields.
@@ -331,9 +576,11 @@ impl Drop for Record<'_> {
     fn drop(&mut self) {
         let scratch = std::mem::take(&mut self.scratch);
         let fields = std::mem::take(&mut self.fields);
+        let at = std::mem::take(&mut self.at);
+        let others = self.others.take();
         SPARE.with(|spare| {
             if let Ok(mut spare) = spare.try_borrow_mut() {
-                *spare = (scratch, fields);
+                *spare = (scratch, fields, at, others);
             }
         });
     }
@@ -425,45 +672,98 @@ mod tests {
     }
 
     #[test]
+    fn names_are_numbered_once_after_the_seeds() {
+        let mut names = Names::default();
+        assert_eq!(names.len(), SEEDS.len());
+        assert_eq!(names.get("message"), Some(seed_key(0)));
+        let a = names.key("a");
+        assert_eq!(a.slot as usize, SEEDS.len());
+        assert_eq!(names.key("a"), a, "the same name keeps its number");
+        // Past the first table size: every name still found, with its own number.
+        let keys: Vec<Key> = (0..200).map(|i| names.key(&format!("f{i}"))).collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(names.get(&format!("f{i}")), Some(*k));
+        }
+        assert!(names.get("nope").is_none());
+        assert_eq!(names.target(a.slot).0, Target::Unmapped);
+        let m = names.key("metrics.bytes_in");
+        assert_eq!(names.target(m.slot).0, Target::Metric);
+        assert_eq!(names.target(m.slot).1.map(|s| s.as_str()), Some("bytes_in"));
+    }
+
+    #[test]
     fn set_replaces_and_remove_takes() {
-        let mut r = Record::new("");
-        r.set(Val::Static("a"), Val::Static("1"));
-        r.set(Val::Static("b"), Val::Static("2"));
-        r.set(Val::Static("a"), Val::Static("3"));
-        assert_eq!(r.get("a"), Some("3"));
+        let mut names = Names::default();
+        let (a, b) = (names.key("a"), names.key("b"));
+        let mut r = Record::new("", &names);
+        r.set(a, Val::Static("1"));
+        r.set(b, Val::Static("2"));
+        r.set(a, Val::Static("3"));
+        assert_eq!(r.get_str(a), Some("3"));
         assert_eq!(r.len(), 2);
-        assert_eq!(r.remove("b"), Some(Val::Static("2")));
-        assert!(r.get("b").is_none());
-        assert_eq!(
-            r.get("a"),
-            Some("3"),
-            "the index still holds after a removal"
-        );
+        assert_eq!(r.remove(b), Some(Val::Static("2")));
+        assert!(r.get(b).is_none() && !r.has(b));
+        assert_eq!(r.remove(b), None, "removing twice takes nothing");
+        assert_eq!(r.get_str(a), Some("3"));
         assert_eq!(r.iter().count(), 1, "a removed field is not listed");
-        r.set(Val::Static("b"), Val::Static("4"));
-        assert_eq!(r.get("b"), Some("4"), "a removed key can be set again");
+        r.set(b, Val::Static("4"));
+        assert_eq!(r.get_str(b), Some("4"), "a removed key can be set again");
         assert_eq!(r.len(), 2);
+        let keys: Vec<&str> = r.iter().map(|(k, _)| r.str(k)).collect();
+        assert_eq!(keys, ["a", "b"], "set again after removal, it comes last");
+    }
+
+    #[test]
+    fn keys_the_line_spells_take_the_mappings_number_when_it_names_them() {
+        let mut names = Names::default();
+        let port = names.key("port");
+        let line = "user=alice port=22 port=23";
+        let mut r = Record::new(line, &names);
+        assert!(r.set_named(Val::Line(0, 4), Val::Line(5, 10), false));
+        assert!(r.set_named(Val::Line(11, 15), Val::Line(16, 18), false));
+        assert_eq!(
+            r.get_str(port),
+            Some("22"),
+            "a named key is reachable by number"
+        );
+        assert!(r.set_named(Val::Line(19, 23), Val::Line(24, 26), false));
+        assert_eq!(r.get_str(port), Some("23"), "and replaced in place");
+        assert!(!r.set_named(Val::Line(0, 4), Val::Static("bob"), true));
+        assert_eq!(r.lookup("user"), Some("alice"), "if_absent keeps the first");
+        assert!(r.set_named(Val::Line(0, 4), Val::Static("bob"), false));
+        assert_eq!(r.lookup("user"), Some("bob"));
+        assert_eq!(r.len(), 2);
+        let fields: Vec<(&str, Option<u16>)> =
+            r.fields().map(|(k, _, slot)| (r.str(k), slot)).collect();
+        assert_eq!(fields, [("user", None), ("port", Some(port.slot))]);
     }
 
     #[test]
     fn values_of_the_line_are_spans_and_others_are_copied() {
+        let mut names = Names::default();
+        let (user, other) = (names.key("user"), names.key("other"));
         let line = "user=alice port=22";
-        let mut r = Record::new(line);
-        r.set_str(Val::Static("user"), &line[5..10]);
+        let mut r = Record::new(line, &names);
+        r.set_str(user, &line[5..10]);
         let elsewhere = String::from("bob");
-        r.set_str(Val::Static("other"), &elsewhere);
-        assert_eq!(r.get_val("user"), Some(Val::Line(5, 10)));
-        assert!(matches!(r.get_val("other"), Some(Val::Scratch(..))));
-        assert_eq!(r.get("other"), Some("bob"));
+        r.set_str(other, &elsewhere);
+        assert_eq!(r.get(user), Some(Val::Line(5, 10)));
+        assert!(matches!(r.get(other), Some(Val::Scratch(..))));
+        assert_eq!(r.get_str(other), Some("bob"));
         let key = r.val(&line[11..15]);
-        r.set(key, Val::Static("x"));
-        assert_eq!(r.get("port"), Some("x"), "a key may be a span of the line");
+        r.set_named(key, Val::Static("x"), false);
+        assert_eq!(
+            r.lookup("port"),
+            Some("x"),
+            "a key may be a span of the line"
+        );
     }
 
     #[test]
     fn join_concatenates_line_scratch_and_constant_parts() {
+        let names = Names::default();
         let line = "user=bob";
-        let mut r = Record::new(line);
+        let mut r = Record::new(line, &names);
         let built = r.owned("42");
         let joined = r.join([Val::Line(5, 8), Val::Static(":"), built]);
         assert_eq!(r.str(joined), "bob:42");
@@ -473,22 +773,32 @@ mod tests {
 
     #[test]
     fn many_fields_stay_reachable_past_the_index() {
-        let mut r = Record::new("");
-        let keys: Vec<String> = (0..300).map(|i| format!("field.{i}")).collect();
-        for (i, k) in keys.iter().enumerate() {
-            let key = r.owned(k);
-            let value = r.owned(&i.to_string());
-            r.set(key, value);
+        let mut names = Names::default();
+        let seven = names.key("field.7");
+        for round in 0..2 {
+            // The second round reuses the first record's buffers (and its stale index).
+            let mut r = Record::new("", &names);
+            let keys: Vec<String> = (0..300).map(|i| format!("field.{i}")).collect();
+            for (i, k) in keys.iter().enumerate() {
+                let key = r.owned(k);
+                let value = r.owned(&(i + round).to_string());
+                r.set_named(key, value, false);
+            }
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(r.lookup(k), Some((i + round).to_string().as_str()), "{k}");
+            }
+            r.set(seven, Val::Static("x"));
+            assert_eq!(r.lookup("field.7"), Some("x"));
+            assert_eq!(r.len(), 300);
+            let again = r.owned("field.250");
+            assert!(!r.set_named(again, Val::Static("y"), true));
+            assert_eq!(
+                r.lookup("field.299"),
+                Some((299 + round).to_string().as_str())
+            );
+            assert!(r.lookup("field.300").is_none());
         }
-        for (i, k) in keys.iter().enumerate() {
-            assert_eq!(r.get(k), Some(i.to_string().as_str()), "{k}");
-        }
-        r.set(Val::Static("field.7"), Val::Static("x"));
-        assert_eq!(r.get("field.7"), Some("x"));
-        assert_eq!(r.len(), 300);
-        let gone = r.remove("field.250").unwrap();
-        assert_eq!(r.str(gone), "250");
-        assert!(r.get("field.250").is_none());
-        assert_eq!(r.get("field.299"), Some("299"));
+        let r = Record::new("", &names);
+        assert!(r.lookup("field.1").is_none(), "a new record starts empty");
     }
 }
