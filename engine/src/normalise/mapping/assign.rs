@@ -103,8 +103,8 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
             continue;
         }
         let mut unmapped = |ev: &mut Event| {
-            let key = texts.part(&mut ev.unmapped, &mut bases, key, k);
-            let value = texts.part(&mut ev.unmapped, &mut bases, value, full);
+            let key = texts.whole(&mut ev.unmapped, &mut bases, key);
+            let value = texts.whole(&mut ev.unmapped, &mut bases, value);
             ev.unmapped.push_parts(key, value);
         };
         let ok = match t {

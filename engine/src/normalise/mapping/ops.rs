@@ -287,8 +287,15 @@ impl Op {
         let Some(v) = rec.get(self.field) else {
             return false;
         };
-        let input = rec.input(v);
-        let s: &str = &input;
+        let mut buf = rec.take_input_buf();
+        let s = rec.input(v, &mut buf);
+        let matched = self.run_on(rec, v, s, reference_ms);
+        rec.give_input_buf(buf);
+        matched
+    }
+
+    /// Runs an operator that reads field value `v` (text `s`).
+    fn run_on(&self, rec: &mut Record<'_>, v: Val, s: &str, reference_ms: i64) -> bool {
         match &self.kind {
             Kind::Regex(re) => re.run(rec, v, s),
             Kind::Dissect { prefix, parts } => dissect(rec, v, s, prefix, parts),
@@ -687,23 +694,30 @@ fn kv(
             continue;
         }
         let value = rec.part(v, value);
-        if !renamed.is_empty() {
-            if let Some(k) = rec.names().get(key) {
-                if let Some(Some(to)) = renamed.get(usize::from(k.slot)) {
-                    rec.set(*to, value);
-                    continue;
-                }
+        // One fingerprint of the key serves the mapping's names and the record's own index.
+        let h = super::record::key_hash(key.as_bytes());
+        let named = rec.names().find_hashed(key, h);
+        if let Some(k) = named {
+            if let Some(Some(to)) = renamed.get(usize::from(k.slot)) {
+                rec.set(*to, value);
+                continue;
             }
         }
-        let name = if prefix.is_empty() {
-            rec.part(v, key)
+        if prefix.is_empty() {
+            match named {
+                Some(k) => rec.set(k, value),
+                None => {
+                    let name = rec.part(v, key);
+                    rec.set_other(h, name, value);
+                }
+            }
         } else {
-            rec.build(|out| {
+            let name = rec.build(|out| {
                 out.push_str(prefix);
                 out.push_str(key);
-            })
-        };
-        rec.set_named(name, value, false);
+            });
+            rec.set_named(name, value, false);
+        }
     }
     any
 }

@@ -158,6 +158,13 @@ impl Names {
         }
     }
 
+    /// The key of `name` (whose [`key_hash`] is `h`), if the mapping mentions it.
+    #[inline]
+    pub fn find_hashed(&self, name: &str, h: u32) -> Option<Key> {
+        self.find(name.as_bytes(), h)
+            .map(|s| self.keys[usize::from(s)])
+    }
+
     /// The key of `name`, if the mapping mentions it.
     pub fn get(&self, name: &str) -> Option<Key> {
         self.find(name.as_bytes(), key_hash(name.as_bytes()))
@@ -180,6 +187,8 @@ pub struct Record<'a> {
     line: &'a str,
     names: &'a Names,
     scratch: String,
+    /// See [`Record::input`].
+    input_buf: String,
     fields: Vec<Field>,
     at: Slots,
     /// Index of the fields whose keys the mapping does not name: slot -> `1 + position in
@@ -202,13 +211,13 @@ struct Field {
     hash: u32,
 }
 
-type Spare = (String, Vec<Field>, Slots, Option<Box<[u32; SLOTS]>>);
+type Spare = (String, String, Vec<Field>, Slots, Option<Box<[u32; SLOTS]>>);
 
 thread_local! {
     /// The buffers of the last record dropped on this thread, kept so the next record reuses
     /// their capacity (a JSON or key=value line has dozens of fields).
     static SPARE: std::cell::RefCell<Spare> =
-        const { std::cell::RefCell::new((String::new(), Vec::new(), Vec::new(), None)) };
+        const { std::cell::RefCell::new((String::new(), String::new(), Vec::new(), Vec::new(), None)) };
 }
 
 /// The key of a removed field: compared by address, so no real key is ever taken for it.
@@ -224,7 +233,7 @@ const INDEXED: usize = SLOTS * 3 / 4;
 /// A constant-time fingerprint of a key (its length and first, second, middle and last two
 /// bytes); a hit is confirmed by comparing the bytes, so collisions only cost a comparison.
 #[inline]
-fn key_hash(key: &[u8]) -> u32 {
+pub fn key_hash(key: &[u8]) -> u32 {
     let n = key.len();
     let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
     let h = (n as u32) << 24
@@ -264,7 +273,7 @@ fn span_in(whole: &str, part: &str) -> Option<(u32, u32)> {
 impl<'a> Record<'a> {
     /// An empty record over `line` (the frame's text), for a mapping with `names`.
     pub fn new(line: &'a str, names: &'a Names) -> Record<'a> {
-        let (mut scratch, mut fields, mut at, others) = SPARE
+        let (mut scratch, input_buf, mut fields, mut at, others) = SPARE
             .with(|spare| spare.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
             .unwrap_or_default();
         scratch.clear();
@@ -275,6 +284,7 @@ impl<'a> Record<'a> {
             line,
             names,
             scratch,
+            input_buf,
             fields,
             at,
             others,
@@ -303,14 +313,32 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// The text of `v` for as long as the line lives: a line span or constant as is, scratch
-    /// text copied (rare: operators seldom work on a value the mapping itself produced).
-    pub fn input(&self, v: Val) -> std::borrow::Cow<'a, str> {
+    /// The text of `v`, held apart from the record (so an operator can read it while it sets
+    /// fields): a line span or a constant as is, scratch text copied into `buf` (operators
+    /// seldom work on a value the mapping itself produced).
+    pub fn input<'b>(&self, v: Val, buf: &'b mut String) -> &'b str
+    where
+        'a: 'b,
+    {
         match v {
-            Val::Line(a, b) => std::borrow::Cow::Borrowed(&self.line[a as usize..b as usize]),
-            Val::Static(s) => std::borrow::Cow::Borrowed(s),
-            Val::Scratch(..) => std::borrow::Cow::Owned(self.str(v).to_owned()),
+            Val::Line(a, b) => &self.line[a as usize..b as usize],
+            Val::Static(s) => s,
+            Val::Scratch(a, b) => {
+                buf.clear();
+                buf.push_str(&self.scratch[a as usize..b as usize]);
+                buf
+            }
         }
+    }
+
+    /// The buffer for [`Record::input`] (give it back with [`Record::give_input_buf`]).
+    pub fn take_input_buf(&mut self) -> String {
+        std::mem::take(&mut self.input_buf)
+    }
+
+    /// Returns the buffer taken by [`Record::take_input_buf`], so its capacity is reused.
+    pub fn give_input_buf(&mut self, buf: String) {
+        self.input_buf = buf;
     }
 
     /// `s` as a value: a span of the line when it lies in the line, else copied to scratch.
@@ -466,6 +494,16 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Sets the field whose key, one the mapping does not name (its [`Names::find_hashed`]
+    /// found nothing), is the text of `key` with fingerprint `h`, replacing an earlier value.
+    pub fn set_other(&mut self, h: u32, key: Val, value: Val) {
+        let at = self.position_other(self.str(key).as_bytes(), h);
+        match at {
+            Some(i) => self.fields[i].value = value,
+            None => self.push_other(h, key, value),
+        }
+    }
+
     fn key_is(&self, i: usize, key: &[u8]) -> bool {
         let k = self.fields[i].key;
         !is_removed(k) && self.str(k).as_bytes() == key
@@ -575,12 +613,13 @@ impl<'a> Record<'a> {
 impl Drop for Record<'_> {
     fn drop(&mut self) {
         let scratch = std::mem::take(&mut self.scratch);
+        let input_buf = std::mem::take(&mut self.input_buf);
         let fields = std::mem::take(&mut self.fields);
         let at = std::mem::take(&mut self.at);
         let others = self.others.take();
         SPARE.with(|spare| {
             if let Ok(mut spare) = spare.try_borrow_mut() {
-                *spare = (scratch, fields, at, others);
+                *spare = (scratch, input_buf, fields, at, others);
             }
         });
     }
@@ -600,21 +639,14 @@ impl Texts<'_, '_> {
             .get_or_init(|| Text::copy_from(&self.rec.scratch))
     }
 
-    /// `part` (a part of the text of `v`) as a [`Part`] of `unmapped`: a span of the line or
-    /// of the scratch text (each registered as a base of `unmapped` when first used; `bases`
-    /// remembers their indices), a constant as itself.
-    pub fn part(
-        &self,
-        unmapped: &mut Unmapped,
-        bases: &mut [Option<u8>; 2],
-        v: Val,
-        part: &str,
-    ) -> Part {
-        // Which base the value is a part of: 0 the line, 1 the scratch text.
-        let (which, whole) = match v {
-            Val::Static(_) => return Part::Text(self.text(v, part)),
-            Val::Line(..) => (0, self.rec.line),
-            Val::Scratch(..) => (1, self.rec.scratch.as_str()),
+    /// The whole of `v` as a [`Part`] of `unmapped`: a span of the line or of the scratch text
+    /// (each registered as a base of `unmapped` when first used; `bases` remembers their
+    /// indices), a constant as itself.
+    pub fn whole(&self, unmapped: &mut Unmapped, bases: &mut [Option<u8>; 2], v: Val) -> Part {
+        let (which, a, b) = match v {
+            Val::Static(s) => return Part::Text(Text::from_static(s)),
+            Val::Line(a, b) => (0, a, b),
+            Val::Scratch(a, b) => (1, a, b),
         };
         let base = match bases[which] {
             Some(b) => Some(b),
@@ -627,9 +659,10 @@ impl Texts<'_, '_> {
                 bases[which]
             }
         };
-        base.zip(span_in(whole, part))
-            .map(|(base, (a, b))| Part::Span { base, a, b })
-            .unwrap_or_else(|| Part::Text(self.text(v, part)))
+        match base {
+            Some(base) => Part::Span { base, a, b },
+            None => Part::Text(self.text(v, self.rec.str(v))),
+        }
     }
 
     /// `part` (a part of the text of `v`) as a [`Text`].
