@@ -245,10 +245,44 @@ fn parse_time_value(v: &str) -> Option<i64> {
 }
 
 fn ip(v: &str) -> Option<std::net::IpAddr> {
+    if let Some(a) = ipv4(v.as_bytes()) {
+        return Some(std::net::IpAddr::V4(a));
+    }
     let v = v.trim_matches(|c| c == '[' || c == ']');
     // IPv6 zone ids (fe80::1%eth0) are not part of the address.
     let v = v.split('%').next().unwrap_or(v);
     parse_ip(v)
+}
+
+/// A dotted-quad IPv4 address exactly as the standard library reads one (four decimal octets,
+/// each at most 255, no leading zeros), in one pass; `None` for anything else (which may still
+/// be an address of another form: the caller falls back to the full parser).
+pub(super) fn ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if b.len() < 7 || b.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value = 0u32;
+        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
+            value = value * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && b[start] == b'0') || value > 255 {
+            return None;
+        }
+        *octet = value as u8;
+    }
+    (i == b.len()).then(|| std::net::Ipv4Addr::from(octets))
 }
 
 fn port(v: &str) -> Option<u16> {
@@ -288,6 +322,30 @@ fn protocol(v: &str) -> Symbol {
 mod tests {
     use super::super::record::{Names, Val};
     use super::*;
+
+    #[test]
+    fn ipv4_reads_what_the_standard_parser_reads() {
+        let mut cases: Vec<String> = [
+            "0.0.0.0", "255.255.255.255", "10.0.0.1", "1.2.3.4", "256.1.1.1", "01.2.3.4",
+            "1.2.3", "1.2.3.4.5", "1.2.3.4 ", " 1.2.3.4", "1..3.4", "1.2.3.", ".1.2.3",
+            "1234.1.1.1", "1.2.3.0004", "a.b.c.d", "1.2.3.4x", "", "::1", "00.0.0.0",
+            "1.2.3.25a", "100.200.300.1", "9.9.9.09",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every octet form from 0 to 999, with and without leading zeros, in each position.
+        for n in 0..1000 {
+            for octet in [format!("{n}"), format!("{n:02}"), format!("{n:03}")] {
+                cases.push(format!("{octet}.1.2.3"));
+                cases.push(format!("1.{octet}.2.3"));
+                cases.push(format!("1.2.3.{octet}"));
+            }
+        }
+        for c in &cases {
+            assert_eq!(ipv4(c.as_bytes()), c.parse().ok(), "{c:?}");
+        }
+    }
 
     #[test]
     fn ocsf_paths_fill_the_event_and_the_rest_is_unmapped() {

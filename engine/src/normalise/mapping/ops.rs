@@ -254,6 +254,10 @@ impl Op {
     }
 
     /// Runs on `rec`; false when the operator was skipped or found nothing.
+    ///
+    /// Only the conditions are checked here (inlined into the loop over a rule's operators:
+    /// most operators of a mapping are skipped on a given line); the work is out of line.
+    #[inline]
     pub fn run(&self, rec: &mut Record<'_>, reference_ms: i64) -> bool {
         if let Some(absent) = self.if_missing {
             if rec.has(absent) {
@@ -261,12 +265,18 @@ impl Op {
             }
         }
         if let Some(cond) = self.if_field {
-            match (rec.get_str(cond), &self.if_value) {
+            match (rec.get(cond), &self.if_value) {
                 (None, _) => return false,
-                (Some(v), Some(want)) if v != want => return false,
+                (Some(v), Some(want)) if rec.str(v) != want.as_str() => return false,
                 _ => {}
             }
         }
+        self.run_checked(rec, reference_ms)
+    }
+
+    /// [`Op::run`] once its conditions hold.
+    #[inline(never)]
+    fn run_checked(&self, rec: &mut Record<'_>, reference_ms: i64) -> bool {
         if let Kind::Set { template } = &self.kind {
             if let [Piece::Lit(t)] = template.as_slice() {
                 rec.set(self.field, Val::Static(t));
@@ -393,7 +403,9 @@ impl Op {
                     Conv::Ip => {
                         // The address as written (assign parses it again into the event).
                         let t = super::record::trim(s).trim_matches(|c| c == '[' || c == ']');
-                        crate::normalise::base::parse_ip(t).map(|_| rec.part(v, t))
+                        let ok = super::assign::ipv4(t.as_bytes()).is_some()
+                            || crate::normalise::base::parse_ip(t).is_some();
+                        ok.then(|| rec.part(v, t))
                     }
                     Conv::Timestamp { format, zone } => parse_time(s, format, *zone, reference_ms)
                         .map(|ms| rec.owned(itoa::Buffer::new().format(ms))),
