@@ -208,7 +208,10 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
         if *i == start {
             return None;
         }
-        v[start..*i].parse().ok()
+        // Nineteen digits may overflow: such a value is no time.
+        vb[start..*i].iter().try_fold(0i64, |n, &c| {
+            n.checked_mul(10)?.checked_add(i64::from(c - b'0'))
+        })
     };
     let word = |i: &mut usize| -> &str {
         let start = *i;
@@ -265,30 +268,34 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                 while i < vb.len() && vb[i].is_ascii_digit() {
                     i += 1;
                 }
-                let f: String = v[start..i].chars().chain("000".chars()).take(3).collect();
-                ms = f.parse().ok()?;
+                // Milliseconds: the first three digits, padded with zeros.
+                ms = (0..3).fold(0, |n, k| {
+                    n * 10 + vb[start..i].get(k).map_or(0, |&c| i64::from(c - b'0'))
+                });
             }
             'b' | 'B' | 'h' => {
-                let w = word(&mut i).to_ascii_lowercase();
+                let w = word(&mut i);
                 let idx = MONTHS
                     .iter()
-                    .position(|m| *m == w)
-                    .or_else(|| MONTH_NAMES.iter().position(|m| *m == w))?;
+                    .position(|m| m.eq_ignore_ascii_case(w))
+                    .or_else(|| MONTH_NAMES.iter().position(|m| m.eq_ignore_ascii_case(w)))?;
                 mo = Some(idx as i64 + 1);
             }
             'a' | 'A' => {
-                let w = word(&mut i).to_ascii_lowercase();
+                let w = word(&mut i);
                 DAYS.iter()
-                    .position(|m| *m == w)
-                    .or_else(|| DAY_NAMES.iter().position(|m| *m == w))?;
+                    .position(|m| m.eq_ignore_ascii_case(w))
+                    .or_else(|| DAY_NAMES.iter().position(|m| m.eq_ignore_ascii_case(w)))?;
             }
             'j' => yday = Some(digits(&mut i, 3)?),
             'p' => {
-                let w = word(&mut i).to_ascii_lowercase();
-                pm = Some(match w.as_str() {
-                    "am" => false,
-                    "pm" => true,
-                    _ => return None,
+                let w = word(&mut i);
+                pm = Some(if w.eq_ignore_ascii_case("am") {
+                    false
+                } else if w.eq_ignore_ascii_case("pm") {
+                    true
+                } else {
+                    return None;
                 });
             }
             'z' => {
@@ -458,5 +465,33 @@ mod tests {
         assert_eq!(p("2024/13/01 12:00:00", "%Y/%m/%d %H:%M:%S"), None);
         assert_eq!(p("", "epoch"), None);
         assert!(TimeFormat::parse("%Q").is_err());
+        assert_eq!(p("9999999999999999999", "%s"), None, "past i64: no time");
+        assert_eq!(p("1709294400", "%s"), Some(1_709_294_400_000));
+        assert_eq!(p("Smarch 1 2024", "%b %e %Y"), None);
+    }
+
+    #[test]
+    fn names_match_in_any_case_and_fractions_take_three_digits() {
+        let want = p("2024-03-01 12:00:00.120", "%Y-%m-%d %H:%M:%S.%f");
+        assert_eq!(want, Some(1_709_294_400_120));
+        assert_eq!(p("MAR 1 2024 12:00:00.12", "%b %e %Y %H:%M:%S.%f"), want);
+        assert_eq!(
+            p("march 1 2024 12:00:00.1209", "%B %e %Y %H:%M:%S.%f"),
+            want
+        );
+        assert_eq!(p("Fri MAR 1 2024 12:00:00.120", "%a %b %e %Y %T.%f"), want);
+        assert_eq!(
+            p("FRIDAY Mar 1 2024 12:00:00.120", "%A %b %e %Y %T.%f"),
+            want
+        );
+        assert_eq!(
+            p("Mar 1 2024 12:00:00 PM", "%b %e %Y %I:%M:%S %p"),
+            Some(1_709_294_400_000)
+        );
+        assert_eq!(
+            p("Mar 1 2024 12:00:00 am", "%b %e %Y %I:%M:%S %p"),
+            Some(1_709_251_200_000)
+        );
+        assert_eq!(p("Mar 1 2024 12:00:00 xm", "%b %e %Y %I:%M:%S %p"), None);
     }
 }
