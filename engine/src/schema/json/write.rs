@@ -16,8 +16,8 @@ use std::net::IpAddr;
 /// Size of the staging array.
 const STAGE: usize = 4096;
 /// The most any single step below writes (stores included that run past the bytes kept):
-/// a 32-byte block of control characters, 6 bytes each, plus one 8-byte overshoot.
-const STEP_MAX: usize = 32 * 6 + 8;
+/// a 32-byte block of control characters, 6 bytes each, plus one 32-byte overshoot.
+const STEP_MAX: usize = 32 * 6 + 32;
 
 thread_local! {
     static STAGED: RefCell<[u8; STAGE]> = const { RefCell::new([0; STAGE]) };
@@ -200,14 +200,20 @@ impl Writer<'_> {
         if !first {
             self.put(b"}");
         }
-        let mut first = true;
-        for (key, value) in event.unmapped.iter() {
-            self.open_member(&mut first, b",\"unmapped\":{\"");
-            self.body(key.as_bytes());
-            self.put(b":\"");
-            self.body(value.as_bytes());
-        }
-        if !first {
+        if !event.unmapped.is_empty() {
+            self.put(b",\"unmapped\":");
+            let mut sep = b'{';
+            for (key, value) in event.unmapped.iter() {
+                self.n = member(
+                    self.out,
+                    self.stage,
+                    self.n,
+                    sep,
+                    key.as_bytes(),
+                    value.as_bytes(),
+                );
+                sep = b',';
+            }
             self.put(b"}");
         }
         match (event.source, event.entity) {
@@ -312,7 +318,13 @@ impl Writer<'_> {
     }
 
     fn f64(&mut self, value: f64) {
-        self.put_slice(f64_json(&mut ryu::Buffer::new(), value));
+        match whole(value) {
+            Some(int) => {
+                self.put_slice(itoa::Buffer::new().format(int).as_bytes());
+                self.put(b".0");
+            }
+            None => self.put_slice(f64_json(&mut ryu::Buffer::new(), value)),
+        }
     }
 
     /// Writes the quoted text form of `ip`, as `Display` writes it (for IPv6: RFC 5952 zero-run
@@ -367,62 +379,264 @@ impl Writer<'_> {
     /// inside of a JSON string followed by the closing quote; the caller has written the
     /// opening one. Only ASCII bytes are escaped, so multi-byte characters (U+2028 and U+2029
     /// included) pass through whole, as serde_json writes them.
-    ///
-    /// The text is read as little-endian 8-byte words, 32 bytes at a time where it can be;
-    /// [`escape_masks`] flags the bytes to escape in a word with a few arithmetic instructions.
-    /// A clean block is stored whole. In a word with quotes or backslashes (a raw JSON message
-    /// has one every few bytes) each flagged byte costs one 16-byte store of a backslash and
-    /// the bytes up to the next flagged one; stores may run past the bytes meant, and the next
-    /// write lands where the meant bytes end.
-    #[inline(never)]
+    #[inline(always)]
     fn body(&mut self, bytes: &[u8]) {
-        // Locals, not fields: the position then stays in a register through the loops.
-        let (out, stage) = (&mut *self.out, &mut *self.stage);
-        let mut n = self.n;
-        let mut rest = bytes;
-        while let Some((block, tail)) = rest.split_first_chunk::<32>() {
-            let words: [u64; 4] = std::array::from_fn(|i| word_at(block, 8 * i));
-            let masks = words.map(escape_masks);
-            let (escape, control) = masks
-                .iter()
-                .fold((0, 0), |(e, c), &(me, mc)| (e | me, c | mc));
-            n = room(out, stage, n, STEP_MAX);
-            if escape == 0 {
-                stage[n..n + 32].copy_from_slice(block);
-                n += 32;
-            } else if control == 0 {
-                for (word, (mask, _)) in words.into_iter().zip(masks) {
-                    n = backslashed(stage, n, word, mask);
-                }
-            } else {
-                for (word, (mask, _)) in words.into_iter().zip(masks) {
-                    n = escaped(stage, n, word, mask);
-                }
-            }
-            rest = tail;
-        }
-        while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-            n = room(out, stage, n, STEP_MAX);
-            n = escaped_word(stage, n, u64::from_le_bytes(*chunk));
-            rest = tail;
-        }
-        let left = rest.len();
-        n = room(out, stage, n, STEP_MAX);
-        if left > 0 {
-            // 1..=7 bytes left: one word holding them, padded with spaces (which need no
-            // escape, so they come out last and as is), then cut back to the real bytes.
-            let word = if bytes.len() >= 8 {
-                // The last 8 bytes of the text, shifted so the bytes left come first.
-                word_at(bytes, bytes.len() - 8) >> (8 * (8 - left))
-            } else {
-                short_word(rest)
-            };
-            n = escaped_word(stage, n, word | (ONES * u64::from(b' ')) << (8 * left));
-            n -= 8 - left;
-        }
-        stage[n] = b'"';
-        self.n = n + 1;
+        self.n = text(self.out, self.stage, self.n, bytes);
     }
+}
+
+/// The longest text the short paths ([`text`], [`member`]) take.
+const SHORT: usize = 32;
+/// Spaces stored after a copied text: the windows [`first_escape`] reads past its end.
+const PAD: usize = 32;
+
+/// Writes `bytes` (UTF-8), escaped, then the closing quote at `stage[n..]`; returns the end.
+///
+/// Most texts need no escaping, so the text is first copied as is, and the copy is checked for
+/// bytes to escape in whole 16-byte windows (the stage can be read past the text's end, the
+/// text's own slice cannot); the window past the end reads spaces, stored there first. A text
+/// with a byte to escape is written again from that byte by [`escape_chunked`].
+///
+/// This is the path of short texts (most keys and values), kept free of calls but tail calls
+/// so that it saves no registers; longer ones and a full stage go to [`text_long`].
+#[inline(never)]
+fn text(out: &mut Vec<u8>, stage: &mut [u8; STAGE], n: usize, bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    if len > SHORT || n + SHORT + PAD > STAGE {
+        return text_long(out, stage, n, bytes);
+    }
+    // One bounds check for the text, the spaces after it and the windows.
+    let at: &mut [u8; SHORT + PAD] = (&mut stage[n..n + SHORT + PAD])
+        .try_into()
+        .expect("in the stage");
+    copy_short(&mut at[..len], bytes);
+    at[len..len + PAD].copy_from_slice(&[b' '; PAD]);
+    let first = first_escape(at, len);
+    if first < len {
+        return escape_chunked(out, stage, n + first, &bytes[first..]);
+    }
+    at[len] = b'"';
+    n + len + 1
+}
+
+/// [`text`] for texts longer than [`SHORT`], or when the stage may be full.
+#[inline(never)]
+fn text_long(out: &mut Vec<u8>, stage: &mut [u8; STAGE], mut n: usize, bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    if n + len + PAD > STAGE {
+        if len + PAD > STAGE {
+            return escape_chunked(out, stage, n, bytes);
+        }
+        flush(out, stage, n);
+        n = 0;
+    }
+    let at = &mut stage[n..n + len + PAD];
+    at[..len].copy_from_slice(bytes);
+    at[len..].copy_from_slice(&[b' '; PAD]);
+    let first = first_escape(at, len);
+    if first < len {
+        return escape_chunked(out, stage, n + first, &bytes[first..]);
+    }
+    stage[n + len] = b'"';
+    n + len + 1
+}
+
+/// Writes one member of `unmapped`, `"key":"value"` after `sep` (`{` before the first, `,`
+/// before the others), at `stage[n..]`; returns the end.
+///
+/// Short keys and values (most) are copied with three spaces between them and checked
+/// together (in two 16-byte windows when they fit, as most pairs do), and only then is `":"`
+/// written over the spaces. Others, and pairs with bytes to escape, go through [`text`].
+#[inline(never)]
+fn member(
+    out: &mut Vec<u8>,
+    stage: &mut [u8; STAGE],
+    n: usize,
+    sep: u8,
+    key: &[u8],
+    value: &[u8],
+) -> usize {
+    const ROOM: usize = 2 + SHORT + 3 + SHORT + PAD;
+    let (k, v) = (key.len(), value.len());
+    if k <= SHORT && v <= SHORT && n + ROOM <= STAGE {
+        let at: &mut [u8; ROOM] = (&mut stage[n..n + ROOM]).try_into().expect("in the stage");
+        at[..2].copy_from_slice(&[sep, b'"']);
+        let start = 2 + k + 3;
+        copy_short(&mut at[2..2 + k], key);
+        at[2 + k..start].copy_from_slice(b"   ");
+        copy_short(&mut at[start..start + v], value);
+        at[start + v..start + v + PAD].copy_from_slice(&[b' '; PAD]);
+        let span = k + 3 + v;
+        if first_escape(&at[2..], span) >= span {
+            at[2 + k..start].copy_from_slice(b"\":\"");
+            at[start + v] = b'"';
+            return n + start + v + 1;
+        }
+    }
+    member_slow(out, stage, n, sep, key, value)
+}
+
+/// [`member`] the long way.
+#[cold]
+#[inline(never)]
+fn member_slow(
+    out: &mut Vec<u8>,
+    stage: &mut [u8; STAGE],
+    n: usize,
+    sep: u8,
+    key: &[u8],
+    value: &[u8],
+) -> usize {
+    let mut n = room(out, stage, n, 2);
+    stage[n..n + 2].copy_from_slice(&[sep, b'"']);
+    n = text(out, stage, n + 2, key);
+    n = room(out, stage, n, 2);
+    stage[n..n + 2].copy_from_slice(b":\"");
+    text(out, stage, n + 2, value)
+}
+
+/// Copies `src` (at most [`SHORT`] bytes) into `dst` (of the same length) with two
+/// overlapping fixed-size copies (byte by byte below 4 bytes).
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let len = src.len();
+    if len >= 16 {
+        copy_ends::<16>(dst, src);
+    } else if len >= 8 {
+        copy_ends::<8>(dst, src);
+    } else if len >= 4 {
+        copy_ends::<4>(dst, src);
+    } else if len > 0 {
+        // 1..=3 bytes: the first, the middle and the last (some the same).
+        dst[0] = src[0];
+        dst[len / 2] = src[len / 2];
+        dst[len - 1] = src[len - 1];
+    }
+}
+
+/// Copies the first and the last `K` bytes of `src` (`K <= len <= 2 * K`) to `dst`.
+#[inline(always)]
+fn copy_ends<const K: usize>(dst: &mut [u8], src: &[u8]) {
+    let len = src.len();
+    dst[..K].copy_from_slice(&src[..K]);
+    dst[len - K..].copy_from_slice(&src[len - K..]);
+}
+
+/// The offset of the first byte of `at[..len]` to escape, or an offset of `len` or more when
+/// there is none. The bytes from `len` up to the next multiple of 16 must not be ones to escape
+/// (the callers store [`PAD`] spaces there): the windows are read whole.
+#[inline(always)]
+fn first_escape(at: &[u8], len: usize) -> usize {
+    let mut i = 0;
+    loop {
+        let bits = escape_bits(at[i..i + 16].try_into().expect("16 bytes"));
+        if bits != 0 {
+            return i + bits.trailing_zeros() as usize;
+        }
+        i += 16;
+        if i >= len {
+            return i;
+        }
+    }
+}
+
+/// Bit `i` set where byte `i` of the 16 is one to escape: a control character, `"` or `\\`.
+///
+/// On x86-64, six SSE2 instructions (part of the baseline every x86-64 CPU has, so there is
+/// nothing to detect at run time); portable code that the compiler vectorised gave 20 or more,
+/// depending on the context it was inlined into, and this check runs once per text.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn escape_bits(window: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    #[allow(unsafe_code)]
+    // SAFETY: the load reads the 16 bytes `window` borrows (no alignment needed); the other
+    // intrinsics only need SSE2, which every x86-64 target has.
+    unsafe {
+        let v = _mm_loadu_si128(window.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned: v < 0x20 exactly when min(v, 0x1f) == v.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn escape_bits(window: &[u8; 16]) -> u32 {
+    escape_bits_portable(window)
+}
+
+/// [`escape_bits`] byte by byte: elsewhere than x86-64, and the reference in the tests.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn escape_bits_portable(window: &[u8; 16]) -> u32 {
+    window.iter().enumerate().fold(0, |bits, (i, &b)| {
+        bits | u32::from(ESCAPE[usize::from(b)] != 0) << i
+    })
+}
+
+/// Writes `bytes` (UTF-8) escaped, then the closing quote, at `stage[n..]`, flushing as it
+/// fills; returns the end. The path for texts that need escaping or do not fit the stage.
+///
+/// The text goes 32 bytes at a time through [`escape_block`]; the last 1..=31 bytes are
+/// padded with spaces to a block (spaces need no escape, so they come out last and as is) and
+/// cut back after.
+#[inline(never)]
+fn escape_chunked(out: &mut Vec<u8>, stage: &mut [u8; STAGE], mut n: usize, bytes: &[u8]) -> usize {
+    let mut rest = bytes;
+    while let Some((block, tail)) = rest.split_first_chunk::<32>() {
+        n = room(out, stage, n, STEP_MAX);
+        n = escape_block(stage, n, block);
+        rest = tail;
+    }
+    let left = rest.len();
+    n = room(out, stage, n, STEP_MAX);
+    if left > 0 {
+        let mut block = [b' '; 32];
+        copy_short(&mut block[..left], rest);
+        n = escape_block(stage, n, &block) - (32 - left);
+    }
+    stage[n] = b'"';
+    n + 1
+}
+
+/// Writes the 32 bytes of `block` escaped at `stage[n..]` (which has room for [`STEP_MAX`]
+/// bytes); returns the end.
+///
+/// The block is stored as is; that is all when [`escape_bits`] flags nothing. Otherwise, from
+/// the first flagged byte on, each flagged byte costs the store of its escape and one 32-byte
+/// store of the bytes after it (kept up to the next flagged byte): stores may run past the
+/// bytes meant, and the next write lands where the meant bytes end.
+#[inline(always)]
+fn escape_block(stage: &mut [u8; STAGE], n: usize, block: &[u8; 32]) -> usize {
+    let (low, high) = block.split_at(16);
+    let mut bits = escape_bits(low.try_into().expect("16 bytes"))
+        | escape_bits(high.try_into().expect("16 bytes")) << 16;
+    stage[n..n + 32].copy_from_slice(block);
+    if bits == 0 {
+        return n + 32;
+    }
+    // The block with room after it, so that 32 bytes can be read from any offset in it.
+    let mut padded = [0u8; 64];
+    padded[..32].copy_from_slice(block);
+    let mut n = n + bits.trailing_zeros() as usize;
+    while bits != 0 {
+        let at = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        // `trailing_zeros` of 0 is 32: the last stretch runs to the end of the block.
+        let next = bits.trailing_zeros() as usize;
+        let escape = ESCAPED[usize::from(padded[at] & 0x7f)];
+        stage[n..n + 8].copy_from_slice(&escape);
+        n += usize::from(escape[7]);
+        stage[n..n + 32].copy_from_slice(&padded[at + 1..at + 33]);
+        n += next - at - 1;
+    }
+    n
 }
 
 /// Makes room for `k` (at most [`STEP_MAX`]) bytes in the stage whose first `n` bytes are
@@ -435,66 +649,6 @@ fn room(out: &mut Vec<u8>, stage: &[u8; STAGE], n: usize, k: usize) -> usize {
     } else {
         n
     }
-}
-
-/// Writes the 8 bytes of `word` at `stage[n..]`, escaped as needed; returns the end.
-#[inline(always)]
-fn escaped_word(stage: &mut [u8; STAGE], n: usize, word: u64) -> usize {
-    let (escape, control) = escape_masks(word);
-    if control == 0 {
-        backslashed(stage, n, word, escape)
-    } else {
-        escaped(stage, n, word, escape)
-    }
-}
-
-/// Writes the 8 bytes of `word` at `stage[n..]` with a backslash before each byte flagged in
-/// `mask`, which flags only quotes and backslashes (their escapes are exactly that); returns
-/// the end.
-#[inline(always)]
-fn backslashed(stage: &mut [u8; STAGE], mut n: usize, word: u64, mut mask: u64) -> usize {
-    stage[n..n + 8].copy_from_slice(&word.to_le_bytes());
-    if mask == 0 {
-        return n + 8;
-    }
-    // Up to the first flagged byte as stored; then, for each flagged byte, a backslash and
-    // the bytes from it to the next flagged one (or the end of the word).
-    let mut at = (mask.trailing_zeros() / 8) as usize;
-    n += at;
-    while mask != 0 {
-        mask &= mask - 1;
-        // `trailing_zeros` of 0 is 64: the last piece runs to byte 8.
-        let next = (mask.trailing_zeros() / 8) as usize;
-        let piece = u128::from(word >> (8 * at)) << 8 | u128::from(b'\\');
-        stage[n..n + 16].copy_from_slice(&piece.to_le_bytes());
-        n += 1 + next - at;
-        at = next;
-    }
-    n
-}
-
-/// Writes the 8 bytes of `word` at `stage[n..]`, each byte flagged in `mask` as its escape;
-/// returns the end. The general path, for words with control characters.
-#[inline(never)]
-fn escaped(stage: &mut [u8; STAGE], mut n: usize, word: u64, mut mask: u64) -> usize {
-    // Bytes of `word` already written.
-    let mut done = 0;
-    while mask != 0 {
-        let at = (mask.trailing_zeros() / 8) as usize;
-        // The clean stretch done..at: store 8 bytes from `done`, keep at - done of them.
-        stage[n..n + 8].copy_from_slice(&(word >> (8 * done)).to_le_bytes());
-        n += at - done;
-        let escape = ESCAPED[usize::from(word.to_le_bytes()[at] & 0x7f)];
-        stage[n..n + 8].copy_from_slice(&escape);
-        n += usize::from(escape[7]);
-        done = at + 1;
-        mask &= mask - 1;
-    }
-    if done < 8 {
-        stage[n..n + 8].copy_from_slice(&(word >> (8 * done)).to_le_bytes());
-        n += 8 - done;
-    }
-    n
 }
 
 /// Decimal digits of 0..=255, left-aligned, with their count last: `[b'4', b'2', 0, 2]`.
@@ -564,6 +718,18 @@ fn f64_json(buf: &mut ryu::Buffer, value: f64) -> &[u8] {
     }
 }
 
+/// `value` as an integer when it is a whole number of magnitude below 10^15 (other than
+/// -0.0). Most metrics are (counts, bytes, packets), and for them ryu's shortest form is the
+/// integer's digits and `.0` (below 2^53 neighbouring doubles are at most 1 apart, so no shorter
+/// digit string reads back the same, and ryu writes exponents of 15 or less in full), which
+/// `itoa` writes in a fraction of the time.
+#[inline(always)]
+fn whole(value: f64) -> Option<i64> {
+    let int = value as i64;
+    (value.abs() < 1e15 && int as f64 == value && value.to_bits() != (-0.0f64).to_bits())
+        .then_some(int)
+}
+
 fn write_f64(out: &mut Vec<u8>, value: f64) {
     out.extend_from_slice(f64_json(&mut ryu::Buffer::new(), value));
 }
@@ -610,57 +776,6 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
         w.put(b"\"");
         w.body(s.as_bytes());
     });
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// The 8 bytes of `bytes` from `at` as a little-endian word.
-#[inline(always)]
-fn word_at(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
-/// Up to 7 bytes as the low bytes of a little-endian word (zeros above).
-#[inline(always)]
-fn short_word(mut bytes: &[u8]) -> u64 {
-    let (mut word, mut shift) = (0u64, 0);
-    if let Some((four, tail)) = bytes.split_first_chunk::<4>() {
-        word = u64::from(u32::from_le_bytes(*four));
-        shift = 32;
-        bytes = tail;
-    }
-    if let Some((two, tail)) = bytes.split_first_chunk::<2>() {
-        word |= u64::from(u16::from_le_bytes(*two)) << shift;
-        shift += 16;
-        bytes = tail;
-    }
-    if let Some(&one) = bytes.first() {
-        word |= u64::from(one) << shift;
-    }
-    word
-}
-
-/// Two masks of `word`: the high bit of each byte of the first is set exactly where that byte
-/// is a control character, `"` or `\\`, and of the second where it is a control character.
-///
-/// Exact per byte: every sum below stays within its byte, so no carry or borrow reaches a
-/// neighbour (unlike the classic has-zero-byte test, which is exact only as a yes/no answer).
-#[inline(always)]
-fn escape_masks(word: u64) -> (u64, u64) {
-    const LOW7: u64 = ONES * 0x7f;
-    const HIGHS: u64 = ONES * 0x80;
-    // All three are ASCII: only bytes with the high bit clear can match, so work on 7 bits.
-    let low = word & LOW7;
-    let ascii = !word & HIGHS;
-    // The high bit of each sum stays clear only for a match: x + 0x7f reaches 0x80 unless
-    // x == 0, and x + 0x60 reaches it unless x < 0x20.
-    let not_quote = (low ^ (ONES * u64::from(b'"'))) + LOW7;
-    let not_backslash = (low ^ (ONES * u64::from(b'\\'))) + LOW7;
-    let not_control = low + ONES * 0x60;
-    let control = !not_control & ascii;
-    (!(not_quote & not_backslash) & ascii | control, control)
 }
 
 /// Writes the value spanning `nodes` as compact JSON. Iterative, so deep nesting in client
@@ -807,27 +922,138 @@ mod tests {
     }
 
     #[test]
-    fn escape_mask_flags_exactly_the_bytes_the_table_escapes() {
-        // Every byte at every position, beside every possible neighbour byte (a borrow or carry
-        // from a neighbour must never set or clear a flag).
+    fn escape_bits_flag_exactly_the_bytes_the_table_escapes() {
+        // Every byte at every position of a window, beside every other byte.
         for b in 0..=255u8 {
             for other in 0..=255u8 {
-                for pos in 0..8 {
-                    let mut word = [other; 8];
-                    word[pos] = b;
-                    let (escape, control) = escape_masks(u64::from_le_bytes(word));
-                    for (i, &byte) in word.iter().enumerate() {
-                        let flag = |set: bool| if set { 0x80 } else { 0 };
-                        assert_eq!(
-                            escape >> (8 * i) & 0xff,
-                            flag(ESCAPE[usize::from(byte)] != 0),
-                            "byte {b:#04x} at {pos} among {other:#04x}: flag {i}"
-                        );
-                        assert_eq!(control >> (8 * i) & 0xff, flag(byte < 0x20));
-                    }
+                for pos in 0..16 {
+                    let mut window = [other; 16];
+                    window[pos] = b;
+                    let expected = window.iter().enumerate().fold(0, |bits, (i, &byte)| {
+                        bits | u32::from(ESCAPE[usize::from(byte)] != 0) << i
+                    });
+                    assert_eq!(
+                        escape_bits(&window),
+                        expected,
+                        "byte {b:#04x} at {pos} among {other:#04x}"
+                    );
+                    assert_eq!(escape_bits_portable(&window), expected);
                 }
             }
         }
+    }
+
+    /// What the writer makes of `p` filler bytes followed by `f`'s writes: the short paths
+    /// leave the stage for the long ones, and flush, at different positions near its end.
+    fn after_filler(p: usize, f: impl FnOnce(&mut Writer<'_>)) -> String {
+        let mut out = Vec::new();
+        with_writer(&mut out, |w| {
+            for _ in 0..p / 64 {
+                w.put(&[b'x'; 64]);
+            }
+            for _ in 0..p % 64 {
+                w.put(b"x");
+            }
+            f(w);
+        });
+        let out = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(&out[..p], "x".repeat(p), "the filler comes through");
+        out[p..].to_owned()
+    }
+
+    /// Texts of the lengths around each path's limits, clean and with a byte to escape at the
+    /// start, the middle and the end.
+    fn edge_texts() -> Vec<String> {
+        let mut texts = Vec::new();
+        for len in [
+            0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 64, 65, 100,
+        ] {
+            let clean: String = "abcdefghij".chars().cycle().take(len).collect();
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                if len > 0 {
+                    let mut dirty = clean.clone();
+                    dirty.replace_range(at..=at, if at % 2 == 0 { "\"" } else { "\n" });
+                    texts.push(dirty);
+                }
+            }
+            texts.push(clean);
+        }
+        texts.push("é🦀 \u{2028}".repeat(5));
+        texts
+    }
+
+    #[test]
+    fn texts_write_the_same_at_every_position_near_the_end_of_the_stage() {
+        for text in edge_texts() {
+            let expected = serde_json::to_string(&text).unwrap();
+            for p in (0..64).chain(STAGE - 300..STAGE + 40) {
+                let got = after_filler(p, |w| {
+                    w.put(b"\"");
+                    w.body(text.as_bytes());
+                });
+                assert_eq!(got, expected, "{text:?} after {p} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn unmapped_members_write_the_same_at_every_position_near_the_end_of_the_stage() {
+        let texts = edge_texts();
+        for key in &texts {
+            for value in texts.iter().step_by(3) {
+                let expected = format!(
+                    "{{{}:{}",
+                    serde_json::to_string(key).unwrap(),
+                    serde_json::to_string(value).unwrap()
+                );
+                for p in (0..4).chain(STAGE - 160..STAGE + 8) {
+                    let got = after_filler(p, |w| {
+                        w.n = member(w.out, w.stage, w.n, b'{', key.as_bytes(), value.as_bytes());
+                    });
+                    assert_eq!(got, expected, "{key:?}: {value:?} after {p} bytes");
+                }
+            }
+        }
+    }
+
+    fn metric(value: f64) -> String {
+        let mut out = Vec::new();
+        with_writer(&mut out, |w| w.f64(value));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn whole_metrics_write_as_ryu_does() {
+        let ryu = |value: f64| String::from_utf8(f64_json(&mut ryu::Buffer::new(), value).to_vec());
+        let mut values = vec![0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1e-7, 123.0, 1500.0, 2.5];
+        for exponent in 0..=22 {
+            let power = 10f64.powi(exponent);
+            values.extend([
+                power,
+                -power,
+                power - 1.0,
+                power + 1.0,
+                1.0 - power,
+                power * 3.0,
+            ]);
+        }
+        for bits in [53, 54, 63, 64] {
+            let power = 2f64.powi(bits);
+            values.extend([power, power - 1.0, -power, power + 2.0]);
+        }
+        values.extend([
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+        ]);
+        for value in values {
+            assert_eq!(metric(value), ryu(value).unwrap(), "{value:e}");
+        }
+        assert!(whole(1e15 - 1.0).is_some() && whole(1e15).is_none());
+        assert_eq!(whole(-0.0), None);
+        assert_eq!(whole(f64::NAN), None);
     }
 
     fn written(s: &str) -> String {
@@ -845,12 +1071,12 @@ mod tests {
 
     #[test]
     fn every_ascii_byte_escapes_like_serde_json_at_every_offset() {
-        // Each ASCII character alone, and at every offset of texts up to 72 bytes long (so at
-        // every position of a 32-byte block, of an 8-byte word and of the short tail), among
+        // Each ASCII character alone, and at every offset of texts up to 97 bytes long (so at
+        // every position of a 16- and 32-byte window, short texts and long ones), among
         // plain ASCII, among bytes that need escaping and among multi-byte characters.
         for c in (0..=0x7fu8).map(char::from) {
             check_escapes(&c.to_string());
-            for len in (1..=41).chain(64..=72) {
+            for len in (1..=41).chain(64..=72).chain([95, 96, 97]) {
                 for at in 0..len {
                     for filler in ["a", "\"", "\u{1}", "é"] {
                         let mut s: String = filler.repeat(len);
@@ -922,6 +1148,15 @@ mod tests {
             ).prop_map(|chars| chars.into_iter().collect::<String>())
         ) {
             check_escapes(&s);
+        }
+
+        #[test]
+        fn metrics_write_as_ryu_does(value in any::<f64>(), int in any::<i64>()) {
+            let ryu = |value: f64| String::from_utf8(f64_json(&mut ryu::Buffer::new(), value).to_vec()).unwrap();
+            prop_assert_eq!(metric(value), ryu(value));
+            prop_assert_eq!(metric(int as f64), ryu(int as f64));
+            let small = (int % 1_000_000_000_000_000) as f64;
+            prop_assert_eq!(metric(small), ryu(small));
         }
 
         #[test]
