@@ -4,13 +4,20 @@
 //! Every occurrence of every signature is found (the result does not depend on how the scan is
 //! done), by one of two scanners:
 //!
-//! - few signatures (the JSON vendors' keys): a SIMD packed search (Teddy) that jumps to each
-//!   position where a signature may start; the signatures are compared there.
-//! - many (the text vendors'): Aho-Corasick's DFA over the signatures' first [`ANCHOR`] bytes, a
-//!   signature being compared in full where its anchor ends. One DFA step waits for the
-//!   previous one (a load from the table), so the line is cut into [`CHAINS`] parts, overlapping
-//!   by the longest anchor less one byte, that are scanned in step: the steps of different parts
-//!   are independent and the CPU runs them at the same time.
+//! - [`Packed`], when the signatures allow it (they do for the shipped vendors): a SIMD pass or
+//!   two jump to the few places where a signature can occur, and the signatures that can occur
+//!   there are compared in full. A signature starting with a rare byte (`%` of the Cisco tags)
+//!   is found at each occurrence of that byte (`memchr`); every other signature is given a
+//!   short *fragment* (3 or 4 of its bytes, chosen at build time to be rare in log text and
+//!   shared by as many signatures as possible: `] "` for every Apache method), and the
+//!   fragments (at most 64) are found by a packed search (Teddy). A line is then read at a few
+//!   bytes per instruction instead of a few instructions per byte.
+//! - [`ChainDfa`] otherwise (more than 64 fragments, or no SSSE3/NEON for Teddy):
+//!   Aho-Corasick's DFA over the signatures' first [`ANCHOR`] bytes, a signature being compared
+//!   in full where its anchor ends. One DFA step waits for the previous one (a load from the
+//!   table), so the line is cut into [`CHAINS`] parts, overlapping by the longest anchor less
+//!   one byte, that are scanned in step: the steps of different parts are independent and the
+//!   CPU runs them at the same time.
 //!
 //! The vendor is then the first, in order of priority, whose conditions hold. Signatures are
 //! never empty and a vendor has at most 64 `all` and `json_keys` signatures together (both
@@ -21,14 +28,41 @@ use crate::schema::Symbol;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{packed, Anchored, MatchKind, Span, StartKind};
 use smallvec::SmallVec;
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The signatures of one vendor, as bit masks over the signature ids: `(word, mask)` pairs.
+type Masks = SmallVec<[(u32, u64); 2]>;
 
 #[derive(Debug)]
 struct Entry {
     name: Symbol,
-    has_any: bool,
-    all_mask: u64,
+    /// The `any` signatures (empty: no `any` condition).
+    any: Masks,
+    /// The `all` and `json_keys` signatures.
+    all: Masks,
     priority: i32,
+}
+
+impl Entry {
+    fn holds(&self, found: &[u64]) -> bool {
+        let w = |i: u32| found[i as usize];
+        (self.any.is_empty() || self.any.iter().any(|&(i, m)| w(i) & m != 0))
+            && self.all.iter().all(|&(i, m)| w(i) & m == m)
+    }
+}
+
+/// The masks of signature ids `range`.
+fn masks(range: std::ops::Range<usize>) -> Masks {
+    let mut out = Masks::new();
+    for id in range {
+        let (word, bit) = ((id / 64) as u32, 1u64 << (id % 64));
+        match out.last_mut() {
+            Some((w, m)) if *w == word => *m |= bit,
+            _ => out.push((word, bit)),
+        }
+    }
+    out
 }
 
 /// The compiled signatures of every vendor: one automaton for vendors of JSON messages, one for
@@ -43,8 +77,8 @@ pub struct Detector {
 #[derive(Debug, Default)]
 struct Signatures {
     scanner: Option<Scanner>,
-    /// Pattern id -> (vendor index, `Some(bit)` for an `all` pattern, `None` for `any`).
-    patterns: Vec<(usize, Option<u32>)>,
+    /// Signatures, u64 words of found bits.
+    words: usize,
     vendors: Vec<Entry>,
     /// Vendor indexes, best first: highest priority, then first in the list.
     ranked: Vec<usize>,
@@ -78,7 +112,6 @@ impl Detector {
 impl Signatures {
     fn build(plans: &[Arc<VendorPlan>]) -> Result<Signatures, String> {
         let mut texts: Vec<Vec<u8>> = Vec::new();
-        let mut patterns = Vec::new();
         let mut vendors = Vec::new();
         for plan in plans {
             let d = &plan.detect;
@@ -91,26 +124,18 @@ impl Signatures {
             if d.any.is_empty() && all.is_empty() && !d.json {
                 continue;
             }
-            let v = vendors.len();
-            for p in &d.any {
-                texts.push(p.as_bytes().to_vec());
-                patterns.push((v, None));
-            }
-            for (bit, p) in all.iter().enumerate() {
-                texts.push(p.as_bytes().to_vec());
-                patterns.push((v, Some(bit as u32)));
-            }
+            let first = texts.len();
+            texts.extend(d.any.iter().map(|p| p.as_bytes().to_vec()));
+            let mid = texts.len();
+            texts.extend(all.iter().map(|p| p.as_bytes().to_vec()));
             vendors.push(Entry {
                 name: plan.name,
-                has_any: !d.any.is_empty(),
-                all_mask: if all.is_empty() {
-                    0
-                } else {
-                    u64::MAX >> (64 - all.len())
-                },
+                any: masks(first..mid),
+                all: masks(mid..texts.len()),
                 priority: d.priority,
             });
         }
+        let words = texts.len().div_ceil(64);
         let scanner = if texts.is_empty() {
             None
         } else {
@@ -120,7 +145,7 @@ impl Signatures {
         ranked.sort_by_key(|&v| (std::cmp::Reverse(vendors[v].priority), v));
         Ok(Signatures {
             scanner,
-            patterns,
+            words,
             vendors,
             ranked,
         })
@@ -130,25 +155,16 @@ impl Signatures {
         if self.vendors.is_empty() {
             return None;
         }
-        let mut any: SmallVec<[bool; 32]> = SmallVec::new();
-        any.resize(self.vendors.len(), false);
-        let mut all: SmallVec<[u64; 32]> = SmallVec::new();
-        all.resize(self.vendors.len(), 0);
+        let mut found: SmallVec<[u64; 8]> = SmallVec::from_elem(0, self.words);
         if let Some(scanner) = &self.scanner {
-            scanner.scan(haystack, &mut |p| {
-                let (v, bit) = self.patterns[p];
-                match bit {
-                    None => any[v] = true,
-                    Some(b) => all[v] |= 1 << b,
-                }
-            });
+            scanner.scan(haystack, &mut |p| found[p / 64] |= 1 << (p % 64));
         }
         // The best vendor whose conditions hold.
         self.ranked
             .iter()
-            .map(|&v| (v, &self.vendors[v]))
-            .find(|(v, e)| (!e.has_any || any[*v]) && all[*v] & e.all_mask == e.all_mask)
-            .map(|(_, e)| e.name)
+            .map(|&v| &self.vendors[v])
+            .find(|e| e.holds(&found))
+            .map(|e| e.name)
     }
 }
 
@@ -161,43 +177,14 @@ const CHAINS: usize = 4;
 /// Finds every occurrence of a list of signatures (see the module documentation).
 #[derive(Debug)]
 enum Scanner {
-    Packed {
-        searcher: packed::Searcher,
-        texts: Vec<Vec<u8>>,
-        /// For each signature, the others that can start where it does (one is a prefix of
-        /// the other).
-        also: Vec<Vec<usize>>,
-    },
+    Packed(Box<Packed>),
     Dfa(Box<ChainDfa>),
 }
 
 impl Scanner {
     fn build(texts: Vec<Vec<u8>>) -> Result<Scanner, String> {
-        // Teddy needs SSSE3 or NEON and at most 64 signatures; its builder says no otherwise.
-        let searcher = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostFirst)
-            .builder()
-            .extend(&texts)
-            .build();
-        Ok(match searcher {
-            Some(searcher) => {
-                let also = (0..texts.len())
-                    .map(|i| {
-                        (0..texts.len())
-                            .filter(|&j| {
-                                j != i
-                                    && (texts[i].starts_with(&texts[j])
-                                        || texts[j].starts_with(&texts[i]))
-                            })
-                            .collect()
-                    })
-                    .collect();
-                Scanner::Packed {
-                    searcher,
-                    texts,
-                    also,
-                }
-            }
+        Ok(match Packed::build(&texts, &LEAD_RULES) {
+            Some(packed) => Scanner::Packed(Box::new(packed)),
             None => Scanner::Dfa(Box::new(ChainDfa::build(texts)?)),
         })
     }
@@ -205,33 +192,317 @@ impl Scanner {
     /// Calls `found` with the index of each signature that occurs in `haystack` (once or more).
     fn scan(&self, haystack: &[u8], found: &mut dyn FnMut(usize)) {
         match self {
-            Scanner::Packed {
-                searcher,
-                texts,
-                also,
-            } => {
-                // The leftmost position from `at` where a signature starts (the one found, and
-                // those that can start there too, are compared there), then on from the next
-                // byte: none is missed.
-                let mut at = 0;
-                while at < haystack.len() {
-                    let Some(m) = searcher.find_in(haystack, Span::from(at..haystack.len())) else {
-                        break;
-                    };
-                    let i = m.pattern().as_usize();
-                    found(i);
-                    let rest = &haystack[m.start()..];
-                    for &j in &also[i] {
-                        if rest.starts_with(&texts[j]) {
-                            found(j);
-                        }
-                    }
-                    at = m.start() + 1;
-                }
-            }
+            Scanner::Packed(packed) => packed.scan(haystack, found),
             Scanner::Dfa(dfa) => dfa.scan(haystack, found),
         }
     }
+}
+
+/// How often each byte occurs in log text, per 65,536 bytes (counted on the mixed sample of
+/// the 18 shipped vendors; at least 1). Only orders candidate fragments and lead bytes: a
+/// wrong guess makes detection slower, never different.
+#[rustfmt::skip]
+const BYTE_FREQUENCY: [u16; 256] = [
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 157, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1993, 1, 5410, 1, 1, 28, 6, 21, 53, 53, 1, 27, 1627, 1091, 1226, 850,
+    3614, 2429, 1573, 965, 1141, 845, 469, 439, 553, 495, 2252, 108, 76, 456, 84, 8,
+    33, 382, 39, 230, 104, 258, 127, 90, 58, 353, 9, 65, 99, 196, 230, 194,
+    232, 17, 260, 293, 447, 131, 96, 77, 27, 11, 102, 88, 19, 88, 1, 246,
+    1, 2480, 498, 1610, 1281, 4236, 465, 637, 332, 2143, 109, 202, 1185, 1153, 1931, 2510,
+    1286, 80, 2313, 2377, 2812, 1179, 514, 269, 156, 401, 98, 295, 11, 295, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1,
+    1, 1, 1, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+];
+
+/// Expected occurrences of `w` in 256 bytes of log text (bytes taken as independent).
+fn expected(w: &[u8]) -> f64 {
+    256.0
+        * w.iter()
+            .map(|&b| f64::from(BYTE_FREQUENCY[usize::from(b)]) / 65536.0)
+            .product::<f64>()
+}
+
+/// When the signatures that start with a byte are found by that byte ([`Lead`]) rather than
+/// by fragments.
+#[derive(Debug, Clone, Copy)]
+struct LeadRules {
+    /// The byte is at most this frequent ([`BYTE_FREQUENCY`]).
+    max_frequency: u16,
+    /// The signatures starting with it have at least this many different first 3 bytes (so
+    /// fragments would need as many patterns).
+    min_prefixes: usize,
+}
+
+const LEAD_RULES: LeadRules = LeadRules {
+    max_frequency: 40,
+    min_prefixes: 4,
+};
+
+/// Fixed cost of one more fragment, in expected occurrences per 256 bytes: a fragment shared
+/// by several signatures is worth a few more (false) hits than one per signature.
+const FRAGMENT_COST: f64 = 1e-4;
+
+/// The signatures starting with one rare byte: `memchr` finds the byte, the second byte of the
+/// line there picks the signatures to compare.
+#[derive(Debug)]
+struct Lead {
+    byte: u8,
+    /// Signatures that are this byte alone.
+    whole: Vec<usize>,
+    /// The longer ones, by their second byte: `sigs[start[b]..start[b + 1]]` have second byte `b`.
+    sigs: Vec<usize>,
+    start: Box<[u32; 257]>,
+}
+
+impl Lead {
+    fn new(byte: u8, ids: &[usize], texts: &[Vec<u8>]) -> Lead {
+        let (whole, mut sigs): (Vec<usize>, Vec<usize>) =
+            ids.iter().partition(|&&i| texts[i].len() == 1);
+        sigs.sort_by_key(|&i| texts[i][1]);
+        let mut start = Box::new([0u32; 257]);
+        for (b, s) in start.iter_mut().enumerate() {
+            *s = sigs.partition_point(|&i| usize::from(texts[i][1]) < b) as u32;
+        }
+        Lead {
+            byte,
+            whole,
+            sigs,
+            start,
+        }
+    }
+
+    /// The lead byte is at `at`.
+    fn hit(&self, texts: &[Vec<u8>], haystack: &[u8], at: usize, found: &mut dyn FnMut(usize)) {
+        for &i in &self.whole {
+            found(i);
+        }
+        let Some(&second) = haystack.get(at + 1) else {
+            return;
+        };
+        let b = usize::from(second);
+        let rest = &haystack[at..];
+        for &i in &self.sigs[self.start[b] as usize..self.start[b + 1] as usize] {
+            if rest.starts_with(&texts[i]) {
+                found(i);
+            }
+        }
+    }
+}
+
+/// The signatures a fragment stands for, each with where the fragment starts in it.
+type Holders = Vec<(usize, usize)>;
+
+/// Rare lead bytes (`memchr`) and fragments (Teddy); see the module documentation.
+#[derive(Debug)]
+struct Packed {
+    texts: Vec<Vec<u8>>,
+    /// At most 3 (one `memchr` pass).
+    leads: Vec<Lead>,
+    /// Over `fragments`; `None` when every signature has a lead byte.
+    searcher: Option<packed::Searcher>,
+    fragments: Vec<Vec<u8>>,
+    /// Fragment id -> the signatures it was chosen for, with where it starts in them.
+    holders: Vec<Holders>,
+    /// For each fragment, the others that can start where it does (one is a prefix of the
+    /// other): Teddy reports one pattern per position.
+    also: Vec<Vec<usize>>,
+}
+
+impl Packed {
+    /// `None` when the signatures need more than 64 fragments or Teddy is not available.
+    fn build(texts: &[Vec<u8>], rules: &LeadRules) -> Option<Packed> {
+        // Lead bytes: rare first bytes of many signatures with many different prefixes.
+        let mut by_first: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
+        for (i, t) in texts.iter().enumerate() {
+            by_first.entry(t[0]).or_default().push(i);
+        }
+        let mut leads: Vec<(u8, Vec<usize>)> = by_first
+            .into_iter()
+            .filter(|(b, ids)| {
+                let mut prefixes: Vec<&[u8]> = ids
+                    .iter()
+                    .map(|&i| &texts[i][..texts[i].len().min(3)])
+                    .collect();
+                prefixes.sort_unstable();
+                prefixes.dedup();
+                BYTE_FREQUENCY[usize::from(*b)] <= rules.max_frequency
+                    && prefixes.len() >= rules.min_prefixes
+            })
+            .collect();
+        leads.sort_by_key(|(b, ids)| (std::cmp::Reverse(ids.len()), *b));
+        leads.truncate(3);
+        let led: Vec<bool> = (0..texts.len())
+            .map(|i| leads.iter().any(|(b, _)| texts[i][0] == *b))
+            .collect();
+        let rest: Vec<usize> = (0..texts.len()).filter(|&i| !led[i]).collect();
+        let chosen = choose_fragments(texts, &rest);
+        if chosen.len() > 64 {
+            return None;
+        }
+        let (fragments, holders): (Vec<Vec<u8>>, Vec<Holders>) = chosen.into_iter().unzip();
+        let searcher = if fragments.is_empty() {
+            None
+        } else {
+            // Teddy needs SSSE3 or NEON and at most 64 patterns; its builder says no otherwise.
+            Some(
+                packed::Config::new()
+                    .match_kind(packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(&fragments)
+                    .build()?,
+            )
+        };
+        let also = (0..fragments.len())
+            .map(|i| {
+                (0..fragments.len())
+                    .filter(|&j| {
+                        j != i
+                            && (fragments[i].starts_with(&fragments[j])
+                                || fragments[j].starts_with(&fragments[i]))
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(Packed {
+            leads: leads
+                .iter()
+                .map(|(b, ids)| Lead::new(*b, ids, texts))
+                .collect(),
+            texts: texts.to_vec(),
+            searcher,
+            fragments,
+            holders,
+            also,
+        })
+    }
+
+    fn scan(&self, haystack: &[u8], found: &mut dyn FnMut(usize)) {
+        let texts = &self.texts;
+        let lead =
+            |l: &Lead, at: usize, found: &mut dyn FnMut(usize)| l.hit(texts, haystack, at, found);
+        match &self.leads[..] {
+            [] => {}
+            [a] => {
+                for at in memchr::memchr_iter(a.byte, haystack) {
+                    lead(a, at, found);
+                }
+            }
+            [a, b] => {
+                for at in memchr::memchr2_iter(a.byte, b.byte, haystack) {
+                    lead(if haystack[at] == a.byte { a } else { b }, at, found);
+                }
+            }
+            [a, b, c, ..] => {
+                for at in memchr::memchr3_iter(a.byte, b.byte, c.byte, haystack) {
+                    let x = haystack[at];
+                    lead(
+                        if x == a.byte {
+                            a
+                        } else if x == b.byte {
+                            b
+                        } else {
+                            c
+                        },
+                        at,
+                        found,
+                    );
+                }
+            }
+        }
+        let Some(searcher) = &self.searcher else {
+            return;
+        };
+        // The leftmost position from `at` where a fragment starts (the one found, and those
+        // that can start there too, are compared there), then on from the next byte: none is
+        // missed.
+        let mut at = 0;
+        while at < haystack.len() {
+            let Some(m) = searcher.find_in(haystack, Span::from(at..haystack.len())) else {
+                break;
+            };
+            let i = m.pattern().as_usize();
+            let start = m.start();
+            self.fragment(i, haystack, start, found);
+            for &j in &self.also[i] {
+                if haystack[start..].starts_with(&self.fragments[j]) {
+                    self.fragment(j, haystack, start, found);
+                }
+            }
+            at = start + 1;
+        }
+    }
+
+    /// Fragment `f` occurs at `at`: the signatures it stands for that occur around it.
+    fn fragment(&self, f: usize, haystack: &[u8], at: usize, found: &mut dyn FnMut(usize)) {
+        for &(i, offset) in &self.holders[f] {
+            if at >= offset && haystack[at - offset..].starts_with(&self.texts[i]) {
+                found(i);
+            }
+        }
+    }
+}
+
+/// Fragments for signatures `ids` (each a substring of 3 or 4 bytes of a signature, or the
+/// whole signature when shorter), each with the signatures it stands for and where it starts
+/// in them. Greedy: the fragment with the fewest expected occurrences (plus
+/// [`FRAGMENT_COST`]) per signature it would newly stand for, until every signature has one.
+fn choose_fragments(texts: &[Vec<u8>], ids: &[usize]) -> Vec<(Vec<u8>, Holders)> {
+    // Every candidate with the signatures holding it (in order, once each), sorted by bytes
+    // so that the choice does not depend on hashing.
+    let mut holding: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for &i in ids {
+        let t = &texts[i][..];
+        let lens: &[usize] = if t.len() < 3 { &[t.len()] } else { &[3, 4] };
+        for &len in lens.iter().filter(|&&l| l <= t.len()) {
+            for w in t.windows(len) {
+                let v = holding.entry(w).or_default();
+                if v.last() != Some(&i) {
+                    v.push(i);
+                }
+            }
+        }
+    }
+    let candidates: Vec<(&[u8], Vec<usize>, f64)> = holding
+        .into_iter()
+        .map(|(w, v)| (w, v, expected(w) + FRAGMENT_COST))
+        .collect();
+    let mut covered = vec![false; texts.len()];
+    let mut left = ids.len();
+    let mut out = Vec::new();
+    while left > 0 {
+        let mut best: Option<(f64, usize)> = None;
+        for (c, (_, holders, cost)) in candidates.iter().enumerate() {
+            let new = holders.iter().filter(|&&i| !covered[i]).count();
+            if new == 0 {
+                continue;
+            }
+            let per = cost / new as f64;
+            if best.is_none_or(|(b, _)| per < b) {
+                best = Some((per, c));
+            }
+        }
+        // Every uncovered signature holds at least its own windows.
+        let Some((_, c)) = best else { break };
+        let (w, holders, _) = &candidates[c];
+        let mut stands_for = Vec::new();
+        for &i in holders {
+            if !covered[i] {
+                covered[i] = true;
+                left -= 1;
+                let offset = texts[i].windows(w.len()).position(|x| x == *w).unwrap_or(0);
+                stands_for.push((i, offset));
+            }
+        }
+        out.push((w.to_vec(), stands_for));
+    }
+    out
 }
 
 /// Aho-Corasick's DFA over the signatures' anchors (their first [`ANCHOR`] bytes), driven a
@@ -453,7 +724,6 @@ mod tests {
             plan("long", r#"any = ["a-signature-longer-than-the-anchor"]"#),
         ])
         .unwrap();
-        assert!(matches!(d.text.scanner, Some(Scanner::Dfa(_))));
         for sig in ["sig37-tail-of-it", "a-signature-longer-than-the-anchor"] {
             for len in [sig.len(), 40, 100, 200, 333] {
                 for at in 0..=len.saturating_sub(sig.len()) {
@@ -510,16 +780,21 @@ mod tests {
             .map(String::into_bytes)
             .collect();
         let dfa = Scanner::Dfa(Box::new(ChainDfa::build(texts.clone()).unwrap()));
-        let few = &texts[..40];
-        let packed = Scanner::build(few.to_vec()).unwrap();
+        let packed = Scanner::build(texts.clone()).unwrap();
         #[cfg(target_arch = "x86_64")]
-        assert!(matches!(packed, Scanner::Packed { .. }));
+        assert!(matches!(packed, Scanner::Packed(_)));
+        let few = &texts[..40];
+        let few_packed = Scanner::build(few.to_vec()).unwrap();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         for e in std::fs::read_dir(root.join("benches/corpus")).unwrap() {
             let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
             for line in text.lines() {
                 let h = line.as_bytes();
-                for (scanner, texts) in [(&dfa, &texts[..]), (&packed, few)] {
+                for (scanner, texts) in [
+                    (&dfa, &texts[..]),
+                    (&packed, &texts[..]),
+                    (&few_packed, few),
+                ] {
                     let mut found = vec![false; texts.len()];
                     scanner.scan(h, &mut |i| found[i] = true);
                     let want: Vec<bool> = texts
@@ -551,6 +826,125 @@ mod tests {
         assert!(n > 100);
     }
 
+    /// Every first byte may be a lead byte.
+    const EVERY_LEAD: LeadRules = LeadRules {
+        max_frequency: u16::MAX,
+        min_prefixes: 1,
+    };
+
+    fn found_by(scanner: &Scanner, texts: &[Vec<u8>], h: &[u8]) -> Vec<bool> {
+        let mut found = vec![false; texts.len()];
+        scanner.scan(h, &mut |i| found[i] = true);
+        found
+    }
+
+    #[test]
+    fn every_signature_gets_a_fragment_it_holds() {
+        let methods = [
+            "GET", "POST", "PUT", "HEAD", "DELETE", "PATCH", "OPTIONS", "TRACE",
+        ];
+        let texts: Vec<Vec<u8>> = ["a", "ab", "abc", "xabcx", "%SYS-", "abc"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .chain(methods.iter().map(|m| format!("] \"{m} ").into_bytes()))
+            .collect();
+        let ids: Vec<usize> = (0..texts.len()).collect();
+        let chosen = choose_fragments(&texts, &ids);
+        let mut seen = vec![0; texts.len()];
+        for (fragment, holders) in &chosen {
+            assert!(!fragment.is_empty() && fragment.len() <= 4);
+            for &(i, offset) in holders {
+                seen[i] += 1;
+                assert_eq!(&texts[i][offset..offset + fragment.len()], &fragment[..]);
+            }
+        }
+        assert_eq!(seen, vec![1; texts.len()], "{chosen:?}");
+        // A signature shorter than 3 bytes is its own fragment; "abc" stands for both "abc"
+        // (and for "xabcx" only if that was cheaper); the Apache methods share some.
+        assert!(chosen.iter().any(|(f, h)| f == b"a" && h == &[(0, 0)]));
+        assert!(chosen.iter().any(|(f, h)| f == b"ab" && h == &[(1, 0)]));
+        assert!(chosen
+            .iter()
+            .any(|(f, h)| f == b"abc" && h.contains(&(2, 0)) && h.contains(&(5, 0))));
+        let for_methods = chosen
+            .iter()
+            .filter(|(_, h)| h.iter().any(|&(i, _)| i >= 6));
+        assert!(for_methods.count() < methods.len(), "{chosen:?}");
+        // The same choice every time.
+        assert_eq!(choose_fragments(&texts, &ids), chosen);
+        assert!(choose_fragments(&texts, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_rare_first_byte_leads_and_the_second_byte_picks_the_signatures() {
+        let texts: Vec<Vec<u8>> = ["%ASA-", "%SYS-", "%SEC-", "%LINK-", "%", "logid="]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let packed = Packed::build(&texts, &LEAD_RULES).unwrap();
+        assert_eq!(packed.leads.len(), 1);
+        assert_eq!(packed.leads[0].byte, b'%');
+        assert_eq!(packed.fragments.len(), 1, "only `logid=` needs a fragment");
+        let scanner = Scanner::Packed(Box::new(packed));
+        let f = |h: &str| found_by(&scanner, &texts, h.as_bytes());
+        assert_eq!(f("%SYS-5 %SEC"), [false, true, false, false, true, false]);
+        assert_eq!(
+            f("x%LINK-%ASA-logid="),
+            [true, false, false, true, true, true]
+        );
+        assert_eq!(f("no percent sign"), [false; 6]);
+        // The lead byte last in the line: no second byte to look at.
+        assert_eq!(f("ends with %"), [false, false, false, false, true, false]);
+        assert_eq!(f(""), [false; 6]);
+    }
+
+    #[test]
+    fn too_many_fragments_fall_back_to_the_dfa() {
+        // 70 three-byte signatures with no bytes in common at the same place: one fragment each.
+        let texts: Vec<Vec<u8>> = (0..70u8)
+            .map(|i| vec![b'a' + i % 10, b'a' + i / 10, b'x'])
+            .collect();
+        assert!(Packed::build(&texts, &LEAD_RULES).is_none());
+        let scanner = Scanner::build(texts.clone()).unwrap();
+        assert!(matches!(scanner, Scanner::Dfa(_)));
+        let found = found_by(&scanner, &texts, b"zz bax jgx");
+        let want: Vec<bool> = (0..70).map(|i| i == 1 || i == 69).collect();
+        assert_eq!(found, want);
+    }
+
+    #[test]
+    fn the_shipped_signatures_use_the_packed_scanners() {
+        let d = Detector::build(&shipped()).unwrap();
+        #[cfg(target_arch = "x86_64")]
+        for s in [&d.text, &d.json] {
+            assert!(matches!(s.scanner, Some(Scanner::Packed(_))));
+        }
+        if let Some(Scanner::Packed(p)) = &d.text.scanner {
+            assert_eq!(p.leads.iter().map(|l| l.byte).collect::<Vec<_>>(), [b'%']);
+        }
+    }
+
+    #[test]
+    fn vendor_conditions_span_words_of_signature_bits() {
+        assert_eq!(masks(0..0), Masks::new());
+        assert_eq!(&masks(62..66)[..], &[(0, 3 << 62), (1, 3)]);
+        let e = Entry {
+            name: Symbol::intern("v"),
+            any: masks(60..70),
+            all: masks(126..130),
+            priority: 0,
+        };
+        let mut found = [0u64; 3];
+        assert!(!e.holds(&found));
+        found[1] = 1 << 62 | 1 << 63;
+        found[2] = 3;
+        assert!(!e.holds(&found), "no `any` signature");
+        found[1] |= 1 << 5;
+        assert!(e.holds(&found));
+        found[2] = 1;
+        assert!(!e.holds(&found), "one `all` signature missing");
+    }
+
     proptest::proptest! {
         /// Both scanners find exactly the signatures that `contains` finds, on random small
         /// signature sets and lines (a few ASCII letters, `"` and multi-byte UTF-8).
@@ -562,13 +956,15 @@ mod tests {
             let texts: Vec<Vec<u8>> = sigs.iter().map(|s| s.clone().into_bytes()).collect();
             let dfa = Scanner::Dfa(Box::new(ChainDfa::build(texts.clone()).unwrap()));
             let packed = Scanner::build(texts.clone()).unwrap();
+            // Every first byte a lead (up to 3 of them), the rest by fragments.
+            let led = Packed::build(&texts, &EVERY_LEAD).map(|p| Scanner::Packed(Box::new(p)));
             for line in &lines {
                 let h = line.as_bytes();
                 let want: Vec<bool> = texts
                     .iter()
                     .map(|t| h.windows(t.len()).any(|w| w == &t[..]))
                     .collect();
-                for scanner in [&dfa, &packed] {
+                for scanner in [Some(&dfa), Some(&packed), led.as_ref()].into_iter().flatten() {
                     let mut found = vec![false; texts.len()];
                     scanner.scan(h, &mut |i| found[i] = true);
                     proptest::prop_assert_eq!(&found, &want, "{:?} in {:?}", sigs, line);
