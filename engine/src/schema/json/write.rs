@@ -20,7 +20,17 @@ const STAGE: usize = 4096;
 const STEP_MAX: usize = 32 * 6 + 32;
 
 thread_local! {
-    static STAGED: RefCell<[u8; STAGE]> = const { RefCell::new([0; STAGE]) };
+    static STAGED: RefCell<Staged> = const {
+        RefCell::new(Staged { stage: [0; STAGE], logged: NOT_LOGGED })
+    };
+}
+
+/// A thread's staging array, and the last 13-digit `logged_time` it wrote with its digits: the
+/// receive time is shared by every event of a frame, a batch or (in `tocsin normalize`) a
+/// whole run.
+struct Staged {
+    stage: [u8; STAGE],
+    logged: (i64, [u8; 16]),
 }
 
 /// Appends the event's OCSF JSON form (one object, no trailing newline) to `out`.
@@ -35,16 +45,24 @@ pub fn write_event(event: &Event, out: &mut Vec<u8>) {
 /// be in use already), then appends what it wrote to `out`.
 fn with_writer(out: &mut Vec<u8>, f: impl FnOnce(&mut Writer<'_>)) {
     let mut f = Some(f);
-    let mut run = |stage: &mut [u8; STAGE]| {
-        let mut w = Writer { out, stage, n: 0 };
+    let mut run = |staged: &mut Staged| {
+        let mut w = Writer {
+            out,
+            stage: &mut staged.stage,
+            n: 0,
+            logged: &mut staged.logged,
+        };
         if let Some(f) = f.take() {
             f(&mut w);
         }
         w.out.extend_from_slice(&w.stage[..w.n]);
     };
     STAGED.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut stage) => run(&mut stage),
-        Err(_) => run(&mut Box::new([0; STAGE])),
+        Ok(mut staged) => run(&mut staged),
+        Err(_) => run(&mut Box::new(Staged {
+            stage: [0; STAGE],
+            logged: NOT_LOGGED,
+        })),
     });
 }
 
@@ -53,7 +71,12 @@ struct Writer<'a> {
     out: &'a mut Vec<u8>,
     stage: &'a mut [u8; STAGE],
     n: usize,
+    /// See [`Staged::logged`]; [`NOT_LOGGED`] until one is written.
+    logged: &'a mut (i64, [u8; 16]),
 }
+
+/// [`Staged::logged`] before any: `i64::MIN` is no 13-digit time.
+const NOT_LOGGED: (i64, [u8; 16]) = (i64::MIN, [0; 16]);
 
 /// Appends `stage[..n]` to `out` (kept out of line: the caller keeps its position in a
 /// register).
@@ -99,9 +122,8 @@ impl Writer<'_> {
     }
 
     fn event(&mut self, event: &Event) {
-        let mut int = itoa::Buffer::new();
         self.put(b"{\"time\":");
-        self.put_slice(int.format(event.time).as_bytes());
+        self.ms(event.time);
         self.severity(event.severity_id);
         self.class(event.class_uid);
         if let Some(activity) = event.activity_name {
@@ -187,7 +209,7 @@ impl Writer<'_> {
             self.put(b",");
         }
         self.put(b"\"logged_time\":");
-        self.put_slice(int.format(event.logged_time_ms()).as_bytes());
+        self.logged_time(event.logged_time_ms());
         self.put(b"}");
 
         let mut first = true;
@@ -317,6 +339,33 @@ impl Writer<'_> {
         self.put(b"}");
     }
 
+    /// Writes a time in ms since the epoch: [`thirteen_digits`] for the 13-digit ones (from
+    /// 2001 to 2286: `time` and `logged_time` of nearly every event), `itoa` for others.
+    fn ms(&mut self, ms: i64) {
+        match u64::try_from(ms) {
+            Ok(ms @ 1_000_000_000_000..=9_999_999_999_999) => {
+                self.room(16);
+                self.stage[self.n..self.n + 16].copy_from_slice(&thirteen_digits(ms));
+                self.n += 13;
+            }
+            _ => self.put_slice(itoa::Buffer::new().format(ms).as_bytes()),
+        }
+    }
+
+    /// [`Writer::ms`] for `logged_time`, whose digits are kept from one event to the next.
+    fn logged_time(&mut self, ms: i64) {
+        if ms == self.logged.0 {
+            self.put(&self.logged.1.clone());
+            self.n -= 3;
+        } else if (1_000_000_000_000..=9_999_999_999_999).contains(&ms) {
+            *self.logged = (ms, thirteen_digits(ms as u64));
+            self.put(&self.logged.1.clone());
+            self.n -= 3;
+        } else {
+            self.ms(ms);
+        }
+    }
+
     fn f64(&mut self, value: f64) {
         match whole(value) {
             Some(int) => {
@@ -386,7 +435,7 @@ impl Writer<'_> {
 }
 
 /// The longest text the short paths ([`text`], [`member`]) take.
-const SHORT: usize = 32;
+const SHORT: usize = 64;
 /// Spaces stored after a copied text: the windows [`first_escape`] reads past its end.
 const PAD: usize = 32;
 
@@ -447,7 +496,7 @@ fn text_long(out: &mut Vec<u8>, stage: &mut [u8; STAGE], mut n: usize, bytes: &[
 /// Short keys and values (most) are copied with three spaces between them and checked
 /// together (in two 16-byte windows when they fit, as most pairs do), and only then is `":"`
 /// written over the spaces. Others, and pairs with bytes to escape, go through [`text`].
-#[inline(never)]
+#[inline(always)]
 fn member(
     out: &mut Vec<u8>,
     stage: &mut [u8; STAGE],
@@ -500,7 +549,9 @@ fn member_slow(
 #[inline(always)]
 fn copy_short(dst: &mut [u8], src: &[u8]) {
     let len = src.len();
-    if len >= 16 {
+    if len >= 32 {
+        copy_ends::<32>(dst, src);
+    } else if len >= 16 {
         copy_ends::<16>(dst, src);
     } else if len >= 8 {
         copy_ends::<8>(dst, src);
@@ -716,6 +767,31 @@ fn f64_json(buf: &mut ryu::Buffer, value: f64) -> &[u8] {
     } else {
         b"null"
     }
+}
+
+/// The 13 decimal digits of `n` (`10^12 <= n < 10^13`), then 3 bytes to ignore.
+#[inline(always)]
+fn thirteen_digits(n: u64) -> [u8; 16] {
+    // The first 5 digits as 8 ("000" first), then the last 8; the 3 zeros shifted out.
+    let high = u128::from(eight_digits((n / 100_000_000) as u32));
+    let low = u128::from(eight_digits((n % 100_000_000) as u32));
+    ((high | (low << 64)) >> 24).to_le_bytes()
+}
+
+/// The 8 decimal digits of `n` (`n < 10^8`, with leading zeros) as ASCII, first digit in the
+/// lowest byte, computed in parallel lanes of one word (no per-digit division or table).
+#[inline(always)]
+fn eight_digits(n: u32) -> u64 {
+    let n = u64::from(n);
+    // Two 4-digit halves in 32-bit lanes, the leading half in the low lane.
+    let v = (n / 10_000) | ((n % 10_000) << 32);
+    // Each lane into two 2-digit lanes of 16 bits: x / 100 is (x * 10486) >> 20 for x < 10^4.
+    let hundreds = ((v * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let v = hundreds | ((v - hundreds * 100) << 16);
+    // Each of those into two 1-digit lanes of 8 bits: x / 10 is (x * 103) >> 10 for x < 100.
+    let tens = ((v * 103) >> 10) & 0x000f_000f_000f_000f;
+    let v = tens | ((v - tens * 10) << 8);
+    v + 0x3030_3030_3030_3030
 }
 
 /// `value` as an integer when it is a whole number of magnitude below 10^15 (other than
@@ -1016,6 +1092,74 @@ mod tests {
         }
     }
 
+    #[test]
+    fn eight_digits_are_the_decimal_digits() {
+        let check = |n: u32| {
+            assert_eq!(
+                eight_digits(n).to_le_bytes(),
+                *format!("{n:08}").as_bytes(),
+                "{n}"
+            );
+        };
+        // Every value below 10^6, then strides over the rest and every value near each power
+        // of ten and the top.
+        for n in (0..1_000_000).chain((1_000_000..100_000_000).step_by(9_973)) {
+            check(n);
+        }
+        for power in [
+            10u32,
+            100,
+            1_000,
+            10_000,
+            100_000,
+            1_000_000,
+            10_000_000,
+            100_000_000,
+        ] {
+            for n in power.saturating_sub(20)..power + 20 {
+                if n < 100_000_000 {
+                    check(n);
+                }
+            }
+        }
+        for ms in [
+            1_000_000_000_000,
+            1_704_448_800_123,
+            9_999_999_999_999,
+            5_000_000_000_000,
+            1_099_999_999_999,
+        ] {
+            let mut out = Vec::new();
+            with_writer(&mut out, |w| w.ms(ms));
+            assert_eq!(String::from_utf8(out).unwrap(), ms.to_string());
+        }
+    }
+
+    #[test]
+    fn logged_times_write_right_when_they_change_between_events() {
+        // The digits of the last 13-digit logged time are kept: each event must still get its
+        // own, whatever came before (shorter times, zero, the same, another).
+        let ms = [
+            1_704_448_801_500,
+            1_704_448_801_500,
+            0,
+            1_704_448_801_501,
+            2,
+            1_704_448_801_500,
+            9_999_999_999_999,
+            10_000_000_000_000,
+            9_999_999_999_999,
+        ];
+        for (i, &ms) in ms.iter().enumerate() {
+            let event = Event {
+                received_ns: ms * 1_000_000 + 999_999,
+                ..Event::default()
+            };
+            let expected = format!(r#""logged_time":{ms}}}}}"#);
+            assert!(to_json(&event).ends_with(&expected), "event {i}: {ms}");
+        }
+    }
+
     fn metric(value: f64) -> String {
         let mut out = Vec::new();
         with_writer(&mut out, |w| w.f64(value));
@@ -1148,6 +1292,15 @@ mod tests {
             ).prop_map(|chars| chars.into_iter().collect::<String>())
         ) {
             check_escapes(&s);
+        }
+
+        #[test]
+        fn times_write_as_itoa_does(ms in any::<i64>(), thirteen in 1_000_000_000_000i64..10_000_000_000_000) {
+            for ms in [ms, thirteen, ms % 100_000_000_000_000] {
+                let mut out = Vec::new();
+                with_writer(&mut out, |w| w.ms(ms));
+                prop_assert_eq!(String::from_utf8(out).unwrap(), ms.to_string());
+            }
         }
 
         #[test]
