@@ -4,7 +4,7 @@
 //! (`tocsin.parse_error`, `tocsin.error`), so line N of the output always answers line N of the
 //! input.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::io::{BufWriter, Read, Write};
 use tocsin_engine::normalise::{Frame, FrameMeta, Normaliser};
 use tocsin_engine::schema::{json, Event, Symbol, Text};
@@ -49,33 +49,36 @@ pub fn normalize_stream(
         buf.truncate(start + n);
         eof = n == 0;
         loop {
-            let line = match memchr::memchr(b'\n', &buf) {
+            // One reference count up (the line's handle) and one down (when the frame is
+            // dropped) per line: the newline is skipped with `advance`, the CR cut with
+            // `truncate` and the line moved into the frame, where splitting off the newline,
+            // slicing off the CR and cloning the line for the frame took three more pairs of
+            // atomic operations.
+            let mut line = match memchr::memchr(b'\n', &buf) {
                 Some(i) => {
                     let line = buf.split_to(i).freeze();
-                    let _ = buf.split_to(1);
+                    buf.advance(1);
                     line
                 }
                 None if eof && !buf.is_empty() => buf.split().freeze(),
                 None => break,
             };
             stats.lines += 1;
-            let line = strip_cr(line);
-            let frame = Frame {
-                truncated: line.len() > max,
-                data: if line.len() > max {
-                    line.slice(..max)
-                } else {
-                    line.clone()
-                },
-                kind: tocsin_engine::normalise::FrameKind::Line,
+            strip_cr(&mut line);
+            // An oversized line keeps its whole text for the error event.
+            let (frame, whole) = if line.len() > max {
+                (oversized(line.slice(..max)), Some(line))
+            } else {
+                (Frame::line(line), None)
             };
             line_out.clear();
             match normaliser.normalise(&frame, &meta) {
                 Ok(event) => json::write_event(&event, &mut line_out),
                 Err(e) => {
                     stats.errors += 1;
+                    let raw = whole.as_ref().unwrap_or(&frame.data);
                     json::write_event(
-                        &error_event(&line, &meta, e.reason(), &e.to_string()),
+                        &error_event(raw, &meta, e.reason(), &e.to_string()),
                         &mut line_out,
                     );
                 }
@@ -88,11 +91,17 @@ pub fn normalize_stream(
     Ok(stats)
 }
 
-fn strip_cr(line: Bytes) -> Bytes {
+fn strip_cr(line: &mut Bytes) {
     if line.last() == Some(&b'\r') {
-        line.slice(..line.len() - 1)
-    } else {
-        line
+        line.truncate(line.len() - 1);
+    }
+}
+
+/// The first `max` bytes of a longer line.
+fn oversized(data: Bytes) -> Frame {
+    Frame {
+        truncated: true,
+        ..Frame::line(data)
     }
 }
 
@@ -160,6 +169,60 @@ mod tests {
         assert_eq!(bad["unmapped"]["tocsin.parse_error"], "not_utf8");
         let last: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
         assert_eq!(last["message"], "last line without newline");
+    }
+
+    #[test]
+    fn crs_newlines_and_chunk_boundaries() {
+        // Lines that straddle the chunk boundary, a lone CR, a CR not at the end, CRLF
+        // everywhere, and empty lines.
+        let mut input = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..2 * CHUNK / 1000 + 3 {
+            let text = format!(
+                "<13>Oct 11 22:14:15 host app: line {i} y{}",
+                "x".repeat(i % 1200)
+            );
+            input.extend_from_slice(text.as_bytes());
+            input.extend_from_slice(if i % 2 == 0 { b"\r\n" } else { b"\n" });
+            want.push(format!("line {i} y{}", "x".repeat(i % 1200)));
+        }
+        input.extend_from_slice(b"<13>Oct 11 22:14:15 host app: mid\rcr\n\r\n\r");
+        let mut out = Vec::new();
+        let stats =
+            normalize_stream(&Normaliser::new(4096), None, &mut &input[..], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let events: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(stats.lines as usize, want.len() + 3);
+        assert_eq!(events.len(), want.len() + 3);
+        for (ev, want) in events.iter().zip(&want) {
+            assert_eq!(ev["message"], want.as_str());
+        }
+        let n = want.len();
+        assert_eq!(events[n]["message"], "mid\rcr");
+        // "\r" alone is an empty line, twice (the last without a newline).
+        assert_eq!(events[n + 1]["unmapped"]["tocsin.parse_error"], "empty");
+        assert_eq!(events[n + 2]["unmapped"]["tocsin.parse_error"], "empty");
+        assert_eq!(stats.errors, 2);
+    }
+
+    #[test]
+    fn an_oversized_line_reports_its_whole_text() {
+        let long = format!("{}é tail", "a".repeat(70));
+        let input = format!("{long}\r\nshort\n");
+        let mut out = Vec::new();
+        normalize_stream(&Normaliser::new(64), None, &mut input.as_bytes(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["message"], long.as_str());
+        // Exactly the maximum is not oversized.
+        let input = format!("{}\n", "b".repeat(64));
+        let mut out = Vec::new();
+        let stats =
+            normalize_stream(&Normaliser::new(64), None, &mut input.as_bytes(), &mut out).unwrap();
+        assert_eq!(stats.errors, 0);
     }
 
     #[test]
