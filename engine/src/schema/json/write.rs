@@ -326,7 +326,7 @@ impl Writer<'_> {
                 self.put(b",");
             }
             self.put(b"\"port\":");
-            self.put_slice(itoa::Buffer::new().format(port).as_bytes());
+            self.port(port);
             first = false;
         }
         if let Some(host) = &endpoint.hostname {
@@ -337,6 +337,19 @@ impl Writer<'_> {
             self.body(host.as_bytes());
         }
         self.put(b"}");
+    }
+
+    /// Writes a port: its digits from [`eight_digits`], the leading zeros shifted out.
+    fn port(&mut self, port: u16) {
+        let digits = 1
+            + usize::from(port >= 10)
+            + usize::from(port >= 100)
+            + usize::from(port >= 1_000)
+            + usize::from(port >= 10_000);
+        let ascii = eight_digits(u32::from(port)) >> (8 * (8 - digits));
+        self.room(8);
+        self.stage[self.n..self.n + 8].copy_from_slice(&ascii.to_le_bytes());
+        self.n += digits;
     }
 
     /// Writes a time in ms since the epoch: [`thirteen_digits`] for the 13-digit ones (from
@@ -702,18 +715,18 @@ fn room(out: &mut Vec<u8>, stage: &[u8; STAGE], n: usize, k: usize) -> usize {
     }
 }
 
-/// Decimal digits of 0..=255, left-aligned, with their count last: `[b'4', b'2', 0, 2]`.
-static DECIMAL: [[u8; 4]; 256] = {
+/// Decimal digits of 0..=255 followed by a dot (and a byte to ignore): `*b"42.\0"`.
+static DOTTED: [[u8; 4]; 256] = {
     let mut table = [[0u8; 4]; 256];
     let mut n = 0;
     while n < 256 {
         let (h, t, o) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
         table[n] = if n >= 100 {
-            [b'0' + h, b'0' + t, b'0' + o, 3]
+            [b'0' + h, b'0' + t, b'0' + o, b'.']
         } else if n >= 10 {
-            [b'0' + t, b'0' + o, 0, 2]
+            [b'0' + t, b'0' + o, b'.', 0]
         } else {
-            [b'0' + o, 0, 0, 1]
+            [b'0' + o, b'.', 0, 0]
         };
         n += 1;
     }
@@ -722,20 +735,15 @@ static DECIMAL: [[u8; 4]; 256] = {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Writes `a.b.c.d` at `stage[n..]`; returns the end.
+/// Writes `a.b.c.d` at `stage[n..]`; returns the end. A dot follows it there, for the next
+/// write to overwrite: one 4-byte store per octet, of its digits and the dot after them.
 #[inline(always)]
 fn put_ipv4(stage: &mut [u8; STAGE], mut n: usize, octets: [u8; 4]) -> usize {
-    for (i, octet) in octets.into_iter().enumerate() {
-        if i > 0 {
-            stage[n] = b'.';
-            n += 1;
-        }
-        let digits = DECIMAL[usize::from(octet)];
-        // All three slots are written; the next write starts after the real digits.
-        stage[n..n + 3].copy_from_slice(&digits[..3]);
-        n += usize::from(digits[3]);
+    for octet in octets {
+        stage[n..n + 4].copy_from_slice(&DOTTED[usize::from(octet)]);
+        n += 2 + usize::from(octet >= 10) + usize::from(octet >= 100);
     }
-    n
+    n - 1
 }
 
 /// Writes the segments as colon-separated lowercase hex without leading zeros.
@@ -1157,6 +1165,15 @@ mod tests {
             };
             let expected = format!(r#""logged_time":{ms}}}}}"#);
             assert!(to_json(&event).ends_with(&expected), "event {i}: {ms}");
+        }
+    }
+
+    #[test]
+    fn every_port_writes_as_itoa_does() {
+        for port in 0..=u16::MAX {
+            let mut out = Vec::new();
+            with_writer(&mut out, |w| w.port(port));
+            assert_eq!(out, port.to_string().as_bytes());
         }
     }
 
