@@ -102,9 +102,11 @@ impl JsonOp {
 
     fn child(&self, at: Option<usize>, seg: &str) -> Option<usize> {
         let node = &self.trie[at?];
+        let (len, first) = (seg.len(), seg.as_bytes().first());
+        // Length and first byte rule out nearly every other segment without a call to memcmp.
         node.children
             .iter()
-            .find(|(s, _)| **s == *seg)
+            .find(|(s, _)| s.len() == len && s.as_bytes().first() == first && **s == *seg)
             .map(|&(_, next)| next)
     }
 
@@ -323,15 +325,29 @@ impl<'w, 't> Walk<'w, 't> {
 
     /// `s` (text of the parsed copy) as a slice of the line when it sits there unchanged (a
     /// string without escapes), else a copy.
+    ///
+    /// simd-json unescapes a string in place: its text starts where the string's content
+    /// starts in the line, and is shorter than the content exactly when the content had
+    /// escapes. So the content was taken unchanged when the line's closing quote follows
+    /// `s.len()` bytes on: with escapes, that byte lies inside the content, where a `"` can only
+    /// be an escaped one, right after a backslash (and a content without escapes holds no
+    /// backslash at all).
     fn slice_or_copy(&self, rec: &mut Record<'_>, s: &str) -> Val {
-        let orig = (s.as_ptr() as usize)
+        let line = self.input.as_bytes();
+        let at = (s.as_ptr() as usize)
             .checked_sub(self.base)
-            .and_then(|o| o.checked_add(self.start))
-            .and_then(|o| self.input.get(o..o.checked_add(s.len())?));
-        match orig {
-            Some(orig) if orig == s => rec.part(self.v, orig),
-            _ => rec.owned(s),
+            .and_then(|o| o.checked_add(self.start));
+        if let Some(at) = at {
+            let end = at + s.len();
+            let unchanged = line.get(end) == Some(&b'"')
+                && (s.is_empty() || line.get(end - 1) != Some(&b'\\'));
+            if unchanged {
+                if let Some(orig) = self.input.get(at..end) {
+                    return rec.part(self.v, orig);
+                }
+            }
         }
+        rec.owned(s)
     }
 
     /// The text of the value at `i`: strings as they are, numbers and booleans as JSON,
@@ -518,6 +534,42 @@ mod tests {
             Some(line),
             "an existing key is not replaced"
         );
+    }
+
+    #[test]
+    fn strings_with_escapes_are_copies_and_the_rest_spans_of_the_line() {
+        let mut names = Names::default();
+        let o = op(&mut names, &[], true);
+        // (key, raw JSON string, its text); escapes at the start, the end, before the closing
+        // quote, and escaped backslashes right before it.
+        let cases = [
+            ("plain", r#""abc""#, "abc"),
+            ("empty", r#""""#, ""),
+            ("q_mid", r#""a\"b""#, "a\"b"),
+            ("q_end", r#""ab\"""#, "ab\""),
+            ("q_only", r#""\"""#, "\""),
+            ("bs_end", r#""ab\\""#, "ab\\"),
+            ("bs_two", r#""\\\\""#, "\\\\"),
+            ("bs_q", r#""x\\\"""#, "x\\\""),
+            ("uni", r#""\u00e9t\u00e9""#, "\u{e9}t\u{e9}"),
+            ("slash", r#""a\/b""#, "a/b"),
+        ];
+        let body: Vec<String> = cases
+            .iter()
+            .map(|(k, raw, _)| format!("\"{k}\":{raw}"))
+            .collect();
+        let line = format!("{{{}}}", body.join(","));
+        let mut rec = Record::new(&line, &names);
+        assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), &line));
+        for (k, raw, text) in cases {
+            assert_eq!(rec.lookup(k), Some(text), "{k}");
+            let v = rec.lookup_val(k).unwrap();
+            if raw.contains('\\') {
+                assert!(matches!(v, Val::Scratch(..)), "{k}: unescaped into a copy");
+            } else {
+                assert!(matches!(v, Val::Line(..)), "{k}: a span of the line");
+            }
+        }
     }
 
     #[test]
