@@ -339,8 +339,8 @@ impl<'w, 't> Walk<'w, 't> {
             .and_then(|o| o.checked_add(self.start));
         if let Some(at) = at {
             let end = at + s.len();
-            let unchanged = line.get(end) == Some(&b'"')
-                && (s.is_empty() || line.get(end - 1) != Some(&b'\\'));
+            let unchanged =
+                line.get(end) == Some(&b'"') && (s.is_empty() || line.get(end - 1) != Some(&b'\\'));
             if unchanged {
                 if let Some(orig) = self.input.get(at..end) {
                     return rec.part(self.v, orig);

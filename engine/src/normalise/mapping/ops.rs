@@ -440,9 +440,6 @@ struct RegexOp {
     slots: usize,
 }
 
-/// Slots kept on the stack (two per group); patterns with more groups use the heap.
-type Slots = smallvec::SmallVec<[Option<regex_automata::util::primitives::NonMaxUsize>; 48]>;
-
 impl RegexOp {
     fn compile(spec: &OpSpec, fields: &mut Names) -> Result<RegexOp, String> {
         let patterns: Vec<&str> = match (&spec.pattern, spec.patterns.is_empty()) {
@@ -494,20 +491,23 @@ impl RegexOp {
     }
 
     fn run(&self, rec: &mut Record<'_>, v: Val, s: &str) -> bool {
-        let mut slots: Slots = smallvec::smallvec![None; self.slots];
-        let Some(pid) = self
+        // The record's slot buffer, reused from operator to operator and line to line.
+        let mut slots = rec.take_slots();
+        slots.clear();
+        slots.resize(self.slots, None);
+        let found = self
             .re
-            .search_slots(&regex_automata::Input::new(s), &mut slots)
-        else {
-            return false;
-        };
-        for (start, name) in &self.names[pid.as_usize()] {
-            if let (Some(a), Some(b)) = (slots[*start], slots[*start + 1]) {
-                let part = rec.part(v, &s[a.get()..b.get()]);
-                rec.set(*name, part);
+            .search_slots(&regex_automata::Input::new(s), &mut slots);
+        if let Some(pid) = found {
+            for (start, name) in &self.names[pid.as_usize()] {
+                if let (Some(a), Some(b)) = (slots[*start], slots[*start + 1]) {
+                    let part = rec.part(v, &s[a.get()..b.get()]);
+                    rec.set(*name, part);
+                }
             }
         }
-        true
+        rec.give_slots(slots);
+        found.is_some()
     }
 }
 

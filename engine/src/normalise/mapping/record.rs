@@ -189,6 +189,8 @@ pub struct Record<'a> {
     scratch: String,
     /// See [`Record::input`].
     input_buf: String,
+    /// See [`Record::take_slots`].
+    captures: Captures,
     fields: Vec<Field>,
     at: Slots,
     /// Index of the fields whose keys the mapping does not name: slot -> `1 + position in
@@ -211,13 +213,32 @@ struct Field {
     hash: u32,
 }
 
-type Spare = (String, String, Vec<Field>, Slots, Option<Box<[u32; SLOTS]>>);
+/// Capture positions of a regex search (two per group).
+pub type Captures = Vec<Option<regex_automata::util::primitives::NonMaxUsize>>;
+
+type Spare = (
+    String,
+    String,
+    Captures,
+    Vec<Field>,
+    Slots,
+    Option<Box<[u32; SLOTS]>>,
+);
 
 thread_local! {
     /// The buffers of the last record dropped on this thread, kept so the next record reuses
     /// their capacity (a JSON or key=value line has dozens of fields).
     static SPARE: std::cell::RefCell<Spare> =
-        const { std::cell::RefCell::new((String::new(), String::new(), Vec::new(), Vec::new(), None)) };
+        const {
+            std::cell::RefCell::new((
+                String::new(),
+                String::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                None,
+            ))
+        };
 }
 
 /// The key of a removed field: compared by address, so no real key is ever taken for it.
@@ -273,7 +294,7 @@ fn span_in(whole: &str, part: &str) -> Option<(u32, u32)> {
 impl<'a> Record<'a> {
     /// An empty record over `line` (the frame's text), for a mapping with `names`.
     pub fn new(line: &'a str, names: &'a Names) -> Record<'a> {
-        let (mut scratch, input_buf, mut fields, mut at, others) = SPARE
+        let (mut scratch, input_buf, captures, mut fields, mut at, others) = SPARE
             .with(|spare| spare.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
             .unwrap_or_default();
         scratch.clear();
@@ -285,6 +306,7 @@ impl<'a> Record<'a> {
             names,
             scratch,
             input_buf,
+            captures,
             fields,
             at,
             others,
@@ -339,6 +361,17 @@ impl<'a> Record<'a> {
     /// Returns the buffer taken by [`Record::take_input_buf`], so its capacity is reused.
     pub fn give_input_buf(&mut self, buf: String) {
         self.input_buf = buf;
+    }
+
+    /// A buffer for a regex search's capture positions (give it back with
+    /// [`Record::give_slots`]): kept by the record, so a search allocates nothing.
+    pub fn take_slots(&mut self) -> Captures {
+        std::mem::take(&mut self.captures)
+    }
+
+    /// Returns the buffer taken by [`Record::take_slots`].
+    pub fn give_slots(&mut self, captures: Captures) {
+        self.captures = captures;
     }
 
     /// `s` as a value: a span of the line when it lies in the line, else copied to scratch.
@@ -614,12 +647,13 @@ impl Drop for Record<'_> {
     fn drop(&mut self) {
         let scratch = std::mem::take(&mut self.scratch);
         let input_buf = std::mem::take(&mut self.input_buf);
+        let captures = std::mem::take(&mut self.captures);
         let fields = std::mem::take(&mut self.fields);
         let at = std::mem::take(&mut self.at);
         let others = self.others.take();
         SPARE.with(|spare| {
             if let Ok(mut spare) = spare.try_borrow_mut() {
-                *spare = (scratch, input_buf, fields, at, others);
+                *spare = (scratch, input_buf, captures, fields, at, others);
             }
         });
     }
