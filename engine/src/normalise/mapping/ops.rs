@@ -271,32 +271,39 @@ impl Op {
                 _ => {}
             }
         }
-        self.run_checked(rec, reference_ms)
+        if let Kind::Set { template } = &self.kind {
+            return self.set(rec, template);
+        }
+        // An operator whose input field is absent is skipped here too.
+        match rec.get(self.field) {
+            Some(v) => self.run_checked(rec, v, reference_ms),
+            None => false,
+        }
     }
 
-    /// [`Op::run`] once its conditions hold.
+    /// `set`: the template's value.
     #[inline(never)]
-    fn run_checked(&self, rec: &mut Record<'_>, reference_ms: i64) -> bool {
-        if let Kind::Set { template } = &self.kind {
-            if let [Piece::Lit(t)] = template.as_slice() {
-                rec.set(self.field, Val::Static(t));
-                return true;
-            }
-            // Field values are read before the join appends to the scratch text.
-            let parts: smallvec::SmallVec<[Val; 8]> = template
-                .iter()
-                .filter_map(|piece| match piece {
-                    Piece::Lit(t) => Some(Val::Static(t)),
-                    Piece::Field(f) => rec.get(*f),
-                })
-                .collect();
-            let v = rec.join(parts);
-            rec.set(self.field, v);
+    fn set(&self, rec: &mut Record<'_>, template: &[Piece]) -> bool {
+        if let [Piece::Lit(t)] = template {
+            rec.set(self.field, Val::Static(t));
             return true;
         }
-        let Some(v) = rec.get(self.field) else {
-            return false;
-        };
+        // Field values are read before the join appends to the scratch text.
+        let parts: smallvec::SmallVec<[Val; 8]> = template
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Lit(t) => Some(Val::Static(t)),
+                Piece::Field(f) => rec.get(*f),
+            })
+            .collect();
+        let v = rec.join(parts);
+        rec.set(self.field, v);
+        true
+    }
+
+    /// [`Op::run`] once its conditions hold and its input field `v` is there.
+    #[inline(never)]
+    fn run_checked(&self, rec: &mut Record<'_>, v: Val, reference_ms: i64) -> bool {
         let mut buf = rec.take_input_buf();
         let s = rec.input(v, &mut buf);
         let matched = self.run_on(rec, v, s, reference_ms);
