@@ -96,7 +96,6 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
         if t == Target::Skip {
             continue;
         }
-        let k = rec.str(key);
         let full = rec.str(value);
         let v = super::record::trim(full);
         if v.is_empty() && t != Target::Message {
@@ -217,7 +216,10 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
             }
             Target::Metric => match v.parse::<f64>() {
                 Ok(n) if n.is_finite() => {
-                    let name = metric.unwrap_or_else(|| Symbol::intern(&k["metrics.".len()..]));
+                    let name = metric.unwrap_or_else(|| {
+                        let k = rec.str(key);
+                        Symbol::intern(k.strip_prefix("metrics.").unwrap_or(k))
+                    });
                     ev.metrics.push((name, n));
                     true
                 }

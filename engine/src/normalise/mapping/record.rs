@@ -66,9 +66,8 @@ const NO_SLOT: u16 = u16::MAX;
 #[derive(Debug, Clone)]
 pub struct Names {
     keys: Vec<Key>,
-    targets: Vec<Target>,
-    /// `metrics.<name>` fields: the metric's name.
-    metric: Vec<Option<Symbol>>,
+    /// Per name, where it goes in the event and, for `metrics.<name>`, the metric's name.
+    targets: Vec<(Target, Option<Symbol>)>,
     /// Open addressing on [`key_hash`]: (fingerprint, 1 + number); 0 is empty.
     table: Vec<(u32, u16)>,
 }
@@ -78,7 +77,6 @@ impl Default for Names {
         let mut names = Names {
             keys: Vec::new(),
             targets: Vec::new(),
-            metric: Vec::new(),
             table: vec![(0, 0); 64],
         };
         for s in SEEDS {
@@ -117,9 +115,10 @@ impl Names {
             slot,
         };
         self.keys.push(key);
-        self.targets.push(target_of(name));
-        self.metric
-            .push(name.strip_prefix("metrics.").map(Symbol::intern));
+        self.targets.push((
+            target_of(name),
+            name.strip_prefix("metrics.").map(Symbol::intern),
+        ));
         if self.keys.len() * 2 > self.table.len() {
             let mut table = vec![(0, 0); self.table.len() * 2];
             for k in &self.keys {
@@ -172,9 +171,9 @@ impl Names {
     }
 
     /// Where field number `slot` goes in the event, and its metric name for `metrics.` fields.
+    #[inline]
     pub(super) fn target(&self, slot: u16) -> (Target, Option<Symbol>) {
-        let i = usize::from(slot);
-        (self.targets[i], self.metric[i])
+        self.targets[usize::from(slot)]
     }
 }
 
