@@ -146,6 +146,13 @@ impl VendorPlan {
             }
             rules.push(rule);
         }
+        let id_field = spec.id.as_ref().map(|i| names.key(&i.field));
+        if names.overflowed() {
+            return Err(err(format!(
+                "more than {} distinct field names; a mapping may use at most that many",
+                super::record::MAX_NAMES
+            )));
+        }
         if !rules.is_empty() && spec.id.is_none() && fallback.is_none() {
             return Err(err(
                 "rules with `ids` need an `[id]` section saying where the id is".into(),
@@ -159,7 +166,7 @@ impl VendorPlan {
             source: src.to_owned(),
             ids,
             class_uid,
-            id_field: spec.id.as_ref().map(|i| names.key(&i.field)),
+            id_field,
             names,
             parse,
             rules,
@@ -252,6 +259,19 @@ mod tests {
                 "{detect}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn a_mapping_with_too_many_field_names_is_refused() {
+        let columns: Vec<String> = (0..=super::super::record::MAX_NAMES)
+            .map(|i| format!("\"c{i}\""))
+            .collect();
+        let src = format!(
+            "name = \"v\"\nvendor_name = \"v\"\n[[parse]]\nop = \"csv\"\ncolumns = [{}]\n",
+            columns.join(", ")
+        );
+        let e = VendorPlan::compile(&src).unwrap_err().to_string();
+        assert!(e.contains("distinct field names"), "{e}");
     }
 
     #[test]

@@ -70,7 +70,12 @@ pub struct Names {
     targets: Vec<(Target, Option<Symbol>)>,
     /// Open addressing on [`key_hash`]: (fingerprint, 1 + number); 0 is empty.
     table: Vec<(u32, u16)>,
+    /// A name past [`MAX_NAMES`] was asked for (the mapping is refused).
+    overflowed: bool,
 }
+
+/// The most field names one mapping may use.
+pub const MAX_NAMES: usize = 60_000;
 
 impl Default for Names {
     fn default() -> Names {
@@ -78,6 +83,7 @@ impl Default for Names {
             keys: Vec::new(),
             targets: Vec::new(),
             table: vec![(0, 0); 64],
+            overflowed: false,
         };
         for s in SEEDS {
             names.key(s);
@@ -97,19 +103,24 @@ impl Names {
         self.keys.is_empty()
     }
 
-    /// The key of `name`, numbered now when it is new (at compile time).
-    ///
-    /// # Panics
-    /// Past 65,534 names (a mapping file would need that many distinct names).
+    /// True when the mapping asked for more than [`MAX_NAMES`] names: its plan must be
+    /// refused (the keys handed out past the limit are not its own).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// The key of `name`, numbered now when it is new (at compile time). Past [`MAX_NAMES`]
+    /// names it hands out the first key and marks the table [`Names::overflowed`].
     pub fn key(&mut self, name: &str) -> Key {
         let h = key_hash(name.as_bytes());
         if let Some(slot) = self.find(name.as_bytes(), h) {
             return self.keys[usize::from(slot)];
         }
-        let slot = u16::try_from(self.keys.len())
-            .ok()
-            .filter(|&s| s != NO_SLOT)
-            .expect("fewer than 65,535 field names in a mapping");
+        if self.keys.len() >= MAX_NAMES {
+            self.overflowed = true;
+            return self.keys[0];
+        }
+        let slot = self.keys.len() as u16;
         let key = Key {
             name: Symbol::intern(name).as_str(),
             slot,
