@@ -199,7 +199,8 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
     let mut yday: Option<i64> = None;
     let vb = v.as_bytes();
     let mut i = 0;
-    let mut chars = p.chars();
+    // Bytes: a format's non-ASCII literal matches byte for byte.
+    let mut chars = p.bytes();
     let digits = |i: &mut usize, max: usize| -> Option<i64> {
         let start = *i;
         while *i < vb.len() && *i - start < max && vb[*i].is_ascii_digit() {
@@ -221,8 +222,8 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
         &v[start..*i]
     };
     while let Some(c) = chars.next() {
-        if c != '%' {
-            if c == ' ' {
+        if c != b'%' {
+            if c == b' ' {
                 // One space in the format matches one or more in the value.
                 if vb.get(i) != Some(&b' ') {
                     return None;
@@ -232,29 +233,27 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                 }
                 continue;
             }
-            let mut buf = [0u8; 4];
-            let lit = c.encode_utf8(&mut buf).as_bytes();
-            if vb.get(i..i + lit.len())? != lit {
+            if vb.get(i) != Some(&c) {
                 return None;
             }
-            i += lit.len();
+            i += 1;
             continue;
         }
         match chars.next()? {
-            'Y' => y = Some(digits(&mut i, 4)?),
-            'y' => y = Some(2000 + digits(&mut i, 2)?),
-            'm' => mo = Some(digits(&mut i, 2)?),
-            'd' => d = Some(digits(&mut i, 2)?),
-            'e' => {
+            b'Y' => y = Some(digits(&mut i, 4)?),
+            b'y' => y = Some(2000 + digits(&mut i, 2)?),
+            b'm' => mo = Some(digits(&mut i, 2)?),
+            b'd' => d = Some(digits(&mut i, 2)?),
+            b'e' => {
                 while vb.get(i) == Some(&b' ') {
                     i += 1;
                 }
                 d = Some(digits(&mut i, 2)?)
             }
-            'H' | 'I' => h = digits(&mut i, 2)?,
-            'M' => mi = digits(&mut i, 2)?,
-            'S' => s = digits(&mut i, 2)?,
-            'T' => {
+            b'H' | b'I' => h = digits(&mut i, 2)?,
+            b'M' => mi = digits(&mut i, 2)?,
+            b'S' => s = digits(&mut i, 2)?,
+            b'T' => {
                 h = digits(&mut i, 2)?;
                 (vb.get(i) == Some(&b':')).then_some(())?;
                 i += 1;
@@ -263,7 +262,7 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                 i += 1;
                 s = digits(&mut i, 2)?;
             }
-            'f' => {
+            b'f' => {
                 let start = i;
                 while i < vb.len() && vb[i].is_ascii_digit() {
                     i += 1;
@@ -273,7 +272,7 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                     n * 10 + vb[start..i].get(k).map_or(0, |&c| i64::from(c - b'0'))
                 });
             }
-            'b' | 'B' | 'h' => {
+            b'b' | b'B' | b'h' => {
                 let w = word(&mut i);
                 let idx = MONTHS
                     .iter()
@@ -281,14 +280,14 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                     .or_else(|| MONTH_NAMES.iter().position(|m| m.eq_ignore_ascii_case(w)))?;
                 mo = Some(idx as i64 + 1);
             }
-            'a' | 'A' => {
+            b'a' | b'A' => {
                 let w = word(&mut i);
                 DAYS.iter()
                     .position(|m| m.eq_ignore_ascii_case(w))
                     .or_else(|| DAY_NAMES.iter().position(|m| m.eq_ignore_ascii_case(w)))?;
             }
-            'j' => yday = Some(digits(&mut i, 3)?),
-            'p' => {
+            b'j' => yday = Some(digits(&mut i, 3)?),
+            b'p' => {
                 let w = word(&mut i);
                 pm = Some(if w.eq_ignore_ascii_case("am") {
                     false
@@ -298,7 +297,7 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                     return None;
                 });
             }
-            'z' => {
+            b'z' => {
                 if matches!(vb.get(i), Some(b'Z' | b'z')) {
                     zone = 0;
                     i += 1;
@@ -308,7 +307,7 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                     i += used;
                 }
             }
-            'Z' => {
+            b'Z' => {
                 let w = word(&mut i);
                 zone = match w.to_ascii_uppercase().as_str() {
                     "UTC" | "GMT" | "Z" | "UT" => 0,
@@ -327,7 +326,7 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                     _ => zone,
                 };
             }
-            's' => {
+            b's' => {
                 let neg = vb.get(i) == Some(&b'-');
                 if neg {
                     i += 1;
@@ -335,7 +334,7 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
                 let n = digits(&mut i, 19)?;
                 epoch = Some(if neg { -n } else { n });
             }
-            '%' => {
+            b'%' => {
                 (vb.get(i) == Some(&b'%')).then_some(())?;
                 i += 1;
             }
@@ -343,7 +342,7 @@ fn pattern(v: &str, p: &str, zone_secs: i64, reference_ms: i64) -> Option<i64> {
         }
     }
     if let Some(e) = epoch {
-        return Some(e * 1000 + ms);
+        return e.checked_mul(1000)?.checked_add(ms);
     }
     match pm {
         Some(true) if h < 12 => h += 12,
@@ -466,6 +465,11 @@ mod tests {
         assert_eq!(p("", "epoch"), None);
         assert!(TimeFormat::parse("%Q").is_err());
         assert_eq!(p("9999999999999999999", "%s"), None, "past i64: no time");
+        assert_eq!(
+            p("9223372036854775807", "%s"),
+            None,
+            "in ms past i64: no time"
+        );
         assert_eq!(p("1709294400", "%s"), Some(1_709_294_400_000));
         assert_eq!(p("Smarch 1 2024", "%b %e %Y"), None);
     }
