@@ -157,7 +157,9 @@ impl Signatures {
         }
         let mut found: SmallVec<[u64; 8]> = SmallVec::from_elem(0, self.words);
         if let Some(scanner) = &self.scanner {
-            scanner.scan(haystack, &mut |p| found[p / 64] |= 1 << (p % 64));
+            // Once the best-ranked vendor holds, nothing later in the line changes the answer.
+            let top = self.ranked.first().map(|&v| &self.vendors[v]);
+            scanner.scan_bits(haystack, &mut found, top);
         }
         // The best vendor whose conditions hold.
         self.ranked
@@ -189,12 +191,86 @@ impl Scanner {
         })
     }
 
-    /// Calls `found` with the index of each signature that occurs in `haystack` (once or more).
-    fn scan(&self, haystack: &[u8], found: &mut dyn FnMut(usize)) {
+    /// Sets bit `i` of `found` (u64 words) for each signature `i` that occurs in `haystack`;
+    /// the packed scanner may stop as soon as `top`'s conditions hold (the bits are then a
+    /// subset, enough to rank `top` first).
+    fn scan_bits(&self, haystack: &[u8], found: &mut [u64], top: Option<&Entry>) {
         match self {
-            Scanner::Packed(packed) => packed.scan(haystack, found),
-            Scanner::Dfa(dfa) => dfa.scan(haystack, found),
+            Scanner::Packed(packed) => packed.scan(haystack, &mut Found { bits: found, top }),
+            Scanner::Dfa(dfa) => dfa.scan(haystack, &mut |p| found[p / 64] |= 1 << (p % 64)),
         }
+    }
+
+    /// Calls `found` with the index of each signature that occurs in `haystack` (once each).
+    #[cfg(test)]
+    fn scan(&self, haystack: &[u8], found: &mut dyn FnMut(usize)) {
+        let n = match self {
+            Scanner::Packed(packed) => packed.texts.len(),
+            Scanner::Dfa(dfa) => dfa.texts.len(),
+        };
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        self.scan_bits(haystack, &mut bits, None);
+        (0..n)
+            .filter(|&i| bits[i / 64] >> (i % 64) & 1 == 1)
+            .for_each(found);
+    }
+}
+
+/// The signatures found so far, as bits over their ids, and the vendor whose conditions
+/// holding ends the scan.
+struct Found<'a> {
+    bits: &'a mut [u64],
+    top: Option<&'a Entry>,
+}
+
+impl Found<'_> {
+    fn has(&self, i: usize) -> bool {
+        self.bits[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    fn set(&mut self, i: usize) {
+        self.bits[i / 64] |= 1 << (i % 64);
+    }
+
+    /// The scan may stop.
+    fn done(&self) -> bool {
+        self.top.is_some_and(|e| e.holds(self.bits))
+    }
+}
+
+/// A signature's first 8 bytes as a little-endian word, with the mask of its bytes: one load
+/// and compare rejects nearly every candidate (a `memcmp` call per candidate did).
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    value: u64,
+    mask: u64,
+}
+
+impl Head {
+    fn new(t: &[u8]) -> Head {
+        let mut b = [0u8; 8];
+        let n = t.len().min(8);
+        b[..n].copy_from_slice(&t[..n]);
+        Head {
+            value: u64::from_le_bytes(b),
+            mask: if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            },
+        }
+    }
+}
+
+/// Whether `t` (whose head is `head`) occurs in `haystack` at `at`.
+#[inline]
+fn occurs_at(t: &[u8], head: Head, haystack: &[u8], at: usize) -> bool {
+    match haystack.get(at..at + 8) {
+        Some(w) => {
+            let x = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+            x & head.mask == head.value && (t.len() <= 8 || haystack[at + 8..].starts_with(&t[8..]))
+        }
+        None => haystack[at..].starts_with(t),
     }
 }
 
@@ -279,20 +355,24 @@ impl Lead {
     }
 
     /// The lead byte is at `at`.
-    fn hit(&self, texts: &[Vec<u8>], haystack: &[u8], at: usize, found: &mut dyn FnMut(usize)) {
+    /// Whether a signature not found before was.
+    fn hit(&self, packed: &Packed, haystack: &[u8], at: usize, found: &mut Found<'_>) -> bool {
+        let mut new = false;
         for &i in &self.whole {
-            found(i);
+            new |= !found.has(i);
+            found.set(i);
         }
         let Some(&second) = haystack.get(at + 1) else {
-            return;
+            return new;
         };
         let b = usize::from(second);
-        let rest = &haystack[at..];
         for &i in &self.sigs[self.start[b] as usize..self.start[b + 1] as usize] {
-            if rest.starts_with(&texts[i]) {
-                found(i);
+            if !found.has(i) && occurs_at(&packed.texts[i], packed.heads[i], haystack, at) {
+                found.set(i);
+                new = true;
             }
         }
+        new
     }
 }
 
@@ -303,6 +383,7 @@ type Holders = Vec<(usize, usize)>;
 #[derive(Debug)]
 struct Packed {
     texts: Vec<Vec<u8>>,
+    heads: Vec<Head>,
     /// At most 3 (one `memchr` pass).
     leads: Vec<Lead>,
     /// Over `fragments`; `None` when every signature has a lead byte.
@@ -338,6 +419,15 @@ impl Packed {
             .collect();
         leads.sort_by_key(|(b, ids)| (std::cmp::Reverse(ids.len()), *b));
         leads.truncate(3);
+        // A fragment shorter than 4 bytes gives every fragment a 3-byte fingerprint in Teddy
+        // (many more false candidates): the first byte of a signature that short leads, while
+        // there is room.
+        for t in texts {
+            if t.len() < 4 && leads.len() < 3 && !leads.iter().any(|(b, _)| *b == t[0]) {
+                let ids = (0..texts.len()).filter(|&j| texts[j][0] == t[0]).collect();
+                leads.push((t[0], ids));
+            }
+        }
         let led: Vec<bool> = (0..texts.len())
             .map(|i| leads.iter().any(|(b, _)| texts[i][0] == *b))
             .collect();
@@ -376,6 +466,7 @@ impl Packed {
                 .map(|(b, ids)| Lead::new(*b, ids, texts))
                 .collect(),
             texts: texts.to_vec(),
+            heads: texts.iter().map(|t| Head::new(t)).collect(),
             searcher,
             fragments,
             holders,
@@ -383,36 +474,40 @@ impl Packed {
         })
     }
 
-    fn scan(&self, haystack: &[u8], found: &mut dyn FnMut(usize)) {
-        let texts = &self.texts;
-        let lead =
-            |l: &Lead, at: usize, found: &mut dyn FnMut(usize)| l.hit(texts, haystack, at, found);
+    fn scan(&self, haystack: &[u8], found: &mut Found<'_>) {
+        // A new signature found: the scan may stop.
+        let lead = |l: &Lead, at: usize, found: &mut Found<'_>| {
+            l.hit(self, haystack, at, found) && found.done()
+        };
         match &self.leads[..] {
             [] => {}
             [a] => {
                 for at in memchr::memchr_iter(a.byte, haystack) {
-                    lead(a, at, found);
+                    if lead(a, at, found) {
+                        return;
+                    }
                 }
             }
             [a, b] => {
                 for at in memchr::memchr2_iter(a.byte, b.byte, haystack) {
-                    lead(if haystack[at] == a.byte { a } else { b }, at, found);
+                    if lead(if haystack[at] == a.byte { a } else { b }, at, found) {
+                        return;
+                    }
                 }
             }
             [a, b, c, ..] => {
                 for at in memchr::memchr3_iter(a.byte, b.byte, c.byte, haystack) {
                     let x = haystack[at];
-                    lead(
-                        if x == a.byte {
-                            a
-                        } else if x == b.byte {
-                            b
-                        } else {
-                            c
-                        },
-                        at,
-                        found,
-                    );
+                    let l = if x == a.byte {
+                        a
+                    } else if x == b.byte {
+                        b
+                    } else {
+                        c
+                    };
+                    if lead(l, at, found) {
+                        return;
+                    }
                 }
             }
         }
@@ -429,23 +524,34 @@ impl Packed {
             };
             let i = m.pattern().as_usize();
             let start = m.start();
-            self.fragment(i, haystack, start, found);
+            let mut new = self.fragment(i, haystack, start, found);
             for &j in &self.also[i] {
                 if haystack[start..].starts_with(&self.fragments[j]) {
-                    self.fragment(j, haystack, start, found);
+                    new |= self.fragment(j, haystack, start, found);
                 }
+            }
+            if new && found.done() {
+                return;
             }
             at = start + 1;
         }
     }
 
     /// Fragment `f` occurs at `at`: the signatures it stands for that occur around it.
-    fn fragment(&self, f: usize, haystack: &[u8], at: usize, found: &mut dyn FnMut(usize)) {
+    /// Whether a signature not found before was.
+    #[inline(always)]
+    fn fragment(&self, f: usize, haystack: &[u8], at: usize, found: &mut Found<'_>) -> bool {
+        let mut new = false;
         for &(i, offset) in &self.holders[f] {
-            if at >= offset && haystack[at - offset..].starts_with(&self.texts[i]) {
-                found(i);
+            if at >= offset
+                && !found.has(i)
+                && occurs_at(&self.texts[i], self.heads[i], haystack, at - offset)
+            {
+                found.set(i);
+                new = true;
             }
         }
+        new
     }
 }
 
@@ -457,9 +563,18 @@ fn choose_fragments(texts: &[Vec<u8>], ids: &[usize]) -> Vec<(Vec<u8>, Holders)>
     // Every candidate with the signatures holding it (in order, once each), sorted by bytes
     // so that the choice does not depend on hashing.
     let mut holding: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    // Teddy fingerprints the shortest fragment's length (at most 4 bytes) of each: 4-byte
+    // fragments only, when every signature has 4 bytes.
+    let all_long = ids.iter().all(|&i| texts[i].len() >= 4);
     for &i in ids {
         let t = &texts[i][..];
-        let lens: &[usize] = if t.len() < 3 { &[t.len()] } else { &[3, 4] };
+        let lens: &[usize] = if t.len() < 3 {
+            &[t.len()]
+        } else if all_long {
+            &[4]
+        } else {
+            &[3, 4]
+        };
         for &len in lens.iter().filter(|&&l| l <= t.len()) {
             for w in t.windows(len) {
                 let v = holding.entry(w).or_default();
@@ -744,6 +859,40 @@ mod tests {
     }
 
     #[test]
+    fn the_scan_stops_once_the_best_vendor_holds_and_the_answer_is_the_same() {
+        let d = Detector::build(&[
+            plan(
+                "top",
+                "any = [\"ALPHA\", \"%TOP-\"]\nall = [\"BRAVO\"]\npriority = 9",
+            ),
+            plan("low", "any = [\"CHARLIE\", \"%LOW-\"]"),
+        ])
+        .unwrap();
+        let pad = "z".repeat(200);
+        for (line, want) in [
+            (format!("ALPHA BRAVO {pad} CHARLIE"), Some("top")),
+            (format!("BRAVO %TOP- {pad} %LOW- CHARLIE"), Some("top")),
+            (format!("ALPHA {pad} CHARLIE {pad} BRAVO"), Some("top")),
+            (format!("CHARLIE ALPHA {pad}"), Some("low")),
+            (format!("BRAVO {pad} %LOW-"), Some("low")),
+            (format!("{pad} BRAV ALPH"), None),
+        ] {
+            assert_eq!(detect(&d, &line), want, "{line}");
+        }
+        // Stopped early, the bits still rank `top` first.
+        let s = &d.text;
+        let mut found: SmallVec<[u64; 8]> = SmallVec::from_elem(0, s.words);
+        let top = s.ranked.first().map(|&v| &s.vendors[v]);
+        let line = format!("ALPHA BRAVO {pad} CHARLIE");
+        s.scanner
+            .as_ref()
+            .unwrap()
+            .scan_bits(line.as_bytes(), &mut found, top);
+        assert!(top.unwrap().holds(&found));
+        assert!(!s.vendors[1].holds(&found), "CHARLIE was not scanned for");
+    }
+
+    #[test]
     fn json_keys_are_found_by_the_packed_search() {
         let d = Detector::build(&[
             plan(
@@ -899,15 +1048,50 @@ mod tests {
     }
 
     #[test]
+    fn a_signature_shorter_than_4_bytes_leads_so_fragments_have_4() {
+        let texts: Vec<Vec<u8>> = ["] \"", "] \"GET ", "logid=", "devid=FG", "x]"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let packed = Packed::build(&texts, &LEAD_RULES).unwrap();
+        assert_eq!(
+            packed.leads.iter().map(|l| l.byte).collect::<Vec<_>>(),
+            [b']', b'x']
+        );
+        assert!(
+            packed.fragments.iter().all(|f| f.len() == 4),
+            "{:?}",
+            packed.fragments
+        );
+        let scanner = Scanner::Packed(Box::new(packed));
+        let f = |h: &str| found_by(&scanner, &texts, h.as_bytes());
+        assert_eq!(f("a] \"GET / logid=1"), [true, true, true, false, false]);
+        assert_eq!(f("x]"), [false, false, false, false, true]);
+        assert_eq!(f("] \"] devid=FG"), [true, false, false, true, false]);
+        // The signature at the very end (less than 8 bytes left for the head compare).
+        assert_eq!(f("devid=F"), [false; 5]);
+        assert_eq!(f("q devid=FG"), [false, false, false, true, false]);
+        // A fourth short signature finds no room among 3 lead bytes: 3-byte fragments then.
+        let more: Vec<Vec<u8>> = ["%a", "]b", "xc", "yd", "logid="]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let packed = Packed::build(&more, &LEAD_RULES).unwrap();
+        assert_eq!(packed.leads.len(), 3);
+        let scanner = Scanner::Packed(Box::new(packed));
+        assert_eq!(found_by(&scanner, &more, b"yd]b%a logid=xc"), [true; 5]);
+    }
+
+    #[test]
     fn too_many_fragments_fall_back_to_the_dfa() {
-        // 70 three-byte signatures with no bytes in common at the same place: one fragment each.
+        // 70 four-byte signatures with no bytes in common at the same place: one fragment each.
         let texts: Vec<Vec<u8>> = (0..70u8)
-            .map(|i| vec![b'a' + i % 10, b'a' + i / 10, b'x'])
+            .map(|i| vec![b'a' + i % 10, b'a' + i / 10, b'x', b'y'])
             .collect();
         assert!(Packed::build(&texts, &LEAD_RULES).is_none());
         let scanner = Scanner::build(texts.clone()).unwrap();
         assert!(matches!(scanner, Scanner::Dfa(_)));
-        let found = found_by(&scanner, &texts, b"zz bax jgx");
+        let found = found_by(&scanner, &texts, b"zz baxy jgxy");
         let want: Vec<bool> = (0..70).map(|i| i == 1 || i == 69).collect();
         assert_eq!(found, want);
     }
@@ -920,7 +1104,12 @@ mod tests {
             assert!(matches!(s.scanner, Some(Scanner::Packed(_))));
         }
         if let Some(Scanner::Packed(p)) = &d.text.scanner {
-            assert_eq!(p.leads.iter().map(|l| l.byte).collect::<Vec<_>>(), [b'%']);
+            // `%` for the Cisco tags; `]` for nginx's 3-byte `] "` (and Apache's methods).
+            assert_eq!(
+                p.leads.iter().map(|l| l.byte).collect::<Vec<_>>(),
+                [b'%', b']']
+            );
+            assert!(p.fragments.iter().all(|f| f.len() == 4));
         }
     }
 

@@ -355,7 +355,10 @@ fn sequence(s: &str) -> Option<(u64, &str)> {
     if !matches!(b.get(digits + 1), None | Some(b' ')) {
         return None;
     }
-    let seq = s[..digits].parse().ok()?;
+    // Overflow (21+ digits' worth) is no sequence number, as `str::parse` had it.
+    let seq = b[..digits].iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
     Some((seq, s[digits + 1..].trim_start_matches(' ')))
 }
 
@@ -386,7 +389,11 @@ fn cisco_tag(s: &str) -> Option<(CiscoTag<'_>, &str)> {
     }
     let (tok, after) = split_token(s);
     let body = tok.get(1..)?.strip_suffix(':')?;
-    let (facility, mut tail) = body.split_once('-')?;
+    let b = body.as_bytes();
+    // Byte loops: the tag is short, `split_once` set up a search per segment.
+    let dash = |from: usize| b[from..].iter().position(|&c| c == b'-').map(|k| from + k);
+    let first = dash(0)?;
+    let facility = &body[..first];
     if facility.is_empty()
         || !facility
             .bytes()
@@ -395,9 +402,11 @@ fn cisco_tag(s: &str) -> Option<(CiscoTag<'_>, &str)> {
         return None;
     }
     // The severity is the first segment that is a single digit 0..=7.
+    let mut seg_start = first + 1;
     loop {
-        let (seg, rest) = tail.split_once('-')?;
-        if let [d @ b'0'..=b'7'] = seg.as_bytes() {
+        let seg_end = dash(seg_start)?;
+        if let [d @ b'0'..=b'7'] = &b[seg_start..seg_end] {
+            let rest = &body[seg_end + 1..];
             if rest.is_empty() {
                 return None;
             }
@@ -408,7 +417,7 @@ fn cisco_tag(s: &str) -> Option<(CiscoTag<'_>, &str)> {
             };
             return Some((tag, after));
         }
-        tail = rest;
+        seg_start = seg_end + 1;
     }
 }
 
@@ -656,7 +665,100 @@ mod tests {
         );
     }
 
+    /// The `split_once`/`parse` definitions of [`cisco_tag`] and [`sequence`].
+    fn cisco_tag_reference(s: &str) -> Option<(CiscoTag<'_>, &str)> {
+        if !s.starts_with('%') {
+            return None;
+        }
+        let (tok, after) = split_token(s);
+        let body = tok.get(1..)?.strip_suffix(':')?;
+        let (facility, mut tail) = body.split_once('-')?;
+        if facility.is_empty()
+            || !facility
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        {
+            return None;
+        }
+        loop {
+            let (seg, rest) = tail.split_once('-')?;
+            if let [d @ b'0'..=b'7'] = seg.as_bytes() {
+                if rest.is_empty() {
+                    return None;
+                }
+                let tag = CiscoTag {
+                    facility,
+                    severity: d - b'0',
+                    mnemonic: rest,
+                };
+                return Some((tag, after));
+            }
+            tail = rest;
+        }
+    }
+
+    fn sequence_reference(s: &str) -> Option<(u64, &str)> {
+        let b = s.as_bytes();
+        let digits = b.iter().take(21).take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > 20 || b.get(digits) != Some(&b':') {
+            return None;
+        }
+        if !matches!(b.get(digits + 1), None | Some(b' ')) {
+            return None;
+        }
+        let seq = s[..digits].parse().ok()?;
+        Some((seq, s[digits + 1..].trim_start_matches(' ')))
+    }
+
+    #[test]
+    fn cisco_tags_and_sequences_at_their_edges() {
+        for s in [
+            "%SYS-5-CONFIG_I: x",
+            "%SEC_LOGIN-SUB-4-X-Y: m",
+            "%A-8-9-1-M:",
+            "%A-1-:",
+            "%-1-M:",
+            "%A-1-M",
+            "%A-1-M: ",
+            "%A.B-1-M:",
+            "%é-1-M:",
+            "%A-é-1-M:",
+            "%",
+            "%A",
+            "%A-",
+            "%A-1",
+            "x%A-1-M:",
+            "%ASA-6-302013: Built",
+        ] {
+            assert_eq!(cisco_tag(s), cisco_tag_reference(s), "{s}");
+        }
+        for s in [
+            "123: x",
+            "0:",
+            "1:x",
+            "18446744073709551615: x",
+            "18446744073709551616: x",
+            "99999999999999999999: x",
+            "123456789012345678901: x",
+            ": x",
+            "12",
+            "12:  a",
+        ] {
+            assert_eq!(sequence(s), sequence_reference(s), "{s}");
+        }
+    }
+
     proptest! {
+        /// The byte loops agree with their `split_once`/`parse` definitions.
+        #[test]
+        fn cisco_tag_and_sequence_match_their_definitions(
+            tag in "%[A-Z_é1-9-]{0,12}:? ?[a-z]{0,3}",
+            seq in "[0-9]{0,22}:? ?x?",
+        ) {
+            prop_assert_eq!(cisco_tag(&tag), cisco_tag_reference(&tag), "{:?}", tag);
+            prop_assert_eq!(sequence(&seq), sequence_reference(&seq), "{:?}", seq);
+        }
+
         #[test]
         fn never_panics(line in "\\PC{0,80}", reference in any::<i64>()) {
             let _ = parse_syslog(&line, reference);

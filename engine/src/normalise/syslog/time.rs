@@ -107,15 +107,23 @@ fn parse_clock(b: &[u8]) -> Option<(i64, i64, usize)> {
     let mut used = 8;
     let mut ms = 0;
     if b.get(8) == Some(&b'.') {
-        let frac = b[9..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = &b[9..];
+        let frac = digits
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
         if frac == 0 {
             return None;
         }
-        ms = b[9..9 + frac.min(3)]
-            .iter()
-            .chain(std::iter::repeat(&b'0'))
-            .take(3)
-            .fold(0, |n, d| n * 10 + i64::from(d - b'0'));
+        // The first three digits, missing ones as zeros.
+        let digit = |k: usize| {
+            if k < frac {
+                i64::from(digits[k] - b'0')
+            } else {
+                0
+            }
+        };
+        ms = digit(0) * 100 + digit(1) * 10 + digit(2);
         used = 9 + frac;
     }
     Some((i64::from(hh * 3600 + mm * 60 + ss), ms, used))
@@ -281,6 +289,25 @@ fn year_of_day(day: i64) -> i64 {
 mod tests {
     use super::super::parse_syslog;
     use super::super::tests::REF_MAR_2024;
+    use super::parse_clock;
+
+    #[test]
+    fn clock_fractions_keep_three_digits_padding_short_ones() {
+        for (t, want) in [
+            ("12:34:56", Some((45_296, 0, 8))),
+            ("12:34:56.", None),
+            ("12:34:56.x", None),
+            ("12:34:56.1", Some((45_296, 100, 10))),
+            ("12:34:56.12 UTC", Some((45_296, 120, 11))),
+            ("12:34:56.123", Some((45_296, 123, 12))),
+            ("12:34:56.123456789Z", Some((45_296, 123, 18))),
+            ("12:34:56,5", Some((45_296, 0, 8))),
+            ("24:00:00", None),
+            ("12:34:5", None),
+        ] {
+            assert_eq!(parse_clock(t.as_bytes()), want, "{t}");
+        }
+    }
 
     #[test]
     fn yearless_time_takes_the_year_closest_to_receive_time() {
