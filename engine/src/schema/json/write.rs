@@ -8,7 +8,7 @@
 //! (several cycles apiece, a few hundred writes per event). Here the position lives in a
 //! register and the only test per write is the bounds check against a constant size.
 
-use crate::schema::{class_name, severity, Event, Status};
+use crate::schema::{class_name, severity, Event, Status, Symbol};
 use simd_json::{Node, StaticNode};
 use std::cell::RefCell;
 use std::net::IpAddr;
@@ -101,6 +101,34 @@ impl Writer<'_> {
         self.n += K;
     }
 
+    /// An object of two optional string members (`open`, then each present member as its
+    /// key constant and its text, comma-separated, then `close`); nothing when both are absent.
+    #[inline(always)]
+    fn pair_object<const O: usize, const A: usize, const B: usize, const C: usize>(
+        &mut self,
+        open: &[u8; O],
+        a: (&[u8; A], Option<Symbol>),
+        b: (&[u8; B], Option<Symbol>),
+        close: &[u8; C],
+    ) {
+        if a.1.is_none() && b.1.is_none() {
+            return;
+        }
+        self.put(open);
+        if let Some(v) = a.1 {
+            self.put(a.0);
+            self.body(v.as_str().as_bytes());
+        }
+        if let Some(v) = b.1 {
+            if a.1.is_some() {
+                self.put(b",");
+            }
+            self.put(b.0);
+            self.body(v.as_str().as_bytes());
+        }
+        self.put(close);
+    }
+
     /// Opens a member of an object of members: `open` (which opens the object and the first
     /// key's quote) before the first, `,"` before the others.
     #[inline(always)]
@@ -180,23 +208,12 @@ impl Writer<'_> {
         }
 
         self.put(b",\"metadata\":{");
-        match (event.vendor, event.product) {
-            (None, None) => {}
-            (Some(vendor), product) => {
-                self.put(b"\"product\":{\"vendor_name\":\"");
-                self.body(vendor.as_str().as_bytes());
-                if let Some(name) = product {
-                    self.put(b",\"name\":\"");
-                    self.body(name.as_str().as_bytes());
-                }
-                self.put(b"},");
-            }
-            (None, Some(name)) => {
-                self.put(b"\"product\":{\"name\":\"");
-                self.body(name.as_str().as_bytes());
-                self.put(b"},");
-            }
-        }
+        self.pair_object(
+            b"\"product\":{",
+            (b"\"vendor_name\":\"", event.vendor),
+            (b"\"name\":\"", event.product),
+            b"},",
+        );
         // Each member below ends with a comma; `logged_time` is always present and last.
         if let Some(code) = event.event_code {
             self.put(b"\"event_code\":\"");
@@ -238,23 +255,12 @@ impl Writer<'_> {
             }
             self.put(b"}");
         }
-        match (event.source, event.entity) {
-            (None, None) => {}
-            (Some(source), entity) => {
-                self.put(b",\"tocsin\":{\"source\":\"");
-                self.body(source.as_str().as_bytes());
-                if let Some(entity) = entity {
-                    self.put(b",\"entity\":\"");
-                    self.body(entity.as_str().as_bytes());
-                }
-                self.put(b"}");
-            }
-            (None, Some(entity)) => {
-                self.put(b",\"tocsin\":{\"entity\":\"");
-                self.body(entity.as_str().as_bytes());
-                self.put(b"}");
-            }
-        }
+        self.pair_object(
+            b",\"tocsin\":{",
+            (b"\"source\":\"", event.source),
+            (b"\"entity\":\"", event.entity),
+            b"}",
+        );
         self.put(b"}");
     }
 
