@@ -94,13 +94,8 @@ impl Default for Names {
 
 impl Names {
     /// The number of names.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.keys.len()
-    }
-
-    /// Always false: the seed fields are there.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// True when the mapping asked for more than [`MAX_NAMES`] names: its plan must be
@@ -325,11 +320,6 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// The line the record's spans point into.
-    pub fn line(&self) -> &'a str {
-        self.line
-    }
-
     /// The mapping's names.
     pub fn names(&self) -> &'a Names {
         self.names
@@ -508,23 +498,34 @@ impl<'a> Record<'a> {
     /// Sets the field whose name is the text of `key` (a key the line spells out), replacing
     /// an earlier value. `if_absent`: only when it is not there yet. Returns whether it was set.
     pub fn set_named(&mut self, key: Val, value: Val, if_absent: bool) -> bool {
-        let (h, slot, other) = {
+        let (h, named) = {
             let k = self.str(key).as_bytes();
             let h = key_hash(k);
-            match self.names.find(k, h) {
-                Some(slot) => (h, Some(slot), None),
-                None => (h, None, self.position_other(k, h)),
-            }
+            (h, self.names.find(k, h))
         };
-        if let Some(slot) = slot {
-            let key = self.names.keys[usize::from(slot)];
-            if if_absent && self.has(key) {
-                return false;
+        match named {
+            Some(slot) => {
+                let key = self.names.keys[usize::from(slot)];
+                if if_absent && self.has(key) {
+                    return false;
+                }
+                self.set(key, value);
+                true
             }
-            self.set(key, value);
-            return true;
+            None => self.put_other(h, key, value, if_absent),
         }
-        match other {
+    }
+
+    /// Sets the field whose key, one the mapping does not name (its [`Names::find_hashed`]
+    /// found nothing), is the text of `key` with fingerprint `h`, replacing an earlier value.
+    pub fn set_other(&mut self, h: u32, key: Val, value: Val) {
+        self.put_other(h, key, value, false);
+    }
+
+    /// [`Record::set_other`], or with `if_absent` only when the key is not there yet; returns
+    /// whether it was set.
+    fn put_other(&mut self, h: u32, key: Val, value: Val, if_absent: bool) -> bool {
+        match self.position_other(self.str(key).as_bytes(), h) {
             Some(_) if if_absent => false,
             Some(i) => {
                 self.fields[i].value = value;
@@ -534,16 +535,6 @@ impl<'a> Record<'a> {
                 self.push_other(h, key, value);
                 true
             }
-        }
-    }
-
-    /// Sets the field whose key, one the mapping does not name (its [`Names::find_hashed`]
-    /// found nothing), is the text of `key` with fingerprint `h`, replacing an earlier value.
-    pub fn set_other(&mut self, h: u32, key: Val, value: Val) {
-        let at = self.position_other(self.str(key).as_bytes(), h);
-        match at {
-            Some(i) => self.fields[i].value = value,
-            None => self.push_other(h, key, value),
         }
     }
 
