@@ -358,7 +358,7 @@ impl Op {
                 true
             }
             Kind::Json(op) => op.run(rec, v, s),
-            Kind::Set { .. } => true,
+            Kind::Set { template } => self.set(rec, template),
             Kind::Rename { to } => {
                 rec.remove(self.field);
                 rec.set(*to, v);
