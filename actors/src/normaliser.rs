@@ -66,22 +66,25 @@ impl NormaliserShard {
             peer: batch.peer,
             vendor: batch.vendor,
         };
-        let mut events = Vec::with_capacity(batch.frames.len());
-        for frame in &batch.frames {
-            match self.normaliser.normalise(frame, &meta) {
-                Ok(event) => events.push(event),
+        // Results come back grouped by vendor; each lands in its frame's slot so the batch's
+        // events keep the input order.
+        let mut slots: Vec<Option<tocsin_engine::schema::Event>> = std::iter::repeat_with(|| None)
+            .take(batch.frames.len())
+            .collect();
+        self.normaliser
+            .normalise_batch(&batch.frames, &meta, |i, result| match result {
+                Ok(event) => slots[i] = Some(event),
                 Err(e) => {
                     self.metrics.parse_errors.add(e.reason(), 1);
                     self.dead_letters.write(
                         self.origin(batch),
                         e.reason(),
                         &e.to_string(),
-                        &frame.data,
+                        &batch.frames[i].data,
                     );
                 }
-            }
-        }
-        events
+            });
+        slots.into_iter().flatten().collect()
     }
 
     fn origin<'a>(&'a self, batch: &'a RawBatch) -> DeadLetterOrigin<'a> {

@@ -39,7 +39,13 @@ pub fn normalize_stream(
     // partial line left over moves to the front and the next read reuses the same allocation
     // instead of asking the allocator (and the kernel, page by page) for a fresh megabyte.
     let mut buf = BytesMut::with_capacity(2 * CHUNK);
-    let mut line_out = Vec::with_capacity(4096);
+    // One chunk's lines are normalised as one batch (grouped by vendor inside, so results come
+    // back out of order): each result is written to `batch_out` and its span noted, and the
+    // spans are then written in input order.
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut wholes: Vec<(usize, Bytes)> = Vec::new();
+    let mut batch_out: Vec<u8> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut eof = false;
     while !eof {
         buf.reserve(CHUNK);
@@ -63,31 +69,47 @@ pub fn normalize_stream(
                 None if eof && !buf.is_empty() => buf.split().freeze(),
                 None => break,
             };
-            stats.lines += 1;
             strip_cr(&mut line);
             // An oversized line keeps its whole text for the error event.
-            let (frame, whole) = if line.len() > max {
-                (oversized(line.slice(..max)), Some(line))
+            if line.len() > max {
+                frames.push(oversized(line.slice(..max)));
+                wholes.push((frames.len() - 1, line));
             } else {
-                (Frame::line(line), None)
-            };
-            line_out.clear();
-            // Matched by reference: moving the Event (~600 bytes) out of the Result was a
-            // memcpy per line.
-            match &normaliser.normalise(&frame, &meta) {
-                Ok(event) => json::write_event(event, &mut line_out),
+                frames.push(Frame::line(line));
+            }
+        }
+        if frames.is_empty() {
+            continue;
+        }
+        stats.lines += frames.len() as u64;
+        batch_out.clear();
+        spans.clear();
+        spans.resize(frames.len(), (0, 0));
+        normaliser.normalise_batch(&frames, &meta, |i, result| {
+            let start = batch_out.len();
+            match result {
+                Ok(event) => json::write_event(&event, &mut batch_out),
                 Err(e) => {
                     stats.errors += 1;
-                    let raw = whole.as_ref().unwrap_or(&frame.data);
+                    let raw = wholes
+                        .iter()
+                        .find(|(w, _)| *w == i)
+                        .map_or(&frames[i].data, |(_, whole)| whole);
                     json::write_event(
                         &error_event(raw, &meta, e.reason(), &e.to_string()),
-                        &mut line_out,
+                        &mut batch_out,
                     );
                 }
             }
-            line_out.push(b'\n');
-            out.write_all(&line_out)?;
+            batch_out.push(b'\n');
+            spans[i] = (start, batch_out.len());
+        });
+        for &(from, to) in &spans {
+            out.write_all(&batch_out[from..to])?;
         }
+        // The frames hold the chunk's bytes: dropped here, the next `reserve` reuses them.
+        frames.clear();
+        wholes.clear();
     }
     out.flush()?;
     Ok(stats)

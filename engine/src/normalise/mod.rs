@@ -156,6 +156,27 @@ impl Normaliser {
         self.max_line_bytes
     }
 
+    /// Normalises a batch of frames, handing each result to `emit` with the frame's index in
+    /// `frames`. The order of the calls is **not** the input order (lines are mapped grouped
+    /// by vendor, see [`VendorRegistry::normalise_lines`]); each frame gets exactly one call,
+    /// with the result [`Self::normalise`] gives for it alone.
+    pub fn normalise_batch(
+        &self,
+        frames: &[Frame],
+        meta: &FrameMeta,
+        mut emit: impl FnMut(usize, Result<Event, NormaliseError>),
+    ) {
+        let mut lines: Vec<u32> = Vec::with_capacity(frames.len());
+        for (i, frame) in frames.iter().enumerate() {
+            match u32::try_from(i) {
+                Ok(i) if !frame.truncated && frame.kind == FrameKind::Line => lines.push(i),
+                _ => emit(i, self.normalise(frame, meta)),
+            }
+        }
+        self.vendors
+            .normalise_lines(frames, &lines, meta, &mut emit);
+    }
+
     /// Normalises one frame. Never panics on any input.
     pub fn normalise(&self, frame: &Frame, meta: &FrameMeta) -> Result<Event, NormaliseError> {
         if frame.truncated {

@@ -5,6 +5,7 @@ mod apache_access;
 mod aws_cloudtrail;
 mod aws_vpcflow;
 mod azure_activity;
+mod batch;
 mod checkpoint;
 mod cisco_asa;
 mod cisco_ios;

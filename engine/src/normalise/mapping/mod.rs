@@ -86,8 +86,10 @@ pub struct VendorMetrics {
 struct State {
     /// By name, for listings (sorted).
     plans: BTreeMap<Symbol, Arc<VendorPlan>>,
-    /// By symbol (hashed by address) with their counters, for the per-line lookup.
-    lookup: rustc_hash::FxHashMap<Symbol, (Arc<VendorPlan>, Arc<VendorMetrics>)>,
+    /// Every plan with its counters, in name order; a batch groups its lines by this index.
+    slots: Vec<(Arc<VendorPlan>, Arc<VendorMetrics>)>,
+    /// Index into `slots` by symbol (hashed by address), for the per-line lookup.
+    lookup: rustc_hash::FxHashMap<Symbol, u32>,
     detector: Detector,
 }
 
@@ -97,18 +99,15 @@ impl State {
         metrics: &DashMap<Symbol, Arc<VendorMetrics>>,
     ) -> Result<State, String> {
         let list: Vec<Arc<VendorPlan>> = plans.values().cloned().collect();
-        let lookup = plans
+        let slots = plans
             .iter()
-            .map(|(name, plan)| {
-                (
-                    *name,
-                    (plan.clone(), metrics.entry(*name).or_default().clone()),
-                )
-            })
+            .map(|(name, plan)| (plan.clone(), metrics.entry(*name).or_default().clone()))
             .collect();
+        let lookup = plans.keys().zip(0u32..).map(|(n, i)| (*n, i)).collect();
         Ok(State {
             detector: Detector::build(&list)?,
             plans,
+            slots,
             lookup,
         })
     }
@@ -333,24 +332,92 @@ impl VendorRegistry {
     pub fn normalise_line(&self, data: &Bytes, meta: &FrameMeta) -> Result<Event, NormaliseError> {
         let (line, h) = parse_line(data, meta)?;
         let state = self.state.load();
-        let named = meta.vendor.filter(|v| v.as_str() != "auto");
-        let plan = match named {
-            Some(v) => state.lookup.get(&v),
-            None => state
-                .detector
-                .detect(data, h.message)
-                .and_then(|v| state.lookup.get(&v)),
+        match state.slot_of(data, &h, meta) {
+            Some(slot) => Ok(state.map_line(slot, data, line, &h, meta)),
+            None => Ok(self.unrecognised_line(data, &h, meta)),
+        }
+    }
+
+    /// Normalises the lines `which` of `frames` and hands each result to `emit` with its index
+    /// in `frames`, **not in input order**: lines whose vendor is detected are mapped vendor
+    /// by vendor. Interleaved vendors run a different mapping (code, tables, regexes) on every
+    /// line; grouped, one vendor's lines run back to back with its code and data warm, which
+    /// on a mixed 18-vendor corpus is worth far more than the extra pass over the batch.
+    /// Same results and counters as [`Self::normalise_line`] on each line; the registry state
+    /// is read once, so a mapping swapped in mid-batch applies from the next batch.
+    pub fn normalise_lines(
+        &self,
+        frames: &[super::Frame],
+        which: &[u32],
+        meta: &FrameMeta,
+        emit: &mut dyn FnMut(usize, Result<Event, NormaliseError>),
+    ) {
+        let state = self.state.load();
+        let mut parsed = Vec::with_capacity(which.len());
+        // (slot << 32 | position in `parsed`): sorted, the lines of one vendor are adjacent
+        // and keep their input order.
+        let mut order: Vec<u64> = Vec::with_capacity(which.len());
+        for &i in which {
+            let data = &frames[i as usize].data;
+            let (line, h) = match parse_line(data, meta) {
+                Ok(p) => p,
+                Err(e) => {
+                    emit(i as usize, Err(e));
+                    continue;
+                }
+            };
+            match state.slot_of(data, &h, meta) {
+                Some(slot) => {
+                    order.push(u64::from(slot) << 32 | parsed.len() as u64);
+                    parsed.push((i, line, h));
+                }
+                None => emit(i as usize, Ok(self.unrecognised_line(data, &h, meta))),
+            }
+        }
+        order.sort_unstable();
+        for key in order {
+            let (i, line, h) = &parsed[(key & 0xffff_ffff) as usize];
+            let data = &frames[*i as usize].data;
+            emit(
+                *i as usize,
+                Ok(state.map_line((key >> 32) as u32, data, line, h, meta)),
+            );
+        }
+    }
+
+    fn unrecognised_line(&self, data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -> Event {
+        let mut ev = event_from_header(data, h, meta);
+        self.unrecognised
+            .entry(meta.source)
+            .or_default()
+            .fetch_add(1, Relaxed);
+        add_header_fields(&mut ev, data, h);
+        ev
+    }
+}
+
+impl State {
+    /// The mapping for a line: the source's vendor, or the detected one.
+    fn slot_of(&self, data: &[u8], h: &SyslogHeader<'_>, meta: &FrameMeta) -> Option<u32> {
+        let v = match meta.vendor.filter(|v| v.as_str() != "auto") {
+            Some(v) => v,
+            None => self.detector.detect(data, h.message)?,
         };
-        let mut ev = event_from_header(data, &h, meta);
-        let Some((plan, m)) = plan else {
-            self.unrecognised
-                .entry(meta.source)
-                .or_default()
-                .fetch_add(1, Relaxed);
-            add_header_fields(&mut ev, data, &h);
-            return Ok(ev);
-        };
-        let mut rec = seed(line, &h, plan.names());
+        self.lookup.get(&v).copied()
+    }
+
+    /// Applies mapping `slot` to a line whose header is parsed.
+    fn map_line(
+        &self,
+        slot: u32,
+        data: &Bytes,
+        line: &str,
+        h: &SyslogHeader<'_>,
+        meta: &FrameMeta,
+    ) -> Event {
+        let (plan, m) = &self.slots[slot as usize];
+        let mut ev = event_from_header(data, h, meta);
+        let mut rec = seed(line, h, plan.names());
         let reference_ms = (meta.received_ns / 1_000_000) as i64;
         let applied = plan.apply(&mut rec, data, &mut ev, reference_ms);
         m.lines.fetch_add(1, Relaxed);
@@ -365,7 +432,7 @@ impl VendorRegistry {
             m.parse_errors
                 .fetch_add(u64::from(applied.bad_values), Relaxed);
         }
-        Ok(ev)
+        ev
     }
 }
 
