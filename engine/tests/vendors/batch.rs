@@ -94,7 +94,7 @@ fn batch_results_equal_per_line_results_with_the_same_counters() {
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g.as_deref(), Some(w.as_str()), "frame {i}");
     }
-    // Grouped: the calls are not in input order, and one vendor's lines are adjacent.
+    // Grouped: the calls are not in input order.
     assert!(order.windows(2).any(|w| w[0] > w[1]));
     let (a, b) = (single.vendors().list(), batched.vendors().list());
     assert_eq!(a.len(), b.len());

@@ -354,8 +354,7 @@ impl VendorRegistry {
     ) {
         let state = self.state.load();
         let mut parsed = Vec::with_capacity(which.len());
-        // (slot << 32 | position in `parsed`): sorted, the lines of one vendor are adjacent
-        // and keep their input order.
+        // Sorted, the lines of one vendor are adjacent (see `group_key`).
         let mut order: Vec<u64> = Vec::with_capacity(which.len());
         for &i in which {
             let data = &frames[i as usize].data;
@@ -368,23 +367,36 @@ impl VendorRegistry {
             };
             match state.slot_of(data, &h, meta) {
                 Some(slot) => {
-                    order.push(u64::from(slot) << 32 | parsed.len() as u64);
-                    parsed.push((i, line, h));
+                    order.push(group_key(slot, h.message, parsed.len()));
+                    parsed.push((i, slot, line, h));
                 }
                 None => emit(i as usize, Ok(self.unrecognised_line(data, &h, meta))),
             }
         }
         order.sort_unstable();
         for key in order {
-            let (i, line, h) = &parsed[(key & 0xffff_ffff) as usize];
+            let (i, slot, line, h) = &parsed[(key & 0xffff_ffff) as usize];
             let data = &frames[*i as usize].data;
-            emit(
-                *i as usize,
-                Ok(state.map_line((key >> 32) as u32, data, line, h, meta)),
-            );
+            emit(*i as usize, Ok(state.map_line(*slot, data, line, h, meta)));
         }
     }
+}
 
+/// The sort key of a detected line: its mapping's slot (16 bits), a hash of the first 8 bytes
+/// of its message (16 bits: lines of one message type usually share their start, so within a
+/// vendor they run together too) and its position in the batch (32 bits, so equal keys keep
+/// input order; positions come from `u32` frame indexes). More than 65,536 mappings only cost
+/// the grouping, never a result: the slot itself is kept beside the line.
+fn group_key(slot: u32, message: &str, pos: usize) -> u64 {
+    let m = message.as_bytes();
+    let mut start = [0u8; 8];
+    let k = m.len().min(8);
+    start[..k].copy_from_slice(&m[..k]);
+    let shape = u64::from_le_bytes(start).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48;
+    (u64::from(slot) & 0xffff) << 48 | shape << 32 | (pos as u64 & 0xffff_ffff)
+}
+
+impl VendorRegistry {
     fn unrecognised_line(&self, data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -> Event {
         let mut ev = event_from_header(data, h, meta);
         self.unrecognised
