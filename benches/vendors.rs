@@ -2,6 +2,9 @@
 //! (`benches/corpus/<vendor>.log`), named explicitly, and the whole mixed corpus with
 //! auto-detection. Baseline: the Base Event path (syslog header only, no mapping).
 //! `detect/mixed`: auto-detection alone (the syslog header already parsed) on the same lines.
+//! `mixed_auto_batch`: the corpus interleaved line by line across vendors (as a shared
+//! appliance receives it) through `Normaliser::normalise_batch`, the path `tocsin normalize`
+//! and the normaliser shards take (detect the batch, then map it grouped by vendor).
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -43,6 +46,14 @@ fn run(n: &Normaliser, frames: &[Frame], meta: &FrameMeta) -> usize {
         .count()
 }
 
+/// One line of each vendor in turn, until every vendor's lines are used.
+fn interleave(per_vendor: &[Vec<Frame>]) -> Vec<Frame> {
+    let longest = per_vendor.iter().map(Vec::len).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|i| per_vendor.iter().filter_map(move |v| v.get(i).cloned()))
+        .collect()
+}
+
 fn vendors(c: &mut Criterion) {
     let registry = Arc::new(
         VendorRegistry::load_dir(&root().join("config/vendors")).expect("shipped mappings load"),
@@ -55,6 +66,7 @@ fn vendors(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500));
     let mut all = Vec::new();
+    let mut per_vendor = Vec::new();
     for info in registry.list() {
         let frames = corpus(&info.name);
         if frames.is_empty() {
@@ -63,11 +75,20 @@ fn vendors(c: &mut Criterion) {
         group.throughput(Throughput::Elements(frames.len() as u64));
         let m = meta(Some(&info.name));
         group.bench_function(info.name.as_str(), |b| b.iter(|| run(&mapped, &frames, &m)));
-        all.extend(frames);
+        all.extend(frames.iter().cloned());
+        per_vendor.push(frames);
     }
     group.throughput(Throughput::Elements(all.len() as u64));
     let auto = meta(None);
     group.bench_function("mixed_auto", |b| b.iter(|| run(&mapped, &all, &auto)));
+    let interleaved = interleave(&per_vendor);
+    group.bench_function("mixed_auto_batch", |b| {
+        b.iter(|| {
+            let mut ok = 0usize;
+            mapped.normalise_batch(&interleaved, &auto, |_, r| ok += usize::from(r.is_ok()));
+            ok
+        })
+    });
     group.bench_function("baseline_base_event", |b| {
         b.iter(|| run(&base, &all, &auto))
     });
