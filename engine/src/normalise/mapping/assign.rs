@@ -82,7 +82,7 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
     let mut bad = 0;
     let mut explicit_entity = false;
     if rec.len() > 4 {
-        ev.unmapped.reserve(rec.len());
+        ev.unmapped.reserve(rec.len().min(12));
     }
     let mut bases = [None; 2];
     let texts = rec.texts(frame);
