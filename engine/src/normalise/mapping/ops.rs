@@ -439,12 +439,156 @@ impl Op {
 }
 
 /// A compiled `regex` operator: one pattern, or several searched in a single pass.
+///
+/// Two rewrites make the common shapes cheaper, both exact:
+/// - A pattern ending in `(?P<x>.*)$` is searched without that tail, and `x` is set to the rest
+///   of the text after the match. `.` matches anything but `\n` and `$` is the end of the text,
+///   so on a rest without `\n` the tail always matches and the shorter pattern takes the same
+///   path; on a rest with a `\n` the original patterns are searched instead.
+/// - When every capture of every pattern spans its whole match (`^(?P<ip>...)$`), the match is
+///   found without captures (a lazy DFA scan instead of the one-pass or backtracking engine).
 #[derive(Debug)]
 struct RegexOp {
+    /// The patterns searched: tails stripped.
+    re: Search,
+    /// Per pattern: the field of its stripped trailing `(?P<x>.*)$`, set to the rest of the text.
+    tails: Vec<Option<Key>>,
+    /// The patterns as written, when a tail was stripped: searched when the rest holds a `\n`.
+    full: Option<Search>,
+}
+
+/// A compiled set of patterns and how their captures become fields.
+#[derive(Debug)]
+struct Search {
     re: regex_automata::meta::Regex,
     /// Per pattern: (slot of the group's start, field).
     names: Vec<Vec<(usize, Key)>>,
     slots: usize,
+    /// Per pattern, when each capture spans the whole match: the field set to the match
+    /// (`None` for a pattern without captures). `None` when some capture does not.
+    whole: Option<Vec<Option<Key>>>,
+}
+
+/// A pattern's trailing `(?P<name>.*)$` (a greedy or lazy `.*` that does not match `\n`, then
+/// the end of the text), found in its syntax tree: the pattern without it and the name.
+fn strip_tail(pattern: &str) -> Option<(&str, String)> {
+    use regex_syntax::hir::{Class, HirKind, Look};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    let [.., cap, end] = parts.as_slice() else {
+        return None;
+    };
+    if !matches!(end.kind(), HirKind::Look(Look::End)) {
+        return None;
+    }
+    let HirKind::Capture(cap) = cap.kind() else {
+        return None;
+    };
+    let name = cap.name.as_deref()?.to_owned();
+    let HirKind::Repetition(rep) = cap.sub.kind() else {
+        return None;
+    };
+    let any_but_lf = regex_syntax::hir::ClassUnicode::new([
+        regex_syntax::hir::ClassUnicodeRange::new('\0', '\x09'),
+        regex_syntax::hir::ClassUnicodeRange::new('\x0B', char::MAX),
+    ]);
+    match rep.sub.kind() {
+        HirKind::Class(Class::Unicode(c))
+            if rep.min == 0 && rep.max.is_none() && *c == any_but_lf => {}
+        _ => return None,
+    }
+    // The tree says the pattern ends in such a group; the text must end in its usual spelling.
+    let stripped = pattern.strip_suffix(&format!("(?P<{name}>.*)$"))?;
+    let rest = regex_syntax::Parser::new().parse(stripped).ok()?;
+    let groups = |h: &regex_syntax::hir::Hir| h.properties().explicit_captures_len();
+    (groups(&rest) + 1 == groups(&hir)).then_some((stripped, name))
+}
+
+/// True when the pattern's only capture spans its whole match: the capture, with at most
+/// zero-width assertions (`^`, `$`, `\b`) around it.
+fn capture_is_whole_match(pattern: &str) -> bool {
+    use regex_syntax::hir::HirKind;
+    let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
+        return false;
+    };
+    if hir.properties().explicit_captures_len() != 1 {
+        return false;
+    }
+    match hir.kind() {
+        HirKind::Capture(_) => true,
+        HirKind::Concat(parts) => parts
+            .iter()
+            .all(|h| matches!(h.kind(), HirKind::Capture(_) | HirKind::Look(_))),
+        _ => false,
+    }
+}
+
+impl Search {
+    fn compile(patterns: &[&str], fields: &mut Names) -> Result<Search, String> {
+        let re = regex_automata::meta::Regex::new_many(patterns)
+            .map_err(|e| format!("bad regex: {e}"))?;
+        let info = re.group_info();
+        let mut names = Vec::with_capacity(patterns.len());
+        let mut whole = Some(Vec::with_capacity(patterns.len()));
+        for (pid, pattern) in patterns.iter().enumerate() {
+            let pid = regex_automata::PatternID::new(pid).map_err(|e| e.to_string())?;
+            let mut these = Vec::new();
+            for (group, name) in info.pattern_names(pid).enumerate() {
+                if let (Some(name), Some((start, _))) = (name, info.slots(pid, group)) {
+                    these.push((start, fields.key(name)));
+                }
+            }
+            whole = whole.and_then(|mut w| {
+                match these.as_slice() {
+                    [] if info.group_len(pid) == 1 => w.push(None),
+                    [(_, k)] if capture_is_whole_match(pattern) => w.push(Some(*k)),
+                    _ => return None,
+                }
+                Some(w)
+            });
+            names.push(these);
+        }
+        Ok(Search {
+            slots: info.slot_len(),
+            re,
+            names,
+            whole,
+        })
+    }
+
+    /// Searches `s`, sets the captured fields; the matched pattern and the end of its match.
+    #[inline]
+    fn run(&self, rec: &mut Record<'_>, v: Val, s: &str) -> Option<(usize, usize)> {
+        let input = regex_automata::Input::new(s);
+        if let Some(whole) = &self.whole {
+            let m = self.re.search(&input)?;
+            if let Some(name) = whole[m.pattern().as_usize()] {
+                let part = rec.part(v, &s[m.range()]);
+                rec.set(name, part);
+            }
+            return Some((m.pattern().as_usize(), m.end()));
+        }
+        // The record's slot buffer, reused from operator to operator and line to line.
+        let mut slots = rec.take_slots();
+        slots.clear();
+        slots.resize(self.slots, None);
+        let found = self.re.search_slots(&input, &mut slots).map(|pid| {
+            let pid = pid.as_usize();
+            for (start, name) in &self.names[pid] {
+                if let (Some(a), Some(b)) = (slots[*start], slots[*start + 1]) {
+                    let part = rec.part(v, &s[a.get()..b.get()]);
+                    rec.set(*name, part);
+                }
+            }
+            // Slot 1 of a pattern (its implicit group's end) is the end of the match.
+            let end = slots[pid * 2 + 1].map_or(s.len(), |e| e.get());
+            (pid, end)
+        });
+        rec.give_slots(slots);
+        found
+    }
 }
 
 impl RegexOp {
@@ -466,54 +610,55 @@ impl RegexOp {
             }
         }
         let ascii: Vec<String> = patterns.iter().map(|p| ascii_classes(p)).collect();
-        let re =
-            regex_automata::meta::Regex::new_many(&ascii).map_err(|e| format!("bad regex: {e}"))?;
-        let info = re.group_info();
-        let mut names = Vec::with_capacity(patterns.len());
-        for pid in 0..patterns.len() {
-            let pid = regex_automata::PatternID::new(pid).map_err(|e| e.to_string())?;
-            let mut these = Vec::new();
-            for (group, name) in info.pattern_names(pid).enumerate() {
-                if let (Some(name), Some((start, _))) = (name, info.slots(pid, group)) {
-                    these.push((start, fields.key(name)));
-                }
-            }
+        let ascii: Vec<&str> = ascii.iter().map(String::as_str).collect();
+        let full = Search::compile(&ascii, fields)?;
+        for (pid, these) in full.names.iter().enumerate() {
             if these.is_empty() {
                 return Err(if patterns.len() == 1 {
                     "regex has no named capture (?P<name>...)".into()
                 } else {
-                    format!(
-                        "regex patterns[{}] has no named capture (?P<name>...)",
-                        pid.as_usize()
-                    )
+                    format!("regex patterns[{pid}] has no named capture (?P<name>...)")
                 });
             }
-            names.push(these);
         }
+        let stripped: Vec<Option<(&str, String)>> = ascii.iter().map(|p| strip_tail(p)).collect();
+        if stripped.iter().all(Option::is_none) {
+            return Ok(RegexOp {
+                re: full,
+                tails: Vec::new(),
+                full: None,
+            });
+        }
+        let short: Vec<&str> = ascii
+            .iter()
+            .zip(&stripped)
+            .map(|(p, st)| st.as_ref().map_or(*p, |(short, _)| *short))
+            .collect();
         Ok(RegexOp {
-            slots: info.slot_len(),
-            re,
-            names,
+            re: Search::compile(&short, fields)?,
+            tails: stripped
+                .iter()
+                .map(|st| st.as_ref().map(|(_, name)| fields.key(name)))
+                .collect(),
+            full: Some(full),
         })
     }
 
     fn run(&self, rec: &mut Record<'_>, v: Val, s: &str) -> bool {
-        // The record's slot buffer, reused from operator to operator and line to line.
-        let mut slots = rec.take_slots();
-        slots.clear();
-        slots.resize(self.slots, None);
-        let found = self
-            .re
-            .search_slots(&regex_automata::Input::new(s), &mut slots);
-        if let Some(pid) = found {
-            for (start, name) in &self.names[pid.as_usize()] {
-                if let (Some(a), Some(b)) = (slots[*start], slots[*start + 1]) {
-                    let part = rec.part(v, &s[a.get()..b.get()]);
-                    rec.set(*name, part);
-                }
+        let Some(full) = &self.full else {
+            return self.re.run(rec, v, s).is_some();
+        };
+        // A text with a `\n` may not be matched by `.*$`: the full patterns decide.
+        if memchr::memchr(b'\n', s.as_bytes()).is_some() {
+            return full.run(rec, v, s).is_some();
+        }
+        let found = self.re.run(rec, v, s);
+        if let Some((pid, end)) = found {
+            if let Some(tail) = self.tails[pid] {
+                let part = rec.part(v, &s[end..]);
+                rec.set(tail, part);
             }
         }
-        rec.give_slots(slots);
         found.is_some()
     }
 }
@@ -891,6 +1036,116 @@ patterns = ['^Accepted (?P<method>\S+) for (?P<user>\S+)', '^Failed (?P<method>\
         assert!(Op::compile(&spec, &mut Names::default())
             .unwrap_err()
             .contains("patterns[1]"));
+    }
+
+    #[test]
+    fn trailing_any_captures_are_the_rest_of_the_text() {
+        assert_eq!(
+            strip_tail(r"^(?P<a>[0-9]+):\s?(?P<msg>.*)$"),
+            Some((r"^(?P<a>[0-9]+):\s?", "msg".to_owned()))
+        );
+        assert_eq!(strip_tail("(?P<m>.*)$"), Some(("", "m".to_owned())));
+        // Not the tail shape, or `.`/`$` with another meaning: kept as written.
+        for p in [
+            r"^(?P<a>x)(?P<m>.+)$",
+            r"^(?P<a>x)(?P<m>.*)",
+            r"^(?P<a>x)(?P<m>.*?)\s*$",
+            r"(?s)^(?P<a>x)(?P<m>.*)$",
+            r"(?m)^(?P<a>x)(?P<m>.*)$",
+            r"(?R)^(?P<a>x)(?P<m>.*)$",
+            r"^a|(?P<m>.*)$",
+            r"^(?P<a>x)(?:(?P<m>.*)$)",
+        ] {
+            assert_eq!(strip_tail(p), None, "{p}");
+        }
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "regex"
+patterns = ['^(?P<n>[0-9]+) (?:(?P<w>[a-z]+) )?(?P<rest>.*)$', '^(?P<x>x)$']"#,
+        );
+        for (line, n, w, rest) in [
+            ("12 ab cd é", Some("12"), Some("ab"), Some("cd é")),
+            ("12 ", Some("12"), None, Some("")),
+            ("12 ab ", Some("12"), Some("ab"), Some("")),
+            ("12 AB", Some("12"), None, Some("AB")),
+            ("x12 a", None, None, None),
+            // `.` does not match `\n`, so a line with one is read as the full pattern reads it.
+            ("12 ab\ncd", None, None, None),
+            ("x", None, None, None),
+        ] {
+            let mut r = rec(&names, line);
+            let matched = o.run(&mut r, 0);
+            assert_eq!(matched, n.is_some() || line == "x", "{line:?}");
+            assert_eq!(r.lookup("n"), n, "{line:?}");
+            assert_eq!(r.lookup("w"), w, "{line:?}");
+            assert_eq!(r.lookup("rest"), rest, "{line:?}");
+            assert_eq!(r.lookup("x").is_some(), line == "x", "{line:?}");
+        }
+        // Every offset of a `\n`: matched only where the full pattern matches.
+        let o = op(
+            &mut names,
+            r#"op = "regex"
+pattern = '(?:^|\s)%(?P<tag>[A-Z]+): ?(?P<body>.*)$'"#,
+        );
+        let line = "host : %ASA: body text";
+        for i in 0..=line.len() {
+            let with_lf = format!("{}\n{}", &line[..i], &line[i..]);
+            let full =
+                regex_automata::meta::Regex::new(r"(?:^|\s)%(?P<tag>[A-Z]+): ?(?P<body>.*)$")
+                    .unwrap();
+            let mut caps = full.create_captures();
+            full.captures(with_lf.as_str(), &mut caps);
+            let group = |name| {
+                caps.get_group_by_name(name)
+                    .map(|m| with_lf[m.range()].to_owned())
+            };
+            let want = caps
+                .is_match()
+                .then(|| (group("tag").unwrap(), group("body").unwrap()));
+            let mut r = rec(&names, &with_lf);
+            let got = o.run(&mut r, 0).then(|| {
+                (
+                    r.lookup("tag").unwrap().to_owned(),
+                    r.lookup("body").unwrap().to_owned(),
+                )
+            });
+            assert_eq!(got, want, "{with_lf:?}");
+        }
+    }
+
+    #[test]
+    fn whole_match_captures_are_found_without_captures() {
+        assert!(capture_is_whole_match(r"^(?P<ip>[0-9.]+|[0-9a-f:]+)$"));
+        assert!(capture_is_whole_match(r"(?P<v>[A-Z][a-z]+)"));
+        assert!(capture_is_whole_match(r"(?-u:\b)(?P<v>[a-z]+)$"));
+        assert!(!capture_is_whole_match(r"/(?P<v>[a-z]+)$"));
+        assert!(!capture_is_whole_match(r"^(?P<v>[a-z]+)(x)$"));
+        assert!(!capture_is_whole_match(r"^(?P<v>(?P<w>[a-z])+)$"));
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "regex"
+patterns = ['^(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]+)$', '^host (?P<rest>.*)$']"#,
+        );
+        let mut r = rec(&names, "10.0.0.1");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.lookup("ip").unwrap(), "10.0.0.1");
+        let mut r = rec(&names, "host a b");
+        assert!(o.run(&mut r, 0));
+        assert!(r.lookup("ip").is_none());
+        assert_eq!(r.lookup("rest").unwrap(), "a b");
+        assert!(!o.run(&mut rec(&names, "10.0.0.1 x"), 0));
+        assert!(!o.run(&mut rec(&names, ""), 0));
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "regex"
+pattern = '/(?P<verb>[A-Za-z]+)$'"#,
+        );
+        let mut r = rec(&names, "a/b/Write");
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.lookup("verb").unwrap(), "Write");
     }
 
     #[test]
