@@ -33,8 +33,24 @@ pub struct JsonOp {
 struct TrieNode {
     /// (segment, node).
     children: Vec<(Box<str>, usize)>,
+    /// The [`filter_bit`]s of the children's segments: a key whose bit is not set here is
+    /// none of them (most keys of a line, in one test).
+    filter: u64,
     /// The pointers that end here.
     targets: Vec<usize>,
+}
+
+/// One of 64 bits, from the length and first and last bytes of a segment (see
+/// [`TrieNode::filter`]).
+#[inline]
+fn filter_bit(seg: &[u8]) -> u64 {
+    let (first, last) = match seg {
+        [] => (0, 0),
+        [f, .., l] => (*f, *l),
+        [f] => (*f, *f),
+    };
+    let h = seg.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last);
+    1 << (h & 63)
 }
 
 /// No tape position (a pointer that found nothing).
@@ -94,6 +110,7 @@ impl JsonOp {
                         trie.push(TrieNode::default());
                         let next = trie.len() - 1;
                         trie[at].children.push((seg.as_str().into(), next));
+                        trie[at].filter |= filter_bit(seg.as_bytes());
                         next
                     }
                 };
@@ -110,6 +127,9 @@ impl JsonOp {
     #[inline]
     fn child(&self, at: Option<usize>, seg: &[u8]) -> Option<usize> {
         let node = &self.trie[at?];
+        if node.filter & filter_bit(seg) == 0 {
+            return None;
+        }
         let (len, first) = (seg.len(), seg.first());
         // Length and first byte rule out nearly every other segment without a call to memcmp.
         node.children
@@ -620,6 +640,7 @@ impl Direct<'_> {
 
     /// The record value of `seen` (`Some(None)` for null and absent); `None` for an array or
     /// object whose text is not compact JSON.
+    #[inline]
     fn val(&self, rec: &mut Record<'_>, seen: Seen) -> Option<Option<Val>> {
         let text = |a: usize, b: usize| &self.input[a..b];
         Some(Some(match seen {
@@ -1287,6 +1308,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn keys_are_matched_exactly_whatever_their_filter_bits() {
+        // Enough segments to set most filter bits, sharing prefixes, lengths, first and last
+        // bytes; every key of the line is looked up against them.
+        let segs: Vec<String> = (0..90)
+            .map(|i| format!("k{}", "ab".repeat(i % 7)) + &i.to_string())
+            .chain(["", "a", "ab", "abc", "b", "ba", "é", "éa", "aé"].map(String::from))
+            .collect();
+        let mut names = Names::default();
+        let paths: Vec<JsonPath> = segs
+            .iter()
+            .enumerate()
+            .map(|(i, seg)| {
+                let to: &'static str = Box::leak(format!("to{i}").into_boxed_str());
+                (names.key(to), vec![seg.clone()])
+            })
+            .collect();
+        let o = JsonOp::new(paths, true);
+        for seg in &segs {
+            let want = segs
+                .iter()
+                .position(|s| s == seg)
+                .map(|p| o.trie[0].children[p].1);
+            assert_eq!(o.child(Some(0), seg.as_bytes()), want, "{seg}");
+        }
+        for other in ["k", "kab", "k0a", "a0", "abcd", "c", "e", "\u{e8}"] {
+            assert_eq!(o.child(Some(0), other.as_bytes()), None, "{other}");
+        }
+        let body: Vec<String> = segs
+            .iter()
+            .chain(["k", "abcd", "zz"].map(String::from).iter())
+            .enumerate()
+            .map(|(i, k)| format!(r#""{k}":"v{i}""#))
+            .collect();
+        let line = format!("{{{}}}", body.join(","));
+        assert!(same_both_ways(&o, &names, &line));
+        let mut rec = Record::new(&line, &names);
+        assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), &line));
+        for i in 0..segs.len() {
+            assert_eq!(
+                rec.lookup(&format!("to{i}")),
+                Some(format!("v{i}").as_str())
+            );
+        }
+        assert_eq!(rec.lookup("zz"), Some("v101"));
     }
 
     #[test]
