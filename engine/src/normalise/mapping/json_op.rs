@@ -541,6 +541,7 @@ impl Direct<'_> {
     }
 
     /// The number, `true`, `false`, `null` or string at `i`.
+    #[inline(always)]
     fn scalar(&self, i: usize) -> Option<(usize, Seen)> {
         let b = self.b;
         let lit = |word: &[u8], seen: Seen| {
@@ -563,6 +564,7 @@ impl Direct<'_> {
         }
     }
 
+    #[inline(never)]
     fn number(&self, i: usize) -> Option<(usize, Seen)> {
         let b = self.b;
         let digits = |mut j: usize| {
@@ -640,7 +642,7 @@ impl Direct<'_> {
 
     /// The record value of `seen` (`Some(None)` for null and absent); `None` for an array or
     /// object whose text is not compact JSON.
-    #[inline]
+    #[inline(always)]
     fn val(&self, rec: &mut Record<'_>, seen: Seen) -> Option<Option<Val>> {
         let text = |a: usize, b: usize| &self.input[a..b];
         Some(Some(match seen {
@@ -737,7 +739,8 @@ impl Direct<'_> {
                         (false, n) => return Some((n, canonical)),
                     }
                 }
-                _ => self.value(rec, j, child, depth)?,
+                b'{' | b'[' => self.value(rec, j, child, depth)?,
+                _ => self.scalar(j)?,
             };
             canonical &= seen.canonical();
             let taken = match child {
