@@ -500,9 +500,19 @@ struct Direct<'w> {
 }
 
 impl Direct<'_> {
-    /// `i` past JSON whitespace.
-    #[inline]
-    fn ws(&self, mut i: usize) -> usize {
+    /// `i` past JSON whitespace: one test where there is none (compact JSON, nearly every
+    /// line), as every byte of it is at most a space.
+    #[inline(always)]
+    fn ws(&self, i: usize) -> usize {
+        match self.b.get(i) {
+            Some(&c) if c > b' ' => i,
+            None => i,
+            Some(_) => self.ws_from(i),
+        }
+    }
+
+    #[inline(never)]
+    fn ws_from(&self, mut i: usize) -> usize {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(i) {
             i += 1;
         }
