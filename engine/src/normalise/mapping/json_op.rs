@@ -7,6 +7,10 @@
 //! follow, and a value a pointer takes is known by its place (not by comparing paths). Values
 //! are set in the record as before a walk: first the pointers' in the order written, then the
 //! rest in document order (a key already in the record keeps its value).
+//!
+//! Most lines never reach simd-json: [`Direct`] walks the line's text itself in one pass
+//! (strings scanned 16 bytes at a time, values as spans of the line), with the same outcome,
+//! and leaves to simd-json only what it is not sure to read the same way (see there).
 
 use super::record::{Key, Record, Val};
 use simd_json::{Node, StaticNode, Tape};
@@ -29,8 +33,24 @@ pub struct JsonOp {
 struct TrieNode {
     /// (segment, node).
     children: Vec<(Box<str>, usize)>,
+    /// The [`filter_bit`]s of the children's segments: a key whose bit is not set here is
+    /// none of them (most keys of a line, in one test).
+    filter: u64,
     /// The pointers that end here.
     targets: Vec<usize>,
+}
+
+/// One of 64 bits, from the length and first and last bytes of a segment (see
+/// [`TrieNode::filter`]).
+#[inline]
+fn filter_bit(seg: &[u8]) -> u64 {
+    let (first, last) = match seg {
+        [] => (0, 0),
+        [f, .., l] => (*f, *l),
+        [f] => (*f, *f),
+    };
+    let h = seg.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last);
+    1 << (h & 63)
 }
 
 /// No tape position (a pointer that found nothing).
@@ -46,6 +66,8 @@ struct Scratch {
     found: Vec<usize>,
     rest: Vec<(Val, Val)>,
     path: String,
+    /// Per pointer, what the fast walk found.
+    seen: Vec<Seen>,
 }
 
 impl Scratch {
@@ -57,6 +79,7 @@ impl Scratch {
             found: Vec::new(),
             rest: Vec::new(),
             path: String::new(),
+            seen: Vec::new(),
         }
     }
 }
@@ -87,6 +110,7 @@ impl JsonOp {
                         trie.push(TrieNode::default());
                         let next = trie.len() - 1;
                         trie[at].children.push((seg.as_str().into(), next));
+                        trie[at].filter |= filter_bit(seg.as_bytes());
                         next
                     }
                 };
@@ -100,28 +124,85 @@ impl JsonOp {
         }
     }
 
-    fn child(&self, at: Option<usize>, seg: &str) -> Option<usize> {
+    #[inline]
+    fn child(&self, at: Option<usize>, seg: &[u8]) -> Option<usize> {
         let node = &self.trie[at?];
-        let (len, first) = (seg.len(), seg.as_bytes().first());
+        if node.filter & filter_bit(seg) == 0 {
+            return None;
+        }
+        let (len, first) = (seg.len(), seg.first());
         // Length and first byte rule out nearly every other segment without a call to memcmp.
         node.children
             .iter()
-            .find(|(s, _)| s.len() == len && s.as_bytes().first() == first && **s == *seg)
+            .find(|(s, _)| s.len() == len && s.as_bytes().first() == first && s.as_bytes() == seg)
             .map(|&(_, next)| next)
     }
 
     /// Runs the operator on `s` (the text of `v`); false when it is not a JSON object.
     pub fn run(&self, rec: &mut Record<'_>, v: Val, s: &str) -> bool {
+        self.run_with(rec, v, s, true).0
+    }
+
+    /// [`JsonOp::run`], trying the direct walk first when `fast`; also says whether the
+    /// direct walk took the line.
+    fn run_with(&self, rec: &mut Record<'_>, v: Val, s: &str, fast: bool) -> (bool, bool) {
         let Some(start) = s.find('{') else {
-            return false;
+            return (false, false);
         };
         SCRATCH.with(|scratch| {
             let Ok(mut scratch) = scratch.try_borrow_mut() else {
                 // Re-entered (never in practice): parse with fresh buffers.
-                return self.parse_and_take(rec, v, s, start, &mut Scratch::new());
+                return (
+                    self.parse_and_take(rec, v, s, start, &mut Scratch::new()),
+                    false,
+                );
             };
-            self.parse_and_take(rec, v, s, start, &mut scratch)
+            if fast && self.direct(rec, v, s, start, &mut scratch) {
+                return (true, true);
+            }
+            (self.parse_and_take(rec, v, s, start, &mut scratch), false)
         })
+    }
+
+    /// Walks the line's text itself, without simd-json (see [`Direct`]); false when it left
+    /// the line to simd-json (nothing is set in the record then).
+    fn direct(
+        &self,
+        rec: &mut Record<'_>,
+        v: Val,
+        input: &str,
+        start: usize,
+        scratch: &mut Scratch,
+    ) -> bool {
+        let Scratch {
+            rest, path, seen, ..
+        } = scratch;
+        seen.clear();
+        seen.resize(self.targets.len(), Seen::Absent);
+        rest.clear();
+        path.clear();
+        let mut walk = Direct {
+            op: self,
+            b: input.as_bytes(),
+            input,
+            v,
+            seen,
+            rest,
+            path,
+        };
+        match walk.object(rec, start + 1, Some(0), self.keep_rest, 0) {
+            Some((end, _)) if end == input.len() => {}
+            _ => return false,
+        }
+        for (&to, &found) in self.targets.iter().zip(walk.seen.iter()) {
+            if let Some(Some(value)) = walk.val(rec, found) {
+                rec.set(to, value);
+            }
+        }
+        for &(key, value) in walk.rest.iter() {
+            rec.set_named(key, value, true);
+        }
+        true
     }
 
     fn parse_and_take(
@@ -139,6 +220,7 @@ impl JsonOp {
             found,
             rest,
             path,
+            ..
         } = scratch;
         buf.clear();
         buf.extend_from_slice(&input.as_bytes()[start..]);
@@ -227,7 +309,7 @@ impl<'w, 't> Walk<'w, 't> {
         rest: &mut Vec<(Val, Val)>,
     ) {
         for (k, vi, value) in self.members(i) {
-            let child = self.op.child(trie, k);
+            let child = self.op.child(trie, k.as_bytes());
             let taken = child.is_some_and(|c| self.mark(c, vi, found));
             let descend_for_pointers = child.is_some_and(|c| !self.op.trie[c].children.is_empty());
             match value {
@@ -304,7 +386,7 @@ impl<'w, 't> Walk<'w, 't> {
             };
             let vi = j;
             j += span(value);
-            let Some(c) = self.op.child(trie, index.format(n)) else {
+            let Some(c) = self.op.child(trie, index.format(n).as_bytes()) else {
                 continue;
             };
             self.mark(c, vi, found);
@@ -315,7 +397,7 @@ impl<'w, 't> Walk<'w, 't> {
     /// Walks an object inside an array for pointers only.
     fn object_pointers(&self, i: usize, trie: Option<usize>, found: &mut [usize]) {
         for (k, vi, value) in self.members(i) {
-            let Some(c) = self.op.child(trie, k) else {
+            let Some(c) = self.op.child(trie, k.as_bytes()) else {
                 continue;
             };
             self.mark(c, vi, found);
@@ -366,6 +448,499 @@ impl<'w, 't> Walk<'w, 't> {
             })),
         }
     }
+}
+
+/// What the direct walk found for a pointer or kept: where it is in the line and what it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Seen {
+    Absent,
+    /// A string's content, without escapes.
+    Plain(usize, usize),
+    /// A string's content with escapes (checked: short escapes and `\u` outside surrogates).
+    Escaped(usize, usize),
+    /// An integer whose text is how simd-json's value writes back (no `-0`, at most 18
+    /// digits, so an `i64`).
+    Int(usize, usize),
+    /// Any other number (checked finite).
+    Float(usize, usize),
+    Bool(bool),
+    Null,
+    /// An array or object whose text is its compact JSON exactly as [`encode`] writes it.
+    Whole(usize, usize),
+    /// An array or object whose text is not (whitespace, escapes or floats in it).
+    Other,
+}
+
+impl Seen {
+    /// True when the text of the value is what [`encode`] writes for it.
+    fn canonical(self) -> bool {
+        !matches!(self, Seen::Escaped(..) | Seen::Float(..) | Seen::Other)
+    }
+}
+
+/// The deepest the direct walk goes; deeper lines (which the tape walk keeps partly as JSON)
+/// are left to simd-json.
+const DIRECT_DEPTH: usize = 15;
+
+/// One walk over the text of a line, in the same order and with the same outcome as [`Walk`]
+/// over simd-json's tape, but without copying the line, filling a tape or unescaping strings
+/// that have no escapes. It takes only what it is sure simd-json parses the same way (strict
+/// JSON, integers of at most 18 digits, finite floats, escapes other than surrogates, keys
+/// without escapes, arrays and objects kept whole only when their text is already compact
+/// JSON, no deeper than [`DIRECT_DEPTH`]); on anything else it gives up (`None`) before the
+/// record is touched (only its scratch text may have grown), and simd-json decides.
+struct Direct<'w> {
+    op: &'w JsonOp,
+    b: &'w [u8],
+    input: &'w str,
+    v: Val,
+    seen: &'w mut [Seen],
+    rest: &'w mut Vec<(Val, Val)>,
+    path: &'w mut String,
+}
+
+impl Direct<'_> {
+    /// `i` past JSON whitespace: one test where there is none (compact JSON, nearly every
+    /// line), as every byte of it is at most a space.
+    #[inline(always)]
+    fn ws(&self, i: usize) -> usize {
+        match self.b.get(i) {
+            Some(&c) if c > b' ' => i,
+            None => i,
+            Some(_) => self.ws_from(i),
+        }
+    }
+
+    #[inline(never)]
+    fn ws_from(&self, mut i: usize) -> usize {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(i) {
+            i += 1;
+        }
+        i
+    }
+
+    /// The string whose content starts at `i`: where its content ends (at the closing quote)
+    /// and whether it has escapes.
+    #[inline(always)]
+    fn string(&self, i: usize) -> Option<(usize, bool)> {
+        let b = self.b;
+        let mut j = i;
+        let mut escaped = false;
+        loop {
+            j = special(b, j);
+            match *b.get(j)? {
+                b'"' => return Some((j, escaped)),
+                b'\\' => {
+                    escaped = true;
+                    match *b.get(j + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                        b'u' => {
+                            let cp = hex4(b.get(j + 2..j + 6)?)?;
+                            if (0xD800..0xE000).contains(&cp) {
+                                return None;
+                            }
+                            j += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                // A control byte, which JSON has escaped.
+                _ => return None,
+            }
+        }
+    }
+
+    /// The number, `true`, `false`, `null` or string at `i`.
+    #[inline(always)]
+    fn scalar(&self, i: usize) -> Option<(usize, Seen)> {
+        let b = self.b;
+        let lit = |word: &[u8], seen: Seen| {
+            (b.get(i..i + word.len()) == Some(word)).then_some((i + word.len(), seen))
+        };
+        match *b.get(i)? {
+            b'"' => {
+                let (end, escaped) = self.string(i + 1)?;
+                let seen = if escaped {
+                    Seen::Escaped(i + 1, end)
+                } else {
+                    Seen::Plain(i + 1, end)
+                };
+                Some((end + 1, seen))
+            }
+            b't' => lit(b"true", Seen::Bool(true)),
+            b'f' => lit(b"false", Seen::Bool(false)),
+            b'n' => lit(b"null", Seen::Null),
+            _ => self.number(i),
+        }
+    }
+
+    #[inline(never)]
+    fn number(&self, i: usize) -> Option<(usize, Seen)> {
+        let b = self.b;
+        let digits = |mut j: usize| {
+            while b.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            j
+        };
+        let mut j = i + usize::from(b.get(i) == Some(&b'-'));
+        let int_start = j;
+        match *b.get(j)? {
+            b'0' => j += 1,
+            b'1'..=b'9' => j = digits(j + 1),
+            _ => return None,
+        }
+        let int_digits = j - int_start;
+        let mut float = false;
+        if b.get(j) == Some(&b'.') {
+            let from = j + 1;
+            j = digits(from);
+            if j == from {
+                return None;
+            }
+            float = true;
+        }
+        if let Some(b'e' | b'E') = b.get(j) {
+            j += 1;
+            if let Some(b'+' | b'-') = b.get(j) {
+                j += 1;
+            }
+            let from = j;
+            j = digits(from);
+            if j == from {
+                return None;
+            }
+            float = true;
+        }
+        if float {
+            let f: f64 = self.input.get(i..j)?.parse().ok()?;
+            return f.is_finite().then_some((j, Seen::Float(i, j)));
+        }
+        if int_digits > 18 || &b[i..j] == b"-0" {
+            return None;
+        }
+        Some((j, Seen::Int(i, j)))
+    }
+
+    /// Records `seen` for the pointers that end at trie node `c` (the first value a pointer
+    /// reaches counts); true when any does. `None` when one needs an array or object whose
+    /// text is not compact JSON.
+    fn mark(&mut self, c: usize, seen: Seen) -> Option<bool> {
+        let targets = &self.op.trie[c].targets;
+        for &p in targets {
+            if self.seen[p] == Seen::Absent {
+                if seen == Seen::Other {
+                    return None;
+                }
+                self.seen[p] = seen;
+            }
+        }
+        Some(!targets.is_empty())
+    }
+
+    /// Bytes `a..b` of the input as a value: a span of the line when the input is one (as
+    /// [`Record::part`] finds, without looking).
+    #[inline]
+    fn span(&self, rec: &mut Record<'_>, a: usize, b: usize) -> Val {
+        match self.v {
+            Val::Line(at, end) if (end - at) as usize == self.input.len() => {
+                Val::Line(at + a as u32, at + b as u32)
+            }
+            _ => rec.part(self.v, &self.input[a..b]),
+        }
+    }
+
+    /// The record value of `seen` (`Some(None)` for null and absent); `None` for an array or
+    /// object whose text is not compact JSON.
+    #[inline(always)]
+    fn val(&self, rec: &mut Record<'_>, seen: Seen) -> Option<Option<Val>> {
+        let text = |a: usize, b: usize| &self.input[a..b];
+        Some(Some(match seen {
+            Seen::Plain(a, b) => self.span(rec, a, b),
+            Seen::Escaped(a, b) => rec.build(|out| unescape(text(a, b), out)),
+            Seen::Int(a, b) | Seen::Whole(a, b) => rec.owned(text(a, b)),
+            Seen::Float(a, b) => {
+                let f: f64 = text(a, b).parse().unwrap_or_default();
+                rec.owned(ryu::Buffer::new().format_finite(f))
+            }
+            Seen::Bool(b) => Val::Static(if b { "true" } else { "false" }),
+            Seen::Null | Seen::Absent => return Some(None),
+            Seen::Other => return None,
+        }))
+    }
+
+    /// The value at `i` (not a member of an object being kept): walked for the pointers below
+    /// trie node `trie` only.
+    fn value(
+        &mut self,
+        rec: &mut Record<'_>,
+        i: usize,
+        trie: Option<usize>,
+        depth: usize,
+    ) -> Option<(usize, Seen)> {
+        match *self.b.get(i)? {
+            b'{' => {
+                let (end, canonical) = self.object(rec, i + 1, trie, false, depth + 1)?;
+                Some((end, whole(i, end, canonical)))
+            }
+            b'[' => {
+                let (end, canonical) = self.array(rec, i + 1, trie, depth + 1)?;
+                Some((end, whole(i, end, canonical)))
+            }
+            _ => self.scalar(i),
+        }
+    }
+
+    /// The members of the object whose `{` is just before `i`: records where the pointers
+    /// below trie node `trie` are and, with `keep`, every other value under its dotted path.
+    /// Returns the index past its `}` and whether its text is compact JSON.
+    fn object(
+        &mut self,
+        rec: &mut Record<'_>,
+        i: usize,
+        trie: Option<usize>,
+        keep: bool,
+        depth: usize,
+    ) -> Option<(usize, bool)> {
+        if depth >= DIRECT_DEPTH {
+            return None;
+        }
+        let b = self.b;
+        let mut j = self.ws(i);
+        let mut canonical = j == i;
+        if b.get(j) == Some(&b'}') {
+            return Some((j + 1, canonical));
+        }
+        loop {
+            if b.get(j) != Some(&b'"') {
+                return None;
+            }
+            let (key_end, escaped) = self.string(j + 1)?;
+            if escaped {
+                return None;
+            }
+            let (ka, kb) = (j + 1, key_end);
+            let child = self.op.child(trie, &b[ka..kb]);
+            let at = self.ws(kb + 1);
+            if b.get(at) != Some(&b':') {
+                return None;
+            }
+            j = self.ws(at + 1);
+            canonical &= at == kb + 1 && j == at + 1;
+            let (end, seen) = match *b.get(j)? {
+                b'{' if keep => {
+                    let len = self.path.len();
+                    if !self.path.is_empty() {
+                        self.path.push('.');
+                    }
+                    self.path.push_str(&self.input[ka..kb]);
+                    let inner = self.object(rec, j + 1, child, true, depth + 1);
+                    self.path.truncate(len);
+                    let (end, inner_canonical) = inner?;
+                    if let Some(c) = child {
+                        self.mark(c, whole(j, end, inner_canonical))?;
+                    }
+                    canonical &= inner_canonical;
+                    match self.next(end, b'}', &mut canonical)? {
+                        (true, n) => {
+                            j = n;
+                            continue;
+                        }
+                        (false, n) => return Some((n, canonical)),
+                    }
+                }
+                b'{' | b'[' => self.value(rec, j, child, depth)?,
+                _ => self.scalar(j)?,
+            };
+            canonical &= seen.canonical();
+            let taken = match child {
+                Some(c) => self.mark(c, seen)?,
+                None => false,
+            };
+            if keep && !taken {
+                if let Some(value) = self.val(rec, seen)? {
+                    let key = if self.path.is_empty() {
+                        self.span(rec, ka, kb)
+                    } else {
+                        let (path, k) = (&*self.path, &self.input[ka..kb]);
+                        rec.build(|out| {
+                            out.push_str(path);
+                            out.push('.');
+                            out.push_str(k);
+                        })
+                    };
+                    self.rest.push((key, value));
+                }
+            }
+            match self.next(end, b'}', &mut canonical)? {
+                (true, n) => j = n,
+                (false, n) => return Some((n, canonical)),
+            }
+        }
+    }
+
+    /// After a member or element ending at `i`: `Some((true, next))` past a comma,
+    /// `Some((false, end))` past the `close`, `None` otherwise; whitespace is noted in
+    /// `canonical`.
+    #[inline]
+    fn next(&self, i: usize, close: u8, canonical: &mut bool) -> Option<(bool, usize)> {
+        let j = self.ws(i);
+        *canonical &= j == i;
+        match *self.b.get(j)? {
+            b',' => {
+                let n = self.ws(j + 1);
+                *canonical &= n == j + 1;
+                Some((true, n))
+            }
+            c if c == close => Some((false, j + 1)),
+            _ => None,
+        }
+    }
+
+    /// The elements of the array whose `[` is just before `i`, walked for the pointers below
+    /// trie node `trie` (arrays are kept whole). Returns the index past its `]` and whether
+    /// its text is compact JSON.
+    fn array(
+        &mut self,
+        rec: &mut Record<'_>,
+        i: usize,
+        trie: Option<usize>,
+        depth: usize,
+    ) -> Option<(usize, bool)> {
+        if depth >= DIRECT_DEPTH {
+            return None;
+        }
+        let mut j = self.ws(i);
+        let mut canonical = j == i;
+        if self.b.get(j) == Some(&b']') {
+            return Some((j + 1, canonical));
+        }
+        let trie = trie.filter(|&t| !self.op.trie[t].children.is_empty());
+        let mut index = itoa::Buffer::new();
+        let mut n = 0usize;
+        loop {
+            let child = match trie {
+                Some(_) => self.op.child(trie, index.format(n).as_bytes()),
+                None => None,
+            };
+            let (end, seen) = self.value(rec, j, child, depth)?;
+            canonical &= seen.canonical();
+            if let Some(c) = child {
+                self.mark(c, seen)?;
+            }
+            n += 1;
+            match self.next(end, b']', &mut canonical)? {
+                (true, next) => j = next,
+                (false, next) => return Some((next, canonical)),
+            }
+        }
+    }
+}
+
+/// An array or object spanning `a..b` of the line.
+fn whole(a: usize, b: usize, canonical: bool) -> Seen {
+    if canonical {
+        Seen::Whole(a, b)
+    } else {
+        Seen::Other
+    }
+}
+
+/// The first index from `i` on where `b` holds `"`, `\` or a control byte (`b.len()` when
+/// none): sixteen bytes at a time where SSE2 is (every x86_64), then eight, then one.
+#[inline]
+fn special(b: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    while let Some(window) = b.get(i..i + 16).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
+        let hits = special_bits(window);
+        if hits != 0 {
+            return i + hits.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        // A byte below 0x20; the lowest flagged byte of each test is exact, so the lowest of
+        // all three is the first special byte.
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        let hits =
+            zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | control;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Bit `k` set when byte `k` of `window` is `"`, `\\` or a control byte.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn special_bits(window: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    #[allow(unsafe_code)]
+    // SAFETY: the load reads the 16 bytes `window` borrows (no alignment needed); the other
+    // intrinsics only need SSE2, which every x86-64 target has.
+    unsafe {
+        let v = _mm_loadu_si128(window.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned: v < 0x20 exactly when min(v, 0x1f) == v.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+    }
+}
+
+/// The value of four hex digits.
+fn hex4(h: &[u8]) -> Option<u32> {
+    h.iter().try_fold(0u32, |acc, &c| {
+        let d = char::from(c).to_digit(16)?;
+        Some(acc << 4 | d)
+    })
+}
+
+/// Appends the content `s` of a JSON string, its escapes decoded (checked by
+/// [`Direct::string`]: short escapes and `\u` outside surrogates).
+fn unescape(s: &str, out: &mut String) {
+    let b = s.as_bytes();
+    let mut from = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&s[from..i]);
+        let (c, len) = match b.get(i + 1) {
+            Some(b'b') => ('\u{8}', 2),
+            Some(b'f') => ('\u{c}', 2),
+            Some(b'n') => ('\n', 2),
+            Some(b'r') => ('\r', 2),
+            Some(b't') => ('\t', 2),
+            Some(b'u') => {
+                let cp = b.get(i + 2..i + 6).and_then(hex4).and_then(char::from_u32);
+                (cp.unwrap_or('\u{fffd}'), 6)
+            }
+            Some(&c) => (char::from(c), 2),
+            None => ('\\', 1),
+        };
+        out.push(c);
+        i += len;
+        from = i;
+    }
+    out.push_str(&s[from..]);
 }
 
 /// Writes the value at `i` as compact JSON (strings escaped as simd-json writes them: `"`,
@@ -587,6 +1162,232 @@ mod tests {
         let (k, v) = rec.iter().next().unwrap();
         assert_eq!(rec.str(k).matches('k').count(), 16);
         assert_eq!(rec.str(v), r#"{"k":1}"#);
+    }
+
+    /// Each field of `rec`: key, value and whether the value is a span of the line.
+    fn fields(rec: &Record<'_>) -> Vec<(String, String, bool)> {
+        rec.iter()
+            .map(|(k, v)| {
+                let line = matches!(v, Val::Line(..));
+                (rec.str(k).to_owned(), rec.str(v).to_owned(), line)
+            })
+            .collect()
+    }
+
+    /// Runs `o` on `line` through simd-json and through the direct walk first, asserts the
+    /// same outcome, and says whether the direct walk took the line.
+    fn same_both_ways(o: &JsonOp, names: &Names, line: &str) -> bool {
+        let whole = Val::Line(0, line.len() as u32);
+        let mut slow = Record::new(line, names);
+        let (ok_slow, _) = o.run_with(&mut slow, whole, line, false);
+        let mut fast = Record::new(line, names);
+        let (ok_fast, took) = o.run_with(&mut fast, whole, line, true);
+        assert_eq!(ok_slow, ok_fast, "{line}");
+        assert_eq!(fields(&slow), fields(&fast), "{line}");
+        took
+    }
+
+    fn ops(names: &mut Names) -> Vec<JsonOp> {
+        let paths: &[(&'static str, &[&str])] = &[
+            ("p_s", &["s"]),
+            ("p_deep", &["o", "in", "s"]),
+            ("p_obj", &["o"]),
+            ("p_arr", &["arr", "1"]),
+            ("p_arr_obj", &["arr", "2", "k"]),
+            ("p_a", &["a"]),
+            ("p_ab", &["ab"]),
+            ("p_a_b", &["a", "b"]),
+            ("p_cle", &["clé"]),
+            ("p_empty", &[""]),
+        ];
+        vec![
+            op(names, paths, true),
+            op(names, paths, false),
+            op(names, &[], true),
+            op(names, &[("p_o", &["o"])], false),
+        ]
+    }
+
+    #[test]
+    fn the_direct_walk_sets_what_the_tape_walk_sets() {
+        let mut names = Names::default();
+        let ops = ops(&mut names);
+        let fast = [
+            r#"{}"#,
+            r#"<14>x: {"s":"v"}"#,
+            r#"{"s":"v","s":"dup","n":1,"n":2}"#,
+            r#"{"a":"1","ab":"2","abc":"3","a.b":"4","b":{"a":"5"}}"#,
+            r#"{"a":{"b":"deep","c":{}},"ab":{}}"#,
+            r#"{"o":{"in":{"s":"x","t":[1,2]},"e":{}},"o2":{"in":{"s":"y"}}}"#,
+            r#"{"arr":["a","b",{"k":"c","j":[true,null]}],"e":[]}"#,
+            r#"{"arr":[[],[1],{"k":{"z":1}}]}"#,
+            r#"{"clé":"é","ключ":"значение","":"empty","日本":{"語":"ja"}}"#,
+            r#"{"n":0,"m":-1,"big":123456789012345678,"t":true,"f":false,"z":null}"#,
+            r#"{"x":1.5,"y":-0.0,"e":1e3,"E":1E-2,"p":2.50e+1}"#,
+            r#"{ "s" : "v" , "t" : { "in" : { "s" : 1 } } }"#,
+            "{\"s\":\"v\",\t\"n\":\r\n1}",
+        ];
+        for line in fast {
+            for o in &ops {
+                assert!(same_both_ways(o, &names, line), "direct: {line}");
+            }
+        }
+        let left_to_simd_json = [
+            r#"{"n":1234567890123456789}"#,
+            r#"{"n":-0}"#,
+            r#"{"n":1e400}"#,
+            r#"{"a\"b":1}"#,
+            r#"{"s":"\ud83d\ude00"}"#,
+            r#"{"arr":[ 1,2]}"#,
+            r#"{"arr":["a\"b"]}"#,
+            r#"{"arr":[1.5]}"#,
+            r#"{"s":1} "#,
+            r#"{"s":1} x"#,
+            r#"{"s":1,}"#,
+            r#"{"s" 1}"#,
+            r#"{"s":tru}"#,
+            r#"{"s":truex}"#,
+            r#"{"s":01}"#,
+            r#"{"s":1.}"#,
+            r#"{"s":.5}"#,
+            r#"{"s":-}"#,
+            r#"{"s":"x"#,
+            "{\"s\":\"x\u{1}y\"}",
+            r#"{"s":"\x"}"#,
+            r#"{"s":"\u12"}"#,
+            r#"{"s":[1,2}"#,
+            r#"{"s":{"a":1]}"#,
+            r#"{"s"}"#,
+            r#"{,}"#,
+            r#"{"#,
+        ];
+        for line in left_to_simd_json {
+            for o in &ops {
+                same_both_ways(o, &names, line);
+            }
+        }
+        // Taken by a pointer or kept in the rest: the object is not compact JSON.
+        assert!(!same_both_ways(&ops[0], &names, r#"{"o":{"in":{ "s":1}}}"#));
+        assert!(same_both_ways(&ops[2], &names, r#"{"o":{"in":{ "s":1}}}"#));
+        let mut deep = String::new();
+        for _ in 0..17 {
+            deep.push_str("{\"k\":");
+        }
+        deep.push('1');
+        deep.push_str(&"}".repeat(17));
+        for o in &ops {
+            assert!(!same_both_ways(o, &names, &deep));
+        }
+    }
+
+    #[test]
+    fn escapes_at_every_position_are_decoded_the_same_way() {
+        let mut names = Names::default();
+        let ops = ops(&mut names);
+        let escapes = [
+            r#"\""#,
+            r#"\\"#,
+            r#"\/"#,
+            r#"\b"#,
+            r#"\f"#,
+            r#"\n"#,
+            r#"\r"#,
+            r#"\t"#,
+            r#"\u00e9"#,
+            r#"\u0001"#,
+            r#"\u20AC"#,
+            r#"\u0000"#,
+        ];
+        let base = "abcdefghijklmnopqrsté";
+        let cuts: Vec<usize> = (0..=base.len())
+            .filter(|&i| base.is_char_boundary(i))
+            .collect();
+        for esc in escapes {
+            for &at in &cuts {
+                let text = format!("{}{esc}{}", &base[..at], &base[at..]);
+                for line in [
+                    format!(r#"{{"s":"{text}"}}"#),
+                    format!(r#"{{"o":{{"in":{{"s":"{text}"}},"k":"{text}"}}}}"#),
+                    format!(r#"{{"arr":["x","{text}"]}}"#),
+                    format!(r#"{{"{text}":1}}"#),
+                ] {
+                    same_both_ways(&ops[0], &names, &line);
+                    same_both_ways(&ops[1], &names, &line);
+                    same_both_ways(&ops[2], &names, &line);
+                }
+                let line = format!(r#"{{"s":"{text}","t":"{text}{text}"}}"#);
+                for o in &ops {
+                    assert!(same_both_ways(o, &names, &line), "direct: {line}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_matched_exactly_whatever_their_filter_bits() {
+        // Enough segments to set most filter bits, sharing prefixes, lengths, first and last
+        // bytes; every key of the line is looked up against them.
+        let segs: Vec<String> = (0..90)
+            .map(|i| format!("k{}", "ab".repeat(i % 7)) + &i.to_string())
+            .chain(["", "a", "ab", "abc", "b", "ba", "é", "éa", "aé"].map(String::from))
+            .collect();
+        let mut names = Names::default();
+        let paths: Vec<JsonPath> = segs
+            .iter()
+            .enumerate()
+            .map(|(i, seg)| {
+                let to: &'static str = Box::leak(format!("to{i}").into_boxed_str());
+                (names.key(to), vec![seg.clone()])
+            })
+            .collect();
+        let o = JsonOp::new(paths, true);
+        for seg in &segs {
+            let want = segs
+                .iter()
+                .position(|s| s == seg)
+                .map(|p| o.trie[0].children[p].1);
+            assert_eq!(o.child(Some(0), seg.as_bytes()), want, "{seg}");
+        }
+        for other in ["k", "kab", "k0a", "a0", "abcd", "c", "e", "\u{e8}"] {
+            assert_eq!(o.child(Some(0), other.as_bytes()), None, "{other}");
+        }
+        let body: Vec<String> = segs
+            .iter()
+            .chain(["k", "abcd", "zz"].map(String::from).iter())
+            .enumerate()
+            .map(|(i, k)| format!(r#""{k}":"v{i}""#))
+            .collect();
+        let line = format!("{{{}}}", body.join(","));
+        assert!(same_both_ways(&o, &names, &line));
+        let mut rec = Record::new(&line, &names);
+        assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), &line));
+        for i in 0..segs.len() {
+            assert_eq!(
+                rec.lookup(&format!("to{i}")),
+                Some(format!("v{i}").as_str())
+            );
+        }
+        assert_eq!(rec.lookup("zz"), Some("v101"));
+    }
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control_byte() {
+        for len in 0..40 {
+            let plain: Vec<u8> = (0..len)
+                .map(|i| [b'a', b' ', 0x7f, 0xc3, 0xa9, b'!'][i % 6])
+                .collect();
+            assert_eq!(special(&plain, 0), len);
+            for at in 0..len {
+                for c in [b'"', b'\\', 0x00, 0x01, 0x1f] {
+                    let mut b = plain.clone();
+                    b[at] = c;
+                    for from in 0..=at {
+                        assert_eq!(special(&b, from), at, "len {len} at {at} from {from}");
+                    }
+                    assert_eq!(special(&b, at + 1), len);
+                }
+            }
+        }
     }
 
     #[test]

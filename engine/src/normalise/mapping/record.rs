@@ -335,6 +335,17 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// The bytes of `v` (as [`Record::str`], without the checks that a slice of a `str` ends
+    /// on character boundaries: keys are compared and hashed as bytes).
+    #[inline]
+    fn bytes(&self, v: Val) -> &[u8] {
+        match v {
+            Val::Line(a, b) => &self.line.as_bytes()[a as usize..b as usize],
+            Val::Scratch(a, b) => &self.scratch.as_bytes()[a as usize..b as usize],
+            Val::Static(s) => s.as_bytes(),
+        }
+    }
+
     /// The text of `v`, held apart from the record (so an operator can read it while it sets
     /// fields): a line span or a constant as is, scratch text copied into `buf` (operators
     /// seldom work on a value the mapping itself produced).
@@ -499,7 +510,7 @@ impl<'a> Record<'a> {
     /// an earlier value. `if_absent`: only when it is not there yet. Returns whether it was set.
     pub fn set_named(&mut self, key: Val, value: Val, if_absent: bool) -> bool {
         let (h, named) = {
-            let k = self.str(key).as_bytes();
+            let k = self.bytes(key);
             let h = key_hash(k);
             (h, self.names.find(k, h))
         };
@@ -525,7 +536,7 @@ impl<'a> Record<'a> {
     /// [`Record::set_other`], or with `if_absent` only when the key is not there yet; returns
     /// whether it was set.
     fn put_other(&mut self, h: u32, key: Val, value: Val, if_absent: bool) -> bool {
-        match self.position_other(self.str(key).as_bytes(), h) {
+        match self.position_other(self.bytes(key), h) {
             Some(_) if if_absent => false,
             Some(i) => {
                 self.fields[i].value = value;
@@ -540,7 +551,7 @@ impl<'a> Record<'a> {
 
     fn key_is(&self, i: usize, key: &[u8]) -> bool {
         let k = self.fields[i].key;
-        !is_removed(k) && self.str(k).as_bytes() == key
+        !is_removed(k) && self.bytes(k) == key
     }
 
     /// Where the field with key `key` (fingerprint `h`), one the mapping does not name, is.
