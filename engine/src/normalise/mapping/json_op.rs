@@ -1280,6 +1280,80 @@ mod tests {
         }
     }
 
+    /// A random JSON value over keys that the test pointers name (so pointers hit) and
+    /// strings with escapes, non-ASCII text and control characters.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("s".to_owned()),
+            Just("o".to_owned()),
+            Just("in".to_owned()),
+            Just("arr".to_owned()),
+            Just("a".to_owned()),
+            Just("ab".to_owned()),
+            Just("clé".to_owned()),
+            Just(String::new()),
+            "[a-z\\\"\u{1}é]{0,4}",
+        ];
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            (-1e6f64..1e6).prop_map(serde_json::Value::from),
+            "[ -~é\u{1}\u{1F600}\\\"\n\t]{0,12}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(5, 40, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
+                proptest::collection::vec((key.clone(), inner), 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Any object, compact or spaced out, and any cut or one-byte change of it: the direct
+        /// walk sets exactly what the simd-json walk sets, or leaves the line to it.
+        #[test]
+        fn random_documents_read_the_same_both_ways(
+            members in proptest::collection::vec(("[a-z]{0,3}|s|o|arr", json_value()), 0..6),
+            pretty in proptest::bool::ANY,
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::prelude::any::<proptest::sample::Index>(),
+            with in proptest::sample::select(vec![b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b' ', b'1', b'-', b'e', b'.', b'n', b'x']),
+        ) {
+            let doc = serde_json::Value::Object(members.into_iter().collect());
+            let text = if pretty {
+                serde_json::to_string_pretty(&doc).unwrap().replace('\n', " ")
+            } else {
+                serde_json::to_string(&doc).unwrap()
+            };
+            let mut names = Names::default();
+            let ops = ops(&mut names);
+            let mut cases = vec![text.clone()];
+            let b = text.as_bytes();
+            let at = cut.index(b.len() + 1);
+            if text.is_char_boundary(at) {
+                cases.push(text[..at].to_owned());
+            }
+            let i = byte.index(b.len().max(1));
+            if i < b.len() && b[i].is_ascii() {
+                let mut changed = b.to_vec();
+                changed[i] = with;
+                if let Ok(t) = String::from_utf8(changed) {
+                    cases.push(t);
+                }
+            }
+            for line in &cases {
+                for o in &ops {
+                    same_both_ways(o, &names, line);
+                }
+            }
+        }
+    }
+
     #[test]
     fn escapes_at_every_position_are_decoded_the_same_way() {
         let mut names = Names::default();
