@@ -137,9 +137,18 @@ impl Names {
         key
     }
 
+    /// The first place to look for fingerprint `h` in a table of `len` entries: from the
+    /// fingerprint's high bits. (Its low bits come from the key's last two bytes alone, as a
+    /// product's low bits depend only on the factors' low bits: JSON keys ending alike, `Id`,
+    /// `Name`, `arn`, piled up in a few runs, 2.3 probes a lookup on CloudTrail.)
+    #[inline]
+    fn home(h: u32, len: usize) -> usize {
+        ((u64::from(h) * len as u64) >> 32) as usize
+    }
+
     fn insert(table: &mut [(u32, u16)], h: u32, slot: u16) {
         let mask = table.len() - 1;
-        let mut i = h as usize & mask;
+        let mut i = Self::home(h, table.len());
         while table[i].1 != 0 {
             i = (i + 1) & mask;
         }
@@ -150,7 +159,7 @@ impl Names {
     #[inline]
     fn find(&self, name: &[u8], h: u32) -> Option<u16> {
         let mask = self.table.len() - 1;
-        let mut i = h as usize & mask;
+        let mut i = Self::home(h, self.table.len());
         loop {
             let (fp, at) = self.table[i];
             if at == 0 {
