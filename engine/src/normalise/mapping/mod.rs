@@ -6,6 +6,7 @@
 
 mod assign;
 mod detect;
+mod fastmatch;
 mod json_op;
 mod ops;
 mod plan;
