@@ -384,8 +384,39 @@ const BYTE_FREQUENCY: [u16; 256] = [
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 ];
 
-/// Expected occurrences of `w` in 256 bytes of log text (bytes taken as independent).
+/// How often the 4-byte windows of the shipped signatures that are much more frequent than
+/// their bytes suggest occur in log text, per 256 bytes (counted on the same mixed sample;
+/// sorted): `devi`, `ourc` or `log_` are common words or keys, and every occurrence of a
+/// fragment is a stop of the packed search (a few hundred instructions). Like
+/// [`BYTE_FREQUENCY`], only orders candidate fragments.
+#[rustfmt::skip]
+const COMMON_WINDOWS: &[(&[u8; 4], f64)] = &[
+    (b" log", 0.212), (b" pro", 0.102), (b" use", 0.120), (b"\"eve", 0.363), (b"\"pro", 0.192),
+    (b"\"res", 0.383), (b".com", 0.371), (b".goo", 0.115), (b".io/", 0.109), (b".k8s", 0.115),
+    (b"8s.i", 0.115), (b"Even", 0.101), (b"Name", 0.271), (b"Vers", 0.233), (b"acti", 0.176),
+    (b"ame\"", 0.458), (b"ame=", 0.161), (b"apis", 0.125), (b"ason", 0.103), (b"atio", 0.643),
+    (b"audi", 0.148), (b"auth", 0.302), (b"bjec", 0.113), (b"cati", 0.155), (b"clou", 0.106),
+    (b"com/", 0.120), (b"comp", 0.149), (b"ctio", 0.199), (b"data", 0.172), (b"devi", 0.104),
+    (b"dit.", 0.105), (b"eapi", 0.115), (b"easo", 0.103), (b"ent\"", 0.334), (b"enti", 0.315),
+    (b"ersi", 0.261), (b"esou", 0.317), (b"essi", 0.135), (b"even", 0.405), (b"glea", 0.115),
+    (b"goog", 0.186), (b"grou", 0.135), (b"hent", 0.138), (b"icat", 0.174), (b"ion\"", 0.543),
+    (b"is.c", 0.115), (b"ject", 0.226), (b"k8s.", 0.118), (b"le.c", 0.142), (b"leap", 0.115),
+    (b"log_", 0.106), (b"loud", 0.106), (b"me=\"", 0.147), (b"name", 0.541), (b"ntic", 0.138),
+    (b"ogle", 0.186), (b"oogl", 0.186), (b"ourc", 0.515), (b"pe=\"", 0.149), (b"pis.", 0.115),
+    (b"port", 0.278), (b"prot", 0.109), (b"rati", 0.164), (b"rce\"", 0.153), (b"rceI", 0.107),
+    (b"reso", 0.319), (b"roto", 0.105), (b"roup", 0.155), (b"rsio", 0.261), (b"s.co", 0.172),
+    (b"s.io", 0.115), (b"sess", 0.108), (b"sion", 0.468), (b"sour", 0.468), (b"ssio", 0.174),
+    (b"tID\"", 0.105), (b"then", 0.138), (b"tica", 0.150), (b"tion", 0.965), (b"type", 0.359),
+    (b"udit", 0.182), (b"urce", 0.515), (b"user", 0.413), (b"uthe", 0.143), (b"vent", 0.505),
+    (b"vice", 0.242), (b"ype=", 0.152),
+];
+
+/// Expected occurrences of `w` in 256 bytes of log text: counted for a common window, else
+/// from its bytes, taken as independent.
 fn expected(w: &[u8]) -> f64 {
+    if let Ok(k) = COMMON_WINDOWS.binary_search_by(|(c, _)| c[..].cmp(w)) {
+        return COMMON_WINDOWS[k].1;
+    }
     256.0
         * w.iter()
             .map(|&b| f64::from(BYTE_FREQUENCY[usize::from(b)]) / 65536.0)
