@@ -24,8 +24,9 @@
 //! can change the answer: the line is scanned on for their signatures only, by a scanner built
 //! for them (a *tier*: fewer fragments, and none of the current vendor's, whose own signatures
 //! are usually what the rest of its lines are full of), from a little before where the previous
-//! scan stopped; the top vendor holding ends the scan. Signatures are never empty and a vendor has at most 64 `all` and `json_keys` signatures together (both
-//! checked by [`VendorPlan::compile`]). Timings are in BENCHMARKS.md.
+//! scan stopped; the top vendor holding ends the scan. Signatures are never empty and a vendor
+//! has at most 64 `all` and `json_keys` signatures together (both checked by
+//! [`VendorPlan::compile`]). Timings are in BENCHMARKS.md.
 
 use super::plan::VendorPlan;
 use crate::schema::Symbol;
@@ -69,8 +70,8 @@ fn masks(range: std::ops::Range<usize>) -> Masks {
     out
 }
 
-/// The compiled signatures of every vendor: one automaton for vendors of JSON messages, one for
-/// the rest, so a line is scanned once by the smaller automaton that can match it.
+/// The compiled signatures of every vendor: the vendors of JSON messages apart from the rest,
+/// so a line is scanned only for the signatures of the vendors that can claim it.
 #[derive(Debug, Default)]
 pub struct Detector {
     json: Signatures,
@@ -80,7 +81,7 @@ pub struct Detector {
 /// The vendors of one kind (JSON or text) and the scanners of their signatures.
 #[derive(Debug, Default)]
 struct Signatures {
-    /// `tiers[k]`: the signatures of the vendors ranked above the `k`-th (`ranked[..k]`), the
+    /// `tiers[k]`: the signatures of the vendors ranked above the `k`-th (`vendors[..k]`), the
     /// only ones that can change the answer once that vendor holds; `None` when there are none.
     tiers: Vec<Option<Tier>>,
     /// Signatures, u64 words of found bits.
