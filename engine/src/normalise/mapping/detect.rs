@@ -19,9 +19,14 @@
 //!   one byte, that are scanned in step: the steps of different parts are independent and the
 //!   CPU runs them at the same time.
 //!
-//! The vendor is then the first, in order of priority, whose conditions hold. Signatures are
-//! never empty and a vendor has at most 64 `all` and `json_keys` signatures together (both
-//! checked by [`VendorPlan::compile`]). Timings are in BENCHMARKS.md.
+//! The vendor is the first, in order of priority, whose conditions hold. Conditions only ever
+//! become true as signatures are found, so once a vendor holds only the vendors ranked above it
+//! can change the answer: the line is scanned on for their signatures only, by a scanner built
+//! for them (a *tier*: fewer fragments, and none of the current vendor's, whose own signatures
+//! are usually what the rest of its lines are full of), from a little before where the previous
+//! scan stopped; the top vendor holding ends the scan. Signatures are never empty and a vendor
+//! has at most 64 `all` and `json_keys` signatures together (both checked by
+//! [`VendorPlan::compile`]). Timings are in BENCHMARKS.md.
 
 use super::plan::VendorPlan;
 use crate::schema::Symbol;
@@ -65,23 +70,37 @@ fn masks(range: std::ops::Range<usize>) -> Masks {
     out
 }
 
-/// The compiled signatures of every vendor: one automaton for vendors of JSON messages, one for
-/// the rest, so a line is scanned once by the smaller automaton that can match it.
+/// The compiled signatures of every vendor: the vendors of JSON messages apart from the rest,
+/// so a line is scanned only for the signatures of the vendors that can claim it.
 #[derive(Debug, Default)]
 pub struct Detector {
     json: Signatures,
     text: Signatures,
 }
 
-/// One automaton and the vendors whose signatures it holds.
+/// The vendors of one kind (JSON or text) and the scanners of their signatures.
 #[derive(Debug, Default)]
 struct Signatures {
-    scanner: Option<Scanner>,
+    /// `tiers[k]`: the signatures of the vendors ranked above the `k`-th (`vendors[..k]`), the
+    /// only ones that can change the answer once that vendor holds; `None` when there are none.
+    tiers: Vec<Option<Tier>>,
     /// Signatures, u64 words of found bits.
     words: usize,
+    /// Best first: highest priority, then first in the list. A vendor's index is its rank.
     vendors: Vec<Entry>,
-    /// Vendor indexes, best first: highest priority, then first in the list.
-    ranked: Vec<usize>,
+    /// Signature id -> the rank of its vendor.
+    rank_of: Vec<u32>,
+    /// The rank of the best vendor that holds before any signature is found (one without
+    /// signatures; `vendors.len()`: none).
+    start: usize,
+}
+
+/// A scanner over some of the signatures.
+#[derive(Debug)]
+struct Tier {
+    scanner: Scanner,
+    /// The scanner's signature index -> the signature's id (its bit in the found bits).
+    ids: Vec<usize>,
 }
 
 impl Detector {
@@ -113,6 +132,8 @@ impl Signatures {
     fn build(plans: &[Arc<VendorPlan>]) -> Result<Signatures, String> {
         let mut texts: Vec<Vec<u8>> = Vec::new();
         let mut vendors = Vec::new();
+        // Each vendor's signature ids.
+        let mut ranges = Vec::new();
         for plan in plans {
             let d = &plan.detect;
             let all: Vec<String> = d
@@ -134,20 +155,44 @@ impl Signatures {
                 all: masks(mid..texts.len()),
                 priority: d.priority,
             });
+            ranges.push(first..texts.len());
         }
         let words = texts.len().div_ceil(64);
-        let scanner = if texts.is_empty() {
-            None
-        } else {
-            Some(Scanner::build(texts)?)
-        };
         let mut ranked: Vec<usize> = (0..vendors.len()).collect();
         ranked.sort_by_key(|&v| (std::cmp::Reverse(vendors[v].priority), v));
+        let mut rank_of = vec![0u32; texts.len()];
+        for (r, &v) in ranked.iter().enumerate() {
+            for id in ranges[v].clone() {
+                rank_of[id] = r as u32;
+            }
+        }
+        let mut tiers = Vec::with_capacity(ranked.len() + 1);
+        let mut ids: Vec<usize> = Vec::new();
+        for k in 0..=ranked.len() {
+            if k > 0 {
+                ids.extend(ranges[ranked[k - 1]].clone());
+            }
+            tiers.push(if ids.is_empty() {
+                None
+            } else {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                let scanner = Scanner::build(ids.iter().map(|&i| texts[i].clone()).collect())?;
+                Some(Tier { scanner, ids })
+            });
+        }
+        let mut vendors: Vec<Option<Entry>> = vendors.into_iter().map(Some).collect();
+        let vendors: Vec<Entry> = ranked.iter().filter_map(|&v| vendors[v].take()).collect();
+        let start = vendors
+            .iter()
+            .position(|e| e.holds(&vec![0; words]))
+            .unwrap_or(vendors.len());
         Ok(Signatures {
-            scanner,
+            tiers,
             words,
             vendors,
-            ranked,
+            rank_of,
+            start,
         })
     }
 
@@ -156,17 +201,32 @@ impl Signatures {
             return None;
         }
         let mut found: SmallVec<[u64; 8]> = SmallVec::from_elem(0, self.words);
-        if let Some(scanner) = &self.scanner {
-            // Once the best-ranked vendor holds, nothing later in the line changes the answer.
-            let top = self.ranked.first().map(|&v| &self.vendors[v]);
-            scanner.scan_bits(haystack, &mut found, top);
+        // Once a vendor holds (conditions only ever become true as signatures are found), only
+        // the vendors ranked above it can change the answer: the line is scanned on for their
+        // signatures only, and as soon as one of them holds, for those above that one. A tier's
+        // scan stops where a better vendor holds and says from where the next one must look
+        // (every occurrence before that of a signature in the tier has been found); a scan
+        // that runs to the end found every occurrence of its signatures, so no vendor above
+        // the best one can hold.
+        let mut best = self.start;
+        let mut from = 0;
+        while let Some(tier) = &self.tiers[best] {
+            let mut f = Found {
+                bits: &mut found,
+                ids: &tier.ids,
+                rank_of: &self.rank_of,
+                vendors: &self.vendors,
+                best,
+                stop: best,
+            };
+            let stopped = tier.scanner.scan_bits(haystack, from, &mut f);
+            best = f.best;
+            match stopped {
+                None => break,
+                Some(resume) => from = resume,
+            }
         }
-        // The best vendor whose conditions hold.
-        self.ranked
-            .iter()
-            .map(|&v| &self.vendors[v])
-            .find(|e| e.holds(&found))
-            .map(|e| e.name)
+        self.vendors.get(best).map(|e| e.name)
     }
 }
 
@@ -191,13 +251,17 @@ impl Scanner {
         })
     }
 
-    /// Sets bit `i` of `found` (u64 words) for each signature `i` that occurs in `haystack`;
-    /// the packed scanner may stop as soon as `top`'s conditions hold (the bits are then a
-    /// subset, enough to rank `top` first).
-    fn scan_bits(&self, haystack: &[u8], found: &mut [u64], top: Option<&Entry>) {
+    /// Marks found each signature that occurs in `haystack` (every occurrence before `from`
+    /// having been found already). `None` when it scanned to the end; `Some(resume)` when the
+    /// packed scanner stopped as soon as [`Found::done`], every occurrence starting before
+    /// `resume` having then been found.
+    fn scan_bits(&self, haystack: &[u8], from: usize, found: &mut Found<'_>) -> Option<usize> {
         match self {
-            Scanner::Packed(packed) => packed.scan(haystack, &mut Found { bits: found, top }),
-            Scanner::Dfa(dfa) => dfa.scan(haystack, &mut |p| found[p / 64] |= 1 << (p % 64)),
+            Scanner::Packed(packed) => packed.scan(haystack, from, found),
+            Scanner::Dfa(dfa) => {
+                dfa.scan(haystack, &mut |p| found.set(p));
+                None
+            }
         }
     }
 
@@ -209,32 +273,56 @@ impl Scanner {
             Scanner::Dfa(dfa) => dfa.texts.len(),
         };
         let mut bits = vec![0u64; n.div_ceil(64)];
-        self.scan_bits(haystack, &mut bits, None);
+        let ids: Vec<usize> = (0..n).collect();
+        let mut f = Found {
+            bits: &mut bits,
+            ids: &ids,
+            rank_of: &[],
+            vendors: &[],
+            best: 0,
+            stop: 0,
+        };
+        assert_eq!(self.scan_bits(haystack, 0, &mut f), None);
         (0..n)
             .filter(|&i| bits[i / 64] >> (i % 64) & 1 == 1)
             .for_each(found);
     }
 }
 
-/// The signatures found so far, as bits over their ids, and the vendor whose conditions
-/// holding ends the scan.
+/// The signatures found so far, as bits over their ids, and the best vendor that holds.
 struct Found<'a> {
     bits: &'a mut [u64],
-    top: Option<&'a Entry>,
+    /// The scanner's signature index -> its id.
+    ids: &'a [usize],
+    /// Signature id -> the rank of its vendor in `vendors`.
+    rank_of: &'a [u32],
+    vendors: &'a [Entry],
+    /// The rank of the best vendor that holds (kept as signatures are found: only the vendor
+    /// of a signature just found can start to hold).
+    best: usize,
+    /// The scan may stop once `best` is below this.
+    stop: usize,
 }
 
 impl Found<'_> {
+    /// Signature `i` of the scanner was found.
     fn has(&self, i: usize) -> bool {
-        self.bits[i / 64] >> (i % 64) & 1 == 1
+        let id = self.ids[i];
+        self.bits[id / 64] >> (id % 64) & 1 == 1
     }
 
     fn set(&mut self, i: usize) {
-        self.bits[i / 64] |= 1 << (i % 64);
+        let id = self.ids[i];
+        self.bits[id / 64] |= 1 << (id % 64);
+        let r = self.rank_of.get(id).map_or(usize::MAX, |&r| r as usize);
+        if r < self.best && self.vendors[r].holds(self.bits) {
+            self.best = r;
+        }
     }
 
-    /// The scan may stop.
+    /// The scan may stop: a vendor ranked above `stop` holds.
     fn done(&self) -> bool {
-        self.top.is_some_and(|e| e.holds(self.bits))
+        self.best < self.stop
     }
 }
 
@@ -297,8 +385,39 @@ const BYTE_FREQUENCY: [u16; 256] = [
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 ];
 
-/// Expected occurrences of `w` in 256 bytes of log text (bytes taken as independent).
+/// How often the 4-byte windows of the shipped signatures that are much more frequent than
+/// their bytes suggest occur in log text, per 256 bytes (counted on the same mixed sample;
+/// sorted): `devi`, `ourc` or `log_` are common words or keys, and every occurrence of a
+/// fragment is a stop of the packed search (a few hundred instructions). Like
+/// [`BYTE_FREQUENCY`], only orders candidate fragments.
+#[rustfmt::skip]
+const COMMON_WINDOWS: &[(&[u8; 4], f64)] = &[
+    (b" log", 0.212), (b" pro", 0.102), (b" use", 0.120), (b"\"eve", 0.363), (b"\"pro", 0.192),
+    (b"\"res", 0.383), (b".com", 0.371), (b".goo", 0.115), (b".io/", 0.109), (b".k8s", 0.115),
+    (b"8s.i", 0.115), (b"Even", 0.101), (b"Name", 0.271), (b"Vers", 0.233), (b"acti", 0.176),
+    (b"ame\"", 0.458), (b"ame=", 0.161), (b"apis", 0.125), (b"ason", 0.103), (b"atio", 0.643),
+    (b"audi", 0.148), (b"auth", 0.302), (b"bjec", 0.113), (b"cati", 0.155), (b"clou", 0.106),
+    (b"com/", 0.120), (b"comp", 0.149), (b"ctio", 0.199), (b"data", 0.172), (b"devi", 0.104),
+    (b"dit.", 0.105), (b"eapi", 0.115), (b"easo", 0.103), (b"ent\"", 0.334), (b"enti", 0.315),
+    (b"ersi", 0.261), (b"esou", 0.317), (b"essi", 0.135), (b"even", 0.405), (b"glea", 0.115),
+    (b"goog", 0.186), (b"grou", 0.135), (b"hent", 0.138), (b"icat", 0.174), (b"ion\"", 0.543),
+    (b"is.c", 0.115), (b"ject", 0.226), (b"k8s.", 0.118), (b"le.c", 0.142), (b"leap", 0.115),
+    (b"log_", 0.106), (b"loud", 0.106), (b"me=\"", 0.147), (b"name", 0.541), (b"ntic", 0.138),
+    (b"ogle", 0.186), (b"oogl", 0.186), (b"ourc", 0.515), (b"pe=\"", 0.149), (b"pis.", 0.115),
+    (b"port", 0.278), (b"prot", 0.109), (b"rati", 0.164), (b"rce\"", 0.153), (b"rceI", 0.107),
+    (b"reso", 0.319), (b"roto", 0.105), (b"roup", 0.155), (b"rsio", 0.261), (b"s.co", 0.172),
+    (b"s.io", 0.115), (b"sess", 0.108), (b"sion", 0.468), (b"sour", 0.468), (b"ssio", 0.174),
+    (b"tID\"", 0.105), (b"then", 0.138), (b"tica", 0.150), (b"tion", 0.965), (b"type", 0.359),
+    (b"udit", 0.182), (b"urce", 0.515), (b"user", 0.413), (b"uthe", 0.143), (b"vent", 0.505),
+    (b"vice", 0.242), (b"ype=", 0.152),
+];
+
+/// Expected occurrences of `w` in 256 bytes of log text: counted for a common window, else
+/// from its bytes, taken as independent.
 fn expected(w: &[u8]) -> f64 {
+    if let Ok(k) = COMMON_WINDOWS.binary_search_by(|(c, _)| c[..].cmp(w)) {
+        return COMMON_WINDOWS[k].1;
+    }
     256.0
         * w.iter()
             .map(|&b| f64::from(BYTE_FREQUENCY[usize::from(b)]) / 65536.0)
@@ -394,6 +513,8 @@ struct Packed {
     /// For each fragment, the others that can start where it does (one is a prefix of the
     /// other): Teddy reports one pattern per position.
     also: Vec<Vec<usize>>,
+    /// The longest signature.
+    max_len: usize,
 }
 
 impl Packed {
@@ -471,33 +592,37 @@ impl Packed {
             fragments,
             holders,
             also,
+            max_len: texts.iter().map(Vec::len).max().unwrap_or(0),
         })
     }
 
-    fn scan(&self, haystack: &[u8], found: &mut Found<'_>) {
-        // A new signature found: the scan may stop.
+    /// See [`Scanner::scan_bits`].
+    fn scan(&self, haystack: &[u8], from: usize, found: &mut Found<'_>) -> Option<usize> {
+        // A new signature found: the scan may stop. The lead bytes are looked for first, all
+        // of them: stopped there, nothing is known of the other signatures after `from`.
         let lead = |l: &Lead, at: usize, found: &mut Found<'_>| {
-            l.hit(self, haystack, at, found) && found.done()
+            l.hit(self, haystack, from + at, found) && found.done()
         };
+        let rest = &haystack[from.min(haystack.len())..];
         match &self.leads[..] {
             [] => {}
             [a] => {
-                for at in memchr::memchr_iter(a.byte, haystack) {
+                for at in memchr::memchr_iter(a.byte, rest) {
                     if lead(a, at, found) {
-                        return;
+                        return Some(from);
                     }
                 }
             }
             [a, b] => {
-                for at in memchr::memchr2_iter(a.byte, b.byte, haystack) {
-                    if lead(if haystack[at] == a.byte { a } else { b }, at, found) {
-                        return;
+                for at in memchr::memchr2_iter(a.byte, b.byte, rest) {
+                    if lead(if rest[at] == a.byte { a } else { b }, at, found) {
+                        return Some(from);
                     }
                 }
             }
             [a, b, c, ..] => {
-                for at in memchr::memchr3_iter(a.byte, b.byte, c.byte, haystack) {
-                    let x = haystack[at];
+                for at in memchr::memchr3_iter(a.byte, b.byte, c.byte, rest) {
+                    let x = rest[at];
                     let l = if x == a.byte {
                         a
                     } else if x == b.byte {
@@ -506,18 +631,16 @@ impl Packed {
                         c
                     };
                     if lead(l, at, found) {
-                        return;
+                        return Some(from);
                     }
                 }
             }
         }
-        let Some(searcher) = &self.searcher else {
-            return;
-        };
+        let searcher = self.searcher.as_ref()?;
         // The leftmost position from `at` where a fragment starts (the one found, and those
         // that can start there too, are compared there), then on from the next byte: none is
         // missed.
-        let mut at = 0;
+        let mut at = from;
         while at < haystack.len() {
             let Some(m) = searcher.find_in(haystack, Span::from(at..haystack.len())) else {
                 break;
@@ -531,10 +654,13 @@ impl Packed {
                 }
             }
             if new && found.done() {
-                return;
+                // Every fragment starting up to `start` was looked at: a signature not found
+                // has its fragment further on, so starts after `start + 1 - max_len`.
+                return Some(from.max((start + 1).saturating_sub(self.max_len)));
             }
             at = start + 1;
         }
+        None
     }
 
     /// Fragment `f` occurs at `at`: the signatures it stands for that occur around it.
@@ -882,14 +1008,160 @@ mod tests {
         // Stopped early, the bits still rank `top` first.
         let s = &d.text;
         let mut found: SmallVec<[u64; 8]> = SmallVec::from_elem(0, s.words);
-        let top = s.ranked.first().map(|&v| &s.vendors[v]);
         let line = format!("ALPHA BRAVO {pad} CHARLIE");
-        s.scanner
-            .as_ref()
-            .unwrap()
-            .scan_bits(line.as_bytes(), &mut found, top);
-        assert!(top.unwrap().holds(&found));
+        let tier = s.tiers.last().unwrap().as_ref().unwrap();
+        let mut f = Found {
+            bits: &mut found,
+            ids: &tier.ids,
+            rank_of: &s.rank_of,
+            vendors: &s.vendors,
+            best: 2,
+            stop: 1,
+        };
+        assert!(tier.scanner.scan_bits(line.as_bytes(), 0, &mut f).is_some());
+        assert_eq!(f.best, 0);
+        assert!(s.vendors[0].holds(&found));
         assert!(!s.vendors[1].holds(&found), "CHARLIE was not scanned for");
+        // Nothing is ranked above the top vendor: no tier to scan once it holds.
+        assert!(s.tiers[0].is_none());
+        assert_eq!(s.tiers[1].as_ref().unwrap().ids, [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_better_vendor_found_after_a_worse_one_anywhere_in_the_line() {
+        // `low` holds first; the line is then scanned for `mid`'s and `high`'s signatures
+        // only, and for `high`'s once `mid` holds. Every place of the better signature, across
+        // the 16/32/64-byte blocks of the packed search and up to the very end of the line.
+        let d = Detector::build(&[
+            plan(
+                "low",
+                "any = [\"lowsig\", \"%LA-\", \"%LB-\", \"%LC-\", \"%LD-\"]\npriority = 1",
+            ),
+            plan("mid", "any = [\"MIDSIG\"]\npriority = 5"),
+            plan("high", "any = [\"HiGhQZ\"]\nall = [\"andQ\"]\npriority = 9"),
+        ])
+        .unwrap();
+        for len in [40, 100, 150, 300] {
+            for at in 0..=len - 6 {
+                for low in ["lowsig", "%LB-"] {
+                    let mut line = format!("{low}{}", "y".repeat(len));
+                    let n = line.len();
+                    line.replace_range(n - len + at..n - len + at + 6, "MIDSIG");
+                    assert_eq!(detect(&d, &line), Some("mid"), "{line}");
+                    let better = format!("{line} andQ");
+                    assert_eq!(detect(&d, &better), Some("mid"), "{better}");
+                    let mut best = format!("andQ {line}");
+                    let n = best.len();
+                    best.replace_range(n - len + at..n - len + at + 6, "HiGhQZ");
+                    assert_eq!(detect(&d, &best), Some("high"), "{best}");
+                    // Cut short at the end of the line: not found.
+                    if at + 6 == len {
+                        best.pop();
+                        assert_eq!(detect(&d, &best), Some("low"), "{best}");
+                    }
+                }
+            }
+        }
+        // The worse vendor's signature found inside the better one, before the better one's
+        // fragment: the scan for the better one goes back far enough to find it.
+        let d = Detector::build(&[
+            plan("low", "any = [\"TUVW\"]"),
+            plan("high", "any = [\"eeeeTUVWeQZ\"]\npriority = 9"),
+        ])
+        .unwrap();
+        for pad in 0..70 {
+            let p = "y".repeat(pad);
+            assert_eq!(detect(&d, &format!("{p}eeeeTUVWeQZ{p}")), Some("high"));
+            assert_eq!(detect(&d, &format!("{p}eeeeTUVWeQ{p}")), Some("low"));
+        }
+        // The tiers choose different fragments: with every vendor, `jjjk` stands for the
+        // better signature (shared by three), found after the worse one's `tuvw`; for the
+        // better vendor alone, `jjjj`, before `tuvw`. The scan for it goes back far enough.
+        let d = Detector::build(&[
+            plan("high", "any = [\"jjjjtuvwjjjk\"]\npriority = 9"),
+            plan("low", "any = [\"tuvw\"]\npriority = 5"),
+            plan("o1", "any = [\"jjjk\"]\npriority = 1"),
+            plan("o2", "any = [\"jjjk\"]\npriority = 1"),
+        ])
+        .unwrap();
+        let frags = |k: usize| match &d.text.tiers[k].as_ref().unwrap().scanner {
+            Scanner::Packed(p) => p.fragments.clone(),
+            Scanner::Dfa(_) => Vec::new(),
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(frags(4), [b"jjjk".to_vec(), b"tuvw".to_vec()]);
+            assert_eq!(frags(1), [b"jjjj".to_vec()]);
+        }
+        for pad in 0..70 {
+            let p = "y".repeat(pad);
+            assert_eq!(detect(&d, &format!("{p}jjjjtuvwjjjk{p}")), Some("high"));
+            assert_eq!(detect(&d, &format!("{p}jjjjtuvwjjj{p}")), Some("low"));
+        }
+        // A lead byte's signature first (its pass runs before the fragments'): the better
+        // vendor is looked for from the start of the line.
+        let d = Detector::build(&[
+            plan("low", "any = [\"%LA-\", \"%LB-\", \"%LC-\", \"%LD-\"]"),
+            plan("high", "any = [\"HIGHER\"]\npriority = 9"),
+        ])
+        .unwrap();
+        assert_eq!(detect(&d, "x HIGHER y %LC- z"), Some("high"));
+        assert_eq!(detect(&d, "x %LC- y HIGHER z"), Some("high"));
+        assert_eq!(detect(&d, "x %LC- y HIGHE z"), Some("low"));
+    }
+
+    #[test]
+    fn a_priority_tie_goes_to_the_first_vendor_wherever_the_signatures_are() {
+        let d = Detector::build(&[
+            plan("a", "any = [\"alpha\"]\npriority = 5"),
+            plan("b", "any = [\"bravo\"]\npriority = 5"),
+            plan("c", "any = [\"charlie\"]\npriority = 5"),
+            plan("z", "any = [\"zulu\"]\npriority = 1"),
+        ])
+        .unwrap();
+        let pad = "w".repeat(90);
+        for (line, want) in [
+            (format!("charlie {pad} bravo {pad} alpha"), "a"),
+            (format!("zulu {pad} charlie {pad} bravo"), "b"),
+            (format!("bravo {pad} alpha"), "a"),
+            (format!("charlie zulu {pad}"), "c"),
+            (format!("zulu {pad} charlie"), "c"),
+        ] {
+            assert_eq!(detect(&d, &line), Some(want), "{line}");
+        }
+    }
+
+    #[test]
+    fn json_vendors_are_ranked_in_tiers_too() {
+        let d = Detector::build(&[
+            plan(
+                "audit",
+                "json_keys = [\"verb\", \"auditID\"]\npriority = 20",
+            ),
+            plan("cloud", "json_keys = [\"eventVersion\"]\npriority = 10"),
+            plan("events", "json = true\nany = ['\"reason\"']\npriority = 5"),
+            plan("generic", "json = true\npriority = -100"),
+            plan("text", "any = [\"eventVersion\"]\npriority = 50"),
+        ])
+        .unwrap();
+        let pad = "\"k\":1,".repeat(40);
+        for (line, want) in [
+            (
+                format!("{{\"eventVersion\":1,{pad}\"verb\":\"get\",\"auditID\":\"x\"}}"),
+                "audit",
+            ),
+            (
+                format!("{{\"eventVersion\":1,{pad}\"verb\":\"get\"}}"),
+                "cloud",
+            ),
+            (format!("{{\"reason\":1,{pad}\"eventVersion\":2}}"), "cloud"),
+            (format!("{{\"reason\":1,{pad}\"verb\":2}}"), "events"),
+            (format!("{{{pad}\"k\":2}}"), "generic"),
+            // Not JSON: the text vendors only.
+            (format!("<13>x: eventVersion {pad}"), "text"),
+        ] {
+            assert_eq!(detect(&d, &line), Some(want), "{line}");
+        }
     }
 
     #[test]
@@ -1101,9 +1373,12 @@ mod tests {
         let d = Detector::build(&shipped()).unwrap();
         #[cfg(target_arch = "x86_64")]
         for s in [&d.text, &d.json] {
-            assert!(matches!(s.scanner, Some(Scanner::Packed(_))));
+            for tier in s.tiers.iter().flatten() {
+                assert!(matches!(tier.scanner, Scanner::Packed(_)));
+            }
         }
-        if let Some(Scanner::Packed(p)) = &d.text.scanner {
+        let all = d.text.tiers.last().unwrap().as_ref().map(|t| &t.scanner);
+        if let Some(Scanner::Packed(p)) = all {
             // `%` for the Cisco tags; `]` for nginx's 3-byte `] "` (and Apache's methods).
             assert_eq!(
                 p.leads.iter().map(|l| l.byte).collect::<Vec<_>>(),
@@ -1134,6 +1409,24 @@ mod tests {
         assert!(!e.holds(&found), "one `all` signature missing");
     }
 
+    /// A vendor's `[detect]` table from generated signatures.
+    fn generated(any: &[String], all: &[String], priority: i32) -> String {
+        let list = |v: &[String]| {
+            v.iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = format!("priority = {priority}\n");
+        if !any.is_empty() {
+            s += &format!("any = [{}]\n", list(any));
+        }
+        if !all.is_empty() {
+            s += &format!("all = [{}]\n", list(all));
+        }
+        s
+    }
+
     proptest::proptest! {
         /// Both scanners find exactly the signatures that `contains` finds, on random small
         /// signature sets and lines (a few ASCII letters, `"` and multi-byte UTF-8).
@@ -1158,6 +1451,31 @@ mod tests {
                     scanner.scan(h, &mut |i| found[i] = true);
                     proptest::prop_assert_eq!(&found, &want, "{:?} in {:?}", sigs, line);
                 }
+            }
+        }
+
+        /// The detector (tiers, early stops) agrees with the definition, on random vendors
+        /// (priority ties, `any` and `all` signatures, lead bytes and fragments) and lines.
+        #[test]
+        fn the_detector_agrees_with_the_definition(
+            vendors in proptest::collection::vec(
+                (
+                    proptest::collection::vec("[abc%é]{1,7}", 0..4),
+                    proptest::collection::vec("[abc%]{1,5}", 0..2),
+                    0..3i32,
+                ),
+                1..7,
+            ),
+            lines in proptest::collection::vec("[abc%éx]{0,250}", 1..8),
+        ) {
+            let plans: Vec<Arc<VendorPlan>> = vendors
+                .iter()
+                .enumerate()
+                .map(|(i, (any, all, p))| plan(&format!("v{i}"), &generated(any, all, *p)))
+                .collect();
+            let d = Detector::build(&plans).unwrap();
+            for line in &lines {
+                proptest::prop_assert_eq!(detect(&d, line), reference(&plans, line), "{:?}", line);
             }
         }
     }
