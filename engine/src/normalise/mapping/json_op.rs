@@ -852,7 +852,7 @@ fn whole(a: usize, b: usize, canonical: bool) -> Seen {
 fn special(b: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     while let Some(window) = b.get(i..i + 16).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
-        let hits = special_bits(window);
+        let hits = crate::schema::json::escape_bits(window);
         if hits != 0 {
             return i + hits.trailing_zeros() as usize;
         }
@@ -880,27 +880,6 @@ fn special(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// Bit `k` set when byte `k` of `window` is `"`, `\\` or a control byte.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn special_bits(window: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
-    #[allow(unsafe_code)]
-    // SAFETY: the load reads the 16 bytes `window` borrows (no alignment needed); the other
-    // intrinsics only need SSE2, which every x86-64 target has.
-    unsafe {
-        let v = _mm_loadu_si128(window.as_ptr().cast());
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        // Unsigned: v < 0x20 exactly when min(v, 0x1f) == v.
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
-    }
 }
 
 /// The value of four hex digits.

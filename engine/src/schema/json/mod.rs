@@ -20,6 +20,9 @@ pub use time::parse_rfc3339_ms;
 mod write;
 
 pub use read::event_from_json;
+/// Bit `i` set where byte `i` of the 16 is `"`, `\\` or a control byte (the bytes JSON strings
+/// escape): shared by the writer and the `json` operator's string scan.
+pub(crate) use write::escape_bits;
 pub use write::write_event;
 
 /// Why a JSON object could not become an [`Event`](crate::schema::Event). Each variant names

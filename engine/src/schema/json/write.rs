@@ -621,7 +621,7 @@ fn first_escape(at: &[u8], len: usize) -> usize {
 /// depending on the context it was inlined into, and this check runs once per text.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn escape_bits(window: &[u8; 16]) -> u32 {
+pub(crate) fn escape_bits(window: &[u8; 16]) -> u32 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
@@ -641,7 +641,7 @@ fn escape_bits(window: &[u8; 16]) -> u32 {
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn escape_bits(window: &[u8; 16]) -> u32 {
+pub(crate) fn escape_bits(window: &[u8; 16]) -> u32 {
     escape_bits_portable(window)
 }
 
