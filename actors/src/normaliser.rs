@@ -12,6 +12,7 @@ use actix::{Actor, AsyncContext, Context, StreamHandler, Supervised};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tocsin_engine::normalise::{FrameMeta, Normaliser};
+use tocsin_engine::schema::Event;
 use tokio::sync::mpsc::Sender;
 
 /// A line that makes a shard panic, for the supervision tests (only with the `testsuite` feature).
@@ -28,6 +29,9 @@ pub struct NormaliserShard {
     dead_letters: DeadLetters,
     drained: Arc<Completion>,
     finished: bool,
+    /// Per-frame result slots, kept between batches (a batch of 1024 frames needs ~870 KB of
+    /// them, which taken fresh each batch would be a large allocation and its page faults).
+    slots: std::cell::RefCell<Vec<Option<Event>>>,
 }
 
 impl NormaliserShard {
@@ -48,10 +52,11 @@ impl NormaliserShard {
             dead_letters,
             drained,
             finished: false,
+            slots: std::cell::RefCell::default(),
         }
     }
 
-    fn normalise(&self, batch: &RawBatch) -> Vec<tocsin_engine::schema::Event> {
+    fn normalise(&self, batch: &RawBatch) -> Vec<Event> {
         #[cfg(feature = "testsuite")]
         if batch
             .frames
@@ -68,9 +73,9 @@ impl NormaliserShard {
         };
         // Results come back grouped by vendor; each lands in its frame's slot so the batch's
         // events keep the input order.
-        let mut slots: Vec<Option<tocsin_engine::schema::Event>> = std::iter::repeat_with(|| None)
-            .take(batch.frames.len())
-            .collect();
+        let mut slots = self.slots.borrow_mut();
+        slots.clear();
+        slots.resize_with(batch.frames.len(), || None);
         self.normaliser
             .normalise_batch(&batch.frames, &meta, |i, result| match result {
                 Ok(event) => slots[i] = Some(event),
@@ -84,7 +89,7 @@ impl NormaliserShard {
                     );
                 }
             });
-        slots.into_iter().flatten().collect()
+        slots.drain(..).flatten().collect()
     }
 
     fn origin<'a>(&'a self, batch: &'a RawBatch) -> DeadLetterOrigin<'a> {
