@@ -334,8 +334,16 @@ impl VendorRegistry {
         let (line, h) = parse_line(data, meta)?;
         let state = self.state.load();
         match state.slot_of(data, &h, meta) {
-            Some(slot) => Ok(state.map_line(slot, data, line, &h, meta)),
-            None => Ok(self.unrecognised_line(data, &h, meta)),
+            Some(slot) => {
+                let mut tally = Tally::default();
+                let ev = state.map_line(slot, data, line, &h, meta, &mut tally);
+                tally.flush(&state);
+                Ok(ev)
+            }
+            None => {
+                self.count_unrecognised(meta, 1);
+                Ok(unrecognised_line(data, &h, meta))
+            }
         }
     }
 
@@ -357,6 +365,7 @@ impl VendorRegistry {
         let mut parsed = Vec::with_capacity(which.len());
         // Sorted, the lines of one vendor are adjacent (see `group_key`).
         let mut order: Vec<u64> = Vec::with_capacity(which.len());
+        let mut unrecognised = 0;
         for &i in which {
             let data = &frames[i as usize].data;
             let (line, h) = match parse_line(data, meta) {
@@ -371,15 +380,22 @@ impl VendorRegistry {
                     order.push(group_key(slot, h.message, parsed.len()));
                     parsed.push((i, slot, line, h));
                 }
-                None => emit(i as usize, Ok(self.unrecognised_line(data, &h, meta))),
+                None => {
+                    unrecognised += 1;
+                    emit(i as usize, Ok(unrecognised_line(data, &h, meta)));
+                }
             }
         }
+        self.count_unrecognised(meta, unrecognised);
         order.sort_unstable();
+        let mut tally = Tally::default();
         for key in order {
             let (i, slot, line, h) = &parsed[(key & 0xffff_ffff) as usize];
             let data = &frames[*i as usize].data;
-            emit(*i as usize, Ok(state.map_line(*slot, data, line, h, meta)));
+            let ev = state.map_line(*slot, data, line, h, meta, &mut tally);
+            emit(*i as usize, Ok(ev));
         }
+        tally.flush(&state);
     }
 }
 
@@ -398,15 +414,22 @@ fn group_key(slot: u32, message: &str, pos: usize) -> u64 {
 }
 
 impl VendorRegistry {
-    fn unrecognised_line(&self, data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -> Event {
-        let mut ev = event_from_header(data, h, meta);
-        self.unrecognised
-            .entry(meta.source)
-            .or_default()
-            .fetch_add(1, Relaxed);
-        add_header_fields(&mut ev, data, h);
-        ev
+    /// Counts `n` lines of `meta`'s source that no vendor recognised.
+    fn count_unrecognised(&self, meta: &FrameMeta, n: u64) {
+        if n > 0 {
+            self.unrecognised
+                .entry(meta.source)
+                .or_default()
+                .fetch_add(n, Relaxed);
+        }
     }
+}
+
+/// The Base Event of a line no vendor recognised.
+fn unrecognised_line(data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -> Event {
+    let mut ev = event_from_header(data, h, meta);
+    add_header_fields(&mut ev, data, h);
+    ev
 }
 
 impl State {
@@ -419,7 +442,7 @@ impl State {
         self.lookup.get(&v).copied()
     }
 
-    /// Applies mapping `slot` to a line whose header is parsed.
+    /// Applies mapping `slot` to a line whose header is parsed, counting it in `tally`.
     fn map_line(
         &self,
         slot: u32,
@@ -427,25 +450,63 @@ impl State {
         line: &str,
         h: &SyslogHeader<'_>,
         meta: &FrameMeta,
+        tally: &mut Tally,
     ) -> Event {
-        let (plan, m) = &self.slots[slot as usize];
+        let (plan, _) = &self.slots[slot as usize];
         let mut ev = event_from_header(data, h, meta);
         let mut rec = seed(line, h, plan.names());
         let reference_ms = (meta.received_ns / 1_000_000) as i64;
         let applied = plan.apply(&mut rec, data, &mut ev, reference_ms);
-        m.lines.fetch_add(1, Relaxed);
-        if applied.mapped {
-            m.mapped.fetch_add(1, Relaxed);
-        } else {
+        if !applied.mapped {
             // Nothing was extracted: the line is a Base Event of the vendor, message kept.
             ev.class_uid = crate::schema::CLASS_BASE_EVENT;
-            m.unmapped.fetch_add(1, Relaxed);
         }
-        if applied.bad_values > 0 {
-            m.parse_errors
-                .fetch_add(u64::from(applied.bad_values), Relaxed);
-        }
+        tally.count(self, slot, applied);
         ev
+    }
+}
+
+/// Per-vendor counts of lines mapped since the last flush, all of one mapping: added to the
+/// shared atomic counters when the mapping changes (a batch maps its lines grouped by vendor,
+/// so about once per vendor per batch) and at the end, not up to four times a line.
+#[derive(Default)]
+struct Tally {
+    slot: Option<u32>,
+    lines: u64,
+    mapped: u64,
+    unmapped: u64,
+    parse_errors: u64,
+}
+
+impl Tally {
+    fn count(&mut self, state: &State, slot: u32, applied: Applied) {
+        if self.slot != Some(slot) {
+            self.flush(state);
+            self.slot = Some(slot);
+        }
+        self.lines += 1;
+        if applied.mapped {
+            self.mapped += 1;
+        } else {
+            self.unmapped += 1;
+        }
+        self.parse_errors += u64::from(applied.bad_values);
+    }
+
+    fn flush(&mut self, state: &State) {
+        if let Some((_, m)) = self.slot.and_then(|s| state.slots.get(s as usize)) {
+            for (counter, n) in [
+                (&m.lines, self.lines),
+                (&m.mapped, self.mapped),
+                (&m.unmapped, self.unmapped),
+                (&m.parse_errors, self.parse_errors),
+            ] {
+                if n > 0 {
+                    counter.fetch_add(n, Relaxed);
+                }
+            }
+        }
+        *self = Tally::default();
     }
 }
 
