@@ -55,6 +55,15 @@ fn frames() -> Vec<Frame> {
     frames
 }
 
+fn meta(vendor: &str) -> FrameMeta {
+    FrameMeta {
+        source: Symbol::intern("batch-test"),
+        received_ns: RECEIVED_NS,
+        peer: None,
+        vendor: Some(Symbol::intern(vendor)),
+    }
+}
+
 fn render(
     r: &Result<tocsin_engine::schema::Event, tocsin_engine::normalise::NormaliseError>,
 ) -> String {
@@ -72,12 +81,7 @@ fn render(
 fn batch_results_equal_per_line_results_with_the_same_counters() {
     let frames = frames();
     assert!(frames.len() > 400, "{} frames", frames.len());
-    let meta = FrameMeta {
-        source: Symbol::intern("batch-test"),
-        received_ns: RECEIVED_NS,
-        peer: None,
-        vendor: Some(Symbol::intern("auto")),
-    };
+    let meta = meta("auto");
     let single = fresh();
     let want: Vec<String> = frames
         .iter()
@@ -124,12 +128,7 @@ fn a_named_vendor_batch_matches_the_per_line_path() {
     let frames: Vec<Frame> = (0..3)
         .map(|_| Frame::line(Bytes::from_static(line.as_bytes())))
         .collect();
-    let meta = FrameMeta {
-        source: Symbol::intern("batch-test"),
-        received_ns: RECEIVED_NS,
-        peer: None,
-        vendor: Some(Symbol::intern("cisco_asa")),
-    };
+    let meta = meta("cisco_asa");
     let n = fresh();
     let want = render(&n.normalise(&frames[0], &meta));
     assert!(want.contains("\"class_uid\":4001"), "{want}");
