@@ -2,7 +2,7 @@
 //! fields are scratch, `message`/`raw` are inputs, everything else is kept in `unmapped`.
 //! A value that does not convert (a port of `http`) is kept in `unmapped` and counted.
 
-use super::record::Record;
+use super::record::{Record, Texts, Val};
 use crate::normalise::base::parse_ip;
 use crate::schema::{class_uid_of, severity, Event, Status, Symbol};
 use bytes::Bytes;
@@ -81,8 +81,10 @@ pub(super) fn target_of(k: &str) -> Target {
 pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
     let mut bad = 0;
     let mut explicit_entity = false;
+    // Room for every field at once: a CSV or key=value line sends dozens to `unmapped`, and
+    // growing it step by step copied them over and over (an entry is 80 bytes).
     if rec.len() > 4 {
-        ev.unmapped.reserve(rec.len().min(12));
+        ev.unmapped.reserve(rec.len());
     }
     let mut bases = [None; 2];
     let texts = rec.texts(frame);
@@ -101,11 +103,7 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
         if v.is_empty() && t != Target::Message {
             continue;
         }
-        let mut unmapped = |ev: &mut Event| {
-            let key = texts.whole(&mut ev.unmapped, &mut bases, key);
-            let value = texts.whole(&mut ev.unmapped, &mut bases, value);
-            ev.unmapped.push_parts(key, value);
-        };
+        let mut unmapped = |ev: &mut Event| to_unmapped(&texts, &mut bases, ev, key, value);
         let ok = match t {
             Target::Skip => true,
             Target::Message => {
@@ -236,6 +234,20 @@ pub fn assign(rec: &Record<'_>, frame: &Bytes, ev: &mut Event) -> u32 {
         }
     }
     bad
+}
+
+/// Appends field `key` = `value` to the event's `unmapped`.
+#[inline(always)]
+fn to_unmapped(
+    texts: &Texts<'_, '_>,
+    bases: &mut [Option<u8>; 2],
+    ev: &mut Event,
+    key: Val,
+    value: Val,
+) {
+    let key = texts.whole(&mut ev.unmapped, bases, key);
+    let value = texts.whole(&mut ev.unmapped, bases, value);
+    ev.unmapped.push_parts(key, value);
 }
 
 /// `time`: ms since the epoch (what `convert type = "timestamp"` writes), or RFC 3339.

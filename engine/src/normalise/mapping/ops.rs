@@ -3,10 +3,13 @@
 //! leaves the record unchanged and reports it did not match.
 
 use super::fastmatch::FastMatch;
+use bytescan::Finder;
 use super::record::{Key, Names, Record, Val};
 use super::spec::OpSpec;
 use super::timefmt::{parse_time, parse_zone, TimeFormat};
 use rustc_hash::FxHashMap as HashMap;
+
+mod bytescan;
 
 /// A compiled operator.
 #[derive(Debug)]
@@ -329,35 +332,7 @@ impl Op {
                 columns,
                 layout_column,
                 layouts,
-            } => {
-                let cells = split_csv(s, *delim);
-                let cols = match layout_column {
-                    Some(i) => match cells.get(*i).and_then(|c| layouts.get(c.text(s))) {
-                        Some(cols) => cols,
-                        None if !columns.is_empty() => columns,
-                        None => return false,
-                    },
-                    None => columns,
-                };
-                // Only named, non-empty columns become fields (a PAN-OS line has ~100 columns,
-                // most skipped or empty).
-                for (name, cell) in cols.iter().zip(cells) {
-                    if let Some(name) = name {
-                        match cell {
-                            Cell::Span(a, b) if a < b => {
-                                let part = rec.part(v, &s[a..b]);
-                                rec.set(*name, part);
-                            }
-                            Cell::Owned(o) if !o.is_empty() => {
-                                let o = rec.owned(&o);
-                                rec.set(*name, o);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                true
-            }
+            } => csv(rec, v, s, *delim, columns, *layout_column, layouts),
             Kind::Json(op) => op.run(rec, v, s),
             Kind::Set { template } => self.set(rec, template),
             Kind::Rename { to } => {
@@ -929,65 +904,167 @@ fn kv(
     any
 }
 
-/// One CSV cell: a span of the line, or (quoted, with `""` escapes) its unescaped text.
-enum Cell {
-    Span(usize, usize),
-    Owned(String),
+/// One CSV cell: bytes `a..b` of the text; `escaped` when it was quoted with `""` inside
+/// (its text is then those bytes with each `""` read as `"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cell {
+    a: usize,
+    b: usize,
+    escaped: bool,
 }
 
 impl Cell {
-    fn text<'a>(&'a self, line: &'a str) -> &'a str {
-        match self {
-            Cell::Span(a, b) => &line[*a..*b],
-            Cell::Owned(v) => v,
+    /// The cell's text: borrowed, unless `""` escapes had to be undone.
+    fn text<'a>(&self, s: &'a str) -> std::borrow::Cow<'a, str> {
+        let t = &s[self.a..self.b];
+        if self.escaped {
+            std::borrow::Cow::Owned(t.replace("\"\"", "\""))
+        } else {
+            std::borrow::Cow::Borrowed(t)
         }
     }
 }
 
-/// Splits one CSV line (quotes with `""` escapes) into cells without copying unquoted ones.
-fn split_csv(s: &str, delim: u8) -> smallvec::SmallVec<[Cell; 128]> {
-    let b = s.as_bytes();
-    let mut out = smallvec::SmallVec::new();
-    let mut i = 0;
-    loop {
-        if b.get(i) == Some(&b'"') {
-            let mut j = i + 1;
-            let mut owned = String::new();
-            let mut start = j;
-            while j < b.len() {
-                if b[j] == b'"' {
-                    if b.get(j + 1) == Some(&b'"') {
-                        owned.push_str(&s[start..=j]);
-                        j += 2;
-                        start = j;
-                        continue;
-                    }
-                    break;
-                }
-                j += 1;
-            }
-            owned.push_str(&s[start..j.min(b.len())]);
-            out.push(Cell::Owned(owned));
-            i = j + 1;
-            while i < b.len() && b[i] != delim {
-                i += 1;
-            }
-        } else {
-            let from = i.min(b.len());
-            let end = memchr::memchr(delim, &b[from..]).map_or(b.len(), |e| from + e);
-            out.push(Cell::Span(from, end));
-            i = end;
-        }
-        if i >= b.len() {
-            break;
-        }
-        i += 1;
-        if i == b.len() {
-            out.push(Cell::Span(i, i));
-            break;
+/// The cells of one CSV line (quotes with `""` escapes), in order, found in one pass over the
+/// separators and quotes ([`Finder`]); no cell is copied.
+struct Cells<'h> {
+    b: &'h [u8],
+    find: Finder<'h, 2>,
+    delim: u8,
+    /// Where the next cell starts; `None` once the last cell was read.
+    at: Option<usize>,
+}
+
+impl<'h> Cells<'h> {
+    fn new(s: &'h str, delim: u8) -> Self {
+        let b = s.as_bytes();
+        Cells {
+            b,
+            find: Finder::new(b, [delim, b'"']),
+            delim,
+            at: Some(0),
         }
     }
-    out
+
+    /// The first separator at or after `from` (quotes skipped), or the end.
+    #[inline(always)]
+    fn delim_from(&mut self, mut from: usize) -> usize {
+        while let Some(p) = self.find.find(from) {
+            if self.b[p] == self.delim {
+                return p;
+            }
+            from = p + 1;
+        }
+        self.b.len()
+    }
+}
+
+impl Iterator for Cells<'_> {
+    type Item = Cell;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Cell> {
+        let i = self.at?;
+        let b = self.b;
+        let (cell, end) = if b.get(i) == Some(&b'"') {
+            // Quoted: up to the quote that is not doubled, separators inside kept; anything
+            // between the closing quote and the next separator is dropped.
+            let a = i + 1;
+            let mut j = a;
+            let mut escaped = false;
+            let close = loop {
+                match self.find.find(j) {
+                    None => break b.len(),
+                    Some(p) if b[p] == b'"' => {
+                        if b.get(p + 1) == Some(&b'"') {
+                            escaped = true;
+                            j = p + 2;
+                        } else {
+                            break p;
+                        }
+                    }
+                    Some(p) => j = p + 1,
+                }
+            };
+            let cell = Cell {
+                a,
+                b: close,
+                escaped,
+            };
+            (cell, self.delim_from(close + 1))
+        } else {
+            let end = self.delim_from(i);
+            let cell = Cell {
+                a: i,
+                b: end,
+                escaped: false,
+            };
+            (cell, end)
+        };
+        // After a final separator comes one more, empty, cell.
+        self.at = (end < b.len()).then_some(end + 1);
+        Some(cell)
+    }
+}
+
+/// The `csv` operator on text `s` (of field value `v`): only named, non-empty columns become
+/// fields (a PAN-OS line has ~100 columns, most skipped or empty). The cells are read only as
+/// far as the column list goes.
+fn csv(
+    rec: &mut Record<'_>,
+    v: Val,
+    s: &str,
+    delim: u8,
+    columns: &[Option<Key>],
+    layout_column: Option<usize>,
+    layouts: &HashMap<String, Vec<Option<Key>>>,
+) -> bool {
+    let mut cells = Cells::new(s, delim);
+    // The cells up to the layout column, read first to pick the column list.
+    let mut head: smallvec::SmallVec<[Cell; 8]> = smallvec::SmallVec::new();
+    let cols = match layout_column {
+        Some(i) => {
+            head.extend(cells.by_ref().take(i + 1));
+            match head.get(i).and_then(|c| layouts.get(c.text(s).as_ref())) {
+                Some(cols) => cols,
+                None if !columns.is_empty() => columns,
+                None => return false,
+            }
+        }
+        None => columns,
+    };
+    let (named, rest) = cols.split_at(head.len().min(cols.len()));
+    for (name, cell) in named.iter().zip(head) {
+        csv_cell(rec, v, s, name, cell);
+    }
+    for (name, cell) in rest.iter().zip(cells) {
+        csv_cell(rec, v, s, name, cell);
+    }
+    true
+}
+
+/// Sets column `name` (`None`: skipped) to `cell` of text `s` (of value `v`) unless it is empty.
+#[inline(always)]
+fn csv_cell(rec: &mut Record<'_>, v: Val, s: &str, name: &Option<Key>, cell: Cell) {
+    let Some(name) = name else {
+        return;
+    };
+    if cell.a >= cell.b {
+        return;
+    }
+    let value = if cell.escaped {
+        rec.build(|out| {
+            let mut rest = &s[cell.a..cell.b];
+            while let Some(q) = rest.find("\"\"") {
+                out.push_str(&rest[..=q]);
+                rest = &rest[q + 2..];
+            }
+            out.push_str(rest);
+        })
+    } else {
+        rec.sub(v, s, cell.a, cell.b)
+    };
+    rec.set(*name, value);
 }
 
 #[cfg(test)]

@@ -335,7 +335,7 @@ impl<'a> Record<'a> {
     }
 
     /// The text of `v`.
-    #[inline]
+    #[inline(always)]
     pub fn str(&self, v: Val) -> &str {
         match v {
             Val::Line(a, b) => &self.line[a as usize..b as usize],
@@ -419,6 +419,25 @@ impl<'a> Record<'a> {
             Val::Scratch(..) => {}
         }
         self.val(part)
+    }
+
+    /// Bytes `a..b` of `s`, the text of `v` (as [`Record::input`] gives it), as a value: what
+    /// [`Record::part`] makes of `&s[a..b]`, without finding where that lies.
+    #[inline(always)]
+    pub fn sub(&mut self, v: Val, s: &str, a: usize, b: usize) -> Val {
+        match v {
+            Val::Line(x, _) => Val::Line(x + a as u32, x + b as u32),
+            _ => self.sub_other(v, s, a, b),
+        }
+    }
+
+    /// [`Record::sub`] of a constant or of scratch text.
+    #[inline(never)]
+    fn sub_other(&mut self, v: Val, s: &str, a: usize, b: usize) -> Val {
+        match v {
+            Val::Static(t) => Val::Static(&t[a..b]),
+            _ => self.owned(&s[a..b]),
+        }
     }
 
     /// `s` copied to the scratch text.
