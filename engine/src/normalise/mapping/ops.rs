@@ -824,12 +824,26 @@ fn kv(
     let b = s.as_bytes();
     let mut i = 0;
     let mut any = false;
+    let q = quote.unwrap_or(delim);
+    // Every delimiter, separator, quote and backslash, found in one pass over the line; each
+    // search below skips the kinds it does not stop at.
+    let mut hits = Finder::new(b, [delim, sep, q, b'\\']);
+    let mut next_of = |from: usize, x: u8, y: u8| {
+        let mut from = from;
+        while let Some(p) = hits.find(from) {
+            if b[p] == x || b[p] == y {
+                return p;
+            }
+            from = p + 1;
+        }
+        b.len()
+    };
     while i < b.len() {
         while i < b.len() && (b[i] == sep || b[i] == b' ') {
             i += 1;
         }
         let key_start = i;
-        i = memchr::memchr2(delim, sep, &b[i..]).map_or(b.len(), |p| i + p);
+        i = next_of(i, delim, sep);
         if i >= b.len() || b[i] != delim || i == key_start {
             // A token without a delimiter, or a delimiter with no key: skip it (always moving
             // on, so `=x` cannot stall the scan).
@@ -840,42 +854,41 @@ fn kv(
         }
         let key = super::record::trim(&s[key_start..i]);
         i += 1;
-        let (value, next) = if quote.is_some_and(|q| b.get(i) == Some(&q)) {
-            let q = b[i];
+        let (va, vb, next) = if quote.is_some() && b.get(i) == Some(&q) {
             let start = i + 1;
             let mut j = start;
             // The closing quote, stepping over backslash escapes.
             while j < b.len() {
-                match memchr::memchr2(q, b'\\', &b[j..]) {
-                    Some(p) if b[j + p] == q => {
-                        j += p;
-                        break;
-                    }
-                    Some(p) => j += p + 2,
-                    None => j = b.len(),
+                let p = next_of(j, q, b'\\');
+                if p < b.len() && b[p] != q {
+                    j = p + 2;
+                } else {
+                    j = p;
+                    break;
                 }
             }
             let end = j.min(b.len());
-            (&s[start..end], (end + 1).min(b.len()))
+            (start, end, (end + 1).min(b.len()))
         } else {
             let start = i;
-            let j = memchr::memchr(sep, &b[i..]).map_or(b.len(), |p| i + p);
-            let value = &s[start..j];
-            let plain_end = value
-                .as_bytes()
-                .last()
-                .is_none_or(|&c| c > b' ' && c < 0x80);
-            (if plain_end { value } else { value.trim_end() }, j)
+            let j = next_of(i, sep, sep);
+            let plain_end = j == start || matches!(b[j - 1], 0x21..=0x7f);
+            let end = if plain_end {
+                j
+            } else {
+                start + s[start..j].trim_end().len()
+            };
+            (start, end, j)
         };
         i = next;
         if key.is_empty() {
             continue;
         }
         any = true;
-        if value.is_empty() {
+        if va == vb {
             continue;
         }
-        let value = rec.part(v, value);
+        let value = rec.sub(v, s, va, vb);
         // One fingerprint of the key serves the mapping's names and the record's own index.
         let h = super::record::key_hash(key.as_bytes());
         let named = rec.names().find_hashed(key, h);
@@ -889,7 +902,8 @@ fn kv(
             match named {
                 Some(k) => rec.set(k, value),
                 None => {
-                    let name = rec.part(v, key);
+                    let ka = key.as_ptr() as usize - b.as_ptr() as usize;
+                    let name = rec.sub(v, s, ka, ka + key.len());
                     rec.set_other(h, name, value);
                 }
             }

@@ -165,7 +165,7 @@ impl Names {
             if at == 0 {
                 return None;
             }
-            if fp == h && self.keys[usize::from(at - 1)].name.as_bytes() == name {
+            if fp == h && same_bytes(self.keys[usize::from(at - 1)].name.as_bytes(), name) {
                 return Some(at - 1);
             }
             i = (i + 1) & mask;
@@ -278,6 +278,24 @@ pub fn key_hash(key: &[u8]) -> u32 {
         ^ at(n.wrapping_sub(2)) << 4
         ^ at(n / 2) << 12;
     h.wrapping_mul(0x9E37_79B1)
+}
+
+/// `a == b`, for the short keys of a record without a call to `memcmp`: up to 16 bytes are
+/// compared as two overlapping words.
+#[inline(always)]
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        0..=3 => a == b,
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
 }
 
 fn slot_of(h: u32) -> usize {
@@ -579,7 +597,7 @@ impl<'a> Record<'a> {
 
     fn key_is(&self, i: usize, key: &[u8]) -> bool {
         let k = self.fields[i].key;
-        !is_removed(k) && self.bytes(k) == key
+        !is_removed(k) && same_bytes(self.bytes(k), key)
     }
 
     /// Where the field with key `key` (fingerprint `h`), one the mapping does not name, is.
@@ -760,6 +778,28 @@ impl Texts<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_bytes_is_equality() {
+        let words: Vec<Vec<u8>> = (0..=24)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                // The same length, one byte changed at each position.
+                let mut out = vec![base.clone()];
+                for i in 0..n {
+                    let mut v = base.clone();
+                    v[i] ^= 0x80;
+                    out.push(v);
+                }
+                out
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn trim_matches_str_trim() {
