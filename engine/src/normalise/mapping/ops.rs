@@ -55,7 +55,7 @@ enum Kind {
         to: Key,
     },
     Map {
-        values: HashMap<String, Const>,
+        values: MapValues,
         to: Key,
         default: Option<Const>,
         ignore_case: bool,
@@ -67,6 +67,65 @@ enum Kind {
     Drop {
         fields: Vec<Key>,
     },
+}
+
+/// The table of a `map` operator (keys lower-cased when it ignores case). Most tables hold a
+/// handful of short words: those are compared in place (by length first, case folded as the
+/// bytes are compared), with no hashing and no lower-cased copy of the value; larger tables
+/// are hashed.
+#[derive(Debug)]
+struct MapValues {
+    small: Vec<(Box<[u8]>, Const)>,
+    large: Option<HashMap<Box<[u8]>, Const>>,
+}
+
+/// The most entries a `map` table compares in place.
+const MAP_SMALL: usize = 16;
+
+impl MapValues {
+    fn new(values: HashMap<String, Const>) -> MapValues {
+        let entries = values
+            .into_iter()
+            .map(|(k, v)| (k.into_bytes().into_boxed_slice(), v));
+        if values_len_small(&entries) {
+            MapValues {
+                small: entries.collect(),
+                large: None,
+            }
+        } else {
+            MapValues {
+                small: Vec::new(),
+                large: Some(entries.collect()),
+            }
+        }
+    }
+
+    /// The value for `key` (compared ignoring ASCII case when `fold`; the table's keys are
+    /// lower-case then).
+    #[inline]
+    fn get(&self, key: &[u8], fold: bool) -> Option<&Const> {
+        if let Some(large) = &self.large {
+            if fold && key.iter().any(u8::is_ascii_uppercase) {
+                let lower: smallvec::SmallVec<[u8; 64]> =
+                    key.iter().map(u8::to_ascii_lowercase).collect();
+                return large.get(&lower[..]);
+            }
+            return large.get(key);
+        }
+        self.small.iter().find_map(|(k, v)| {
+            let same = k.len() == key.len()
+                && if fold {
+                    key.eq_ignore_ascii_case(k)
+                } else {
+                    **k == *key
+                };
+            same.then_some(v)
+        })
+    }
+}
+
+fn values_len_small<I: ExactSizeIterator>(entries: &I) -> bool {
+    entries.len() <= MAP_SMALL
 }
 
 #[derive(Debug)]
@@ -191,12 +250,13 @@ impl Op {
                     return Err("map needs `values`".into());
                 }
                 let ignore_case = spec.ignore_case.unwrap_or(true);
+                let values: HashMap<String, Const> = spec
+                    .values
+                    .iter()
+                    .map(|(k, v)| (if ignore_case { k.to_ascii_lowercase() } else { k.clone() }, text(v)))
+                    .collect();
                 Kind::Map {
-                    values: spec
-                        .values
-                        .iter()
-                        .map(|(k, v)| (if ignore_case { k.to_ascii_lowercase() } else { k.clone() }, text(v)))
-                        .collect(),
+                    values: MapValues::new(values),
                     to: names.key(spec.to.as_deref().unwrap_or(&field)),
                     default: spec.default.as_deref().map(text),
                     ignore_case,
@@ -292,15 +352,20 @@ impl Op {
             rec.set(self.field, Val::Static(t));
             return true;
         }
-        // Field values are read before the join appends to the scratch text.
-        let parts: smallvec::SmallVec<[Val; 8]> = template
-            .iter()
-            .filter_map(|piece| match piece {
-                Piece::Lit(t) => Some(Val::Static(t)),
-                Piece::Field(f) => rec.get(*f),
-            })
-            .collect();
-        let v = rec.join(parts);
+        // Appending to the scratch text leaves the values already there in place, so the
+        // fields are read as the pieces are appended.
+        let start = rec.scratch_len();
+        for piece in template {
+            match piece {
+                Piece::Lit(t) => rec.append(Val::Static(t)),
+                Piece::Field(f) => {
+                    if let Some(v) = rec.get(*f) {
+                        rec.append(v);
+                    }
+                }
+            }
+        }
+        let v = rec.scratch_from(start);
         rec.set(self.field, v);
         true
     }
@@ -351,15 +416,7 @@ impl Op {
                 ignore_case,
             } => {
                 let key = super::record::trim(s);
-                let mut lower = smallvec::SmallVec::<[u8; 64]>::new();
-                let key = if *ignore_case && key.bytes().any(|b| b.is_ascii_uppercase()) {
-                    lower.extend(key.bytes().map(|b| b.to_ascii_lowercase()));
-                    // ASCII case folding of UTF-8 stays UTF-8.
-                    std::str::from_utf8(&lower).unwrap_or(key)
-                } else {
-                    key
-                };
-                match values.get(key).or(default.as_ref()) {
+                match values.get(key.as_bytes(), *ignore_case).or(default.as_ref()) {
                     Some(out) => {
                         rec.set(*to, Val::Static(out));
                         true

@@ -477,18 +477,36 @@ impl<'a> Record<'a> {
     pub fn join(&mut self, parts: impl IntoIterator<Item = Val>) -> Val {
         let a = self.scratch.len();
         for part in parts {
-            match part {
-                Val::Line(x, y) => self.scratch.push_str(&self.line[x as usize..y as usize]),
-                Val::Scratch(x, y) => {
-                    // Rare (a template over a value the mapping built); `extend_from_within`
-                    // is past the workspace's MSRV.
-                    let piece = self.scratch[x as usize..y as usize].to_owned();
-                    self.scratch.push_str(&piece);
-                }
-                Val::Static(s) => self.scratch.push_str(s),
-            }
+            self.append(part);
         }
-        Val::Scratch(a as u32, self.scratch.len() as u32)
+        self.scratch_from(a)
+    }
+
+    /// The length of the scratch text (where [`Record::append`]s start).
+    #[inline]
+    pub fn scratch_len(&self) -> usize {
+        self.scratch.len()
+    }
+
+    /// Appends the text of `part` to the scratch text (values already there stay in place).
+    #[inline]
+    pub fn append(&mut self, part: Val) {
+        match part {
+            Val::Line(x, y) => self.scratch.push_str(&self.line[x as usize..y as usize]),
+            Val::Scratch(x, y) => {
+                // Rare (a template over a value the mapping built); `extend_from_within`
+                // is past the workspace's MSRV.
+                let piece = self.scratch[x as usize..y as usize].to_owned();
+                self.scratch.push_str(&piece);
+            }
+            Val::Static(s) => self.scratch.push_str(s),
+        }
+    }
+
+    /// The scratch text from `start` (a [`Record::scratch_len`]) on, as a value.
+    #[inline]
+    pub fn scratch_from(&self, start: usize) -> Val {
+        Val::Scratch(start as u32, self.scratch.len() as u32)
     }
 
     /// The value of field `key`.
