@@ -3,10 +3,10 @@
 //! leaves the record unchanged and reports it did not match.
 
 use super::fastmatch::FastMatch;
-use bytescan::Finder;
 use super::record::{Key, Names, Record, Val};
 use super::spec::OpSpec;
 use super::timefmt::{parse_time, parse_zone, TimeFormat};
+use bytescan::Finder;
 use rustc_hash::FxHashMap as HashMap;
 
 mod bytescan;
@@ -416,7 +416,10 @@ impl Op {
                 ignore_case,
             } => {
                 let key = super::record::trim(s);
-                match values.get(key.as_bytes(), *ignore_case).or(default.as_ref()) {
+                match values
+                    .get(key.as_bytes(), *ignore_case)
+                    .or(default.as_ref())
+                {
                     Some(out) => {
                         rec.set(*to, Val::Static(out));
                         true
@@ -1505,5 +1508,307 @@ if_missing = "_syslog.hostname""#,
             let err = Op::compile(&spec, &mut Names::default()).unwrap_err();
             assert!(err.contains(want), "{src}: {err}");
         }
+    }
+
+    // The splitting operators as they were before bytescan::Finder (a memchr call per field):
+    // the new ones must find the same fields.
+    enum OldCell {
+        Span(usize, usize),
+        Owned(String),
+    }
+
+    #[allow(clippy::all)]
+    fn old_split_csv(s: &str, delim: u8) -> Vec<OldCell> {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        loop {
+            if b.get(i) == Some(&b'"') {
+                let mut j = i + 1;
+                let mut owned = String::new();
+                let mut start = j;
+                while j < b.len() {
+                    if b[j] == b'"' {
+                        if b.get(j + 1) == Some(&b'"') {
+                            owned.push_str(&s[start..=j]);
+                            j += 2;
+                            start = j;
+                            continue;
+                        }
+                        break;
+                    }
+                    j += 1;
+                }
+                owned.push_str(&s[start..j.min(b.len())]);
+                out.push(OldCell::Owned(owned));
+                i = j + 1;
+                while i < b.len() && b[i] != delim {
+                    i += 1;
+                }
+            } else {
+                let from = i.min(b.len());
+                let end = memchr::memchr(delim, &b[from..]).map_or(b.len(), |e| from + e);
+                out.push(OldCell::Span(from, end));
+                i = end;
+            }
+            if i >= b.len() {
+                break;
+            }
+            i += 1;
+            if i == b.len() {
+                out.push(OldCell::Span(i, i));
+                break;
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments, clippy::all)]
+    fn old_kv(
+        rec: &mut Record<'_>,
+        v: Val,
+        s: &str,
+        sep: u8,
+        delim: u8,
+        quote: Option<u8>,
+        prefix: &str,
+        renamed: &[Option<Key>],
+    ) -> bool {
+        let b = s.as_bytes();
+        let mut i = 0;
+        let mut any = false;
+        while i < b.len() {
+            while i < b.len() && (b[i] == sep || b[i] == b' ') {
+                i += 1;
+            }
+            let key_start = i;
+            i = memchr::memchr2(delim, sep, &b[i..]).map_or(b.len(), |p| i + p);
+            if i >= b.len() || b[i] != delim || i == key_start {
+                // A token without a delimiter, or a delimiter with no key: skip it (always moving
+                // on, so `=x` cannot stall the scan).
+                if i == key_start {
+                    i += 1;
+                }
+                continue;
+            }
+            let key = super::super::record::trim(&s[key_start..i]);
+            i += 1;
+            let (value, next) = if quote.is_some_and(|q| b.get(i) == Some(&q)) {
+                let q = b[i];
+                let start = i + 1;
+                let mut j = start;
+                // The closing quote, stepping over backslash escapes.
+                while j < b.len() {
+                    match memchr::memchr2(q, b'\\', &b[j..]) {
+                        Some(p) if b[j + p] == q => {
+                            j += p;
+                            break;
+                        }
+                        Some(p) => j += p + 2,
+                        None => j = b.len(),
+                    }
+                }
+                let end = j.min(b.len());
+                (&s[start..end], (end + 1).min(b.len()))
+            } else {
+                let start = i;
+                let j = memchr::memchr(sep, &b[i..]).map_or(b.len(), |p| i + p);
+                let value = &s[start..j];
+                let plain_end = value
+                    .as_bytes()
+                    .last()
+                    .is_none_or(|&c| c > b' ' && c < 0x80);
+                (if plain_end { value } else { value.trim_end() }, j)
+            };
+            i = next;
+            if key.is_empty() {
+                continue;
+            }
+            any = true;
+            if value.is_empty() {
+                continue;
+            }
+            let value = rec.part(v, value);
+            // One fingerprint of the key serves the mapping's names and the record's own index.
+            let h = super::super::record::key_hash(key.as_bytes());
+            let named = rec.names().find_hashed(key, h);
+            if let Some(k) = named {
+                if let Some(Some(to)) = renamed.get(usize::from(k.slot)) {
+                    rec.set(*to, value);
+                    continue;
+                }
+            }
+            if prefix.is_empty() {
+                match named {
+                    Some(k) => rec.set(k, value),
+                    None => {
+                        let name = rec.part(v, key);
+                        rec.set_other(h, name, value);
+                    }
+                }
+            } else {
+                let name = rec.build(|out| {
+                    out.push_str(prefix);
+                    out.push_str(key);
+                });
+                rec.set_named(name, value, false);
+            }
+        }
+        any
+    }
+
+    /// Every string of `alphabet` up to `max` characters, then `extra` longer pseudo-random
+    /// ones (up to 300 bytes: several 64-byte blocks).
+    fn texts(alphabet: &[&str], max: usize, extra: usize) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |a| format!("{s}{a}")))
+                .collect();
+            out.extend(last.iter().cloned());
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..extra {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 300) as usize;
+            let s: String = (0..len)
+                .map(|i| alphabet[((seed >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn csv_finds_the_cells_the_old_splitter_found() {
+        let mut names = Names::default();
+        let cols: Vec<String> = (0..120).map(|i| format!("\"c{i}\"")).collect();
+        let o = op(
+            &mut names,
+            &format!("op = \"csv\"\ncolumns = [{}]", cols.join(", ")),
+        );
+        for line in texts(&["a", ",", "\"", " ", "é"], 6, 3000) {
+            let mut r = rec(&names, &line);
+            assert!(o.run(&mut r, 0));
+            let old = old_split_csv(&line, b',');
+            for i in 0..120 {
+                let want = old.get(i).and_then(|c| match c {
+                    OldCell::Span(a, b) if a < b => Some(&line[*a..*b]),
+                    OldCell::Owned(o) if !o.is_empty() => Some(o.as_str()),
+                    _ => None,
+                });
+                assert_eq!(r.lookup(&format!("c{i}")), want, "{line:?} column {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn kv_finds_the_pairs_the_old_scanner_found() {
+        let all = |r: &Record<'_>| -> Vec<(String, String)> {
+            r.iter()
+                .map(|(k, v)| (r.str(k).to_owned(), r.str(v).to_owned()))
+                .collect()
+        };
+        for (sep, delim, quote, prefix) in [
+            (b' ', b'=', Some(b'"'), ""),
+            (b',', b':', Some(b'\''), "p."),
+            (b' ', b'=', None, ""),
+            (b'\\', b'=', Some(b'\\'), ""),
+        ] {
+            let mut names = Names::default();
+            let (a, b) = (names.key("a"), names.key("b_renamed"));
+            let mut renamed = vec![None; usize::from(a.slot) + 1];
+            renamed[usize::from(a.slot)] = Some(b);
+            let alphabet: Vec<String> = ["a", "b", " ", "é", "\t"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([sep, delim, quote.unwrap_or(b'"'), b'\\'].map(|c| (c as char).to_string()))
+                .collect();
+            let alphabet: Vec<&str> = alphabet.iter().map(String::as_str).collect();
+            for line in texts(&alphabet, 5, 2000) {
+                let mut new = Record::new(&line, &names);
+                let v = Val::Line(0, line.len() as u32);
+                let found = kv(&mut new, v, &line, sep, delim, quote, prefix, &renamed);
+                let got = all(&new);
+                drop(new);
+                let mut old = Record::new(&line, &names);
+                let want_found = old_kv(&mut old, v, &line, sep, delim, quote, prefix, &renamed);
+                assert_eq!((found, got), (want_found, all(&old)), "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn map_tables_small_and_large_fold_case_as_before() {
+        for n in [3usize, MAP_SMALL, MAP_SMALL + 1, 40] {
+            for ignore_case in [true, false] {
+                let mut names = Names::default();
+                let values: Vec<String> = (0..n)
+                    .map(|i| format!("\"Key{i}\" = \"v{i}\""))
+                    .chain(["\"é\" = \"accent\"".to_owned()])
+                    .collect();
+                let o = op(
+                    &mut names,
+                    &format!(
+                        "op = \"map\"\nfield = \"x\"\nto = \"y\"\nignore_case = {ignore_case}\nvalues = {{ {} }}",
+                        values.join(", ")
+                    ),
+                );
+                for (input, want) in [
+                    ("Key1".to_owned(), Some("v1")),
+                    (" key2 ".to_owned(), ignore_case.then_some("v2")),
+                    ("KEY0".to_owned(), ignore_case.then_some("v0")),
+                    ("é".to_owned(), Some("accent")),
+                    ("É".to_owned(), None),
+                    (format!("Key{n}"), None),
+                    ("".to_owned(), None),
+                    ("Key".to_owned(), None),
+                ] {
+                    let mut r = rec(&names, "m");
+                    r.set_named(Val::Static("x"), r_static(&input), false);
+                    assert_eq!(
+                        o.run(&mut r, 0),
+                        want.is_some(),
+                        "{n} {ignore_case} {input:?}"
+                    );
+                    assert_eq!(r.lookup("y"), want, "{n} {ignore_case} {input:?}");
+                }
+            }
+        }
+    }
+
+    fn r_static(s: &str) -> Val {
+        Val::Static(crate::schema::Symbol::intern(s).as_str())
+    }
+
+    #[test]
+    fn set_joins_fields_literals_and_built_values() {
+        let mut names = Names::default();
+        let o = op(
+            &mut names,
+            r#"op = "set"
+field = "out"
+value = "<{a}|{missing}|{b}>""#,
+        );
+        let again = op(
+            &mut names,
+            r#"op = "set"
+field = "twice"
+value = "{out}{out}""#,
+        );
+        let line = "xyz";
+        let mut r = Record::new(line, &names);
+        r.set_named(Val::Static("a"), Val::Line(0, 2), false);
+        let built = r.owned("built");
+        r.set_named(Val::Static("b"), built, false);
+        assert!(o.run(&mut r, 0));
+        assert_eq!(r.lookup("out"), Some("<xy||built>"));
+        assert!(again.run(&mut r, 0));
+        assert_eq!(r.lookup("twice"), Some("<xy||built><xy||built>"));
+        assert_eq!(r.lookup("b"), Some("built"), "earlier values stay in place");
     }
 }

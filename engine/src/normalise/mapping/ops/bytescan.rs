@@ -152,7 +152,18 @@ mod tests {
                     _ => b'a' + (i % 26) as u8,
                 })
                 .collect();
-            for from in [0, 1, 5, 63, 64, 65, len.saturating_sub(1), len, len + 1, len + 70] {
+            for from in [
+                0,
+                1,
+                5,
+                63,
+                64,
+                65,
+                len.saturating_sub(1),
+                len,
+                len + 1,
+                len + 70,
+            ] {
                 let want: Vec<usize> = (from..len)
                     .filter(|&i| hay[i] == b',' || hay[i] == b'"')
                     .collect();
@@ -180,8 +191,12 @@ mod tests {
             *b = (i as u8).wrapping_mul(37);
         }
         for set in [[0u8, 37], [74, 255], [b'=', b' '], [128, 1]] {
-            assert_eq!(mask64(&block, &set), mask64_portable(&block, &set), "{set:?}");
+            assert_eq!(
+                mask64(&block, &set),
+                mask64_portable(&block, &set),
+                "{set:?}"
+            );
         }
-        assert_eq!(mask64(&[b'x'; 64], &[b'x']), u64::MAX);
+        assert_eq!(mask64(&[b'x'; 64], b"x"), u64::MAX);
     }
 }
