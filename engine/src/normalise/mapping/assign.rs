@@ -276,27 +276,33 @@ pub(super) fn ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
         return None;
     }
     let mut octets = [0u8; 4];
-    let mut i = 0;
-    for (n, octet) in octets.iter_mut().enumerate() {
-        if n > 0 {
-            if b.get(i) != Some(&b'.') {
+    // The octet being read: its index, value and digits so far.
+    let (mut n, mut value, mut digits) = (0usize, 0u32, 0u32);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || n == 3 {
                 return None;
             }
-            i += 1;
+            octets[n] = value as u8;
+            (n, value, digits) = (n + 1, 0, 0);
+        } else {
+            let d = c.wrapping_sub(b'0');
+            // A digit; no fourth digit, no digit after a leading zero, at most 255.
+            if d > 9 || digits == 3 || (digits == 1 && value == 0) {
+                return None;
+            }
+            value = value * 10 + u32::from(d);
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
         }
-        let start = i;
-        let mut value = 0u32;
-        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
-            value = value * 10 + u32::from(b[i] - b'0');
-            i += 1;
-        }
-        let len = i - start;
-        if len == 0 || (len > 1 && b[start] == b'0') || value > 255 {
-            return None;
-        }
-        *octet = value as u8;
     }
-    (i == b.len()).then(|| std::net::Ipv4Addr::from(octets))
+    if digits == 0 || n != 3 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(std::net::Ipv4Addr::from(octets))
 }
 
 fn port(v: &str) -> Option<u16> {

@@ -373,10 +373,21 @@ impl Op {
     /// [`Op::run`] once its conditions hold and its input field `v` is there.
     #[inline(never)]
     fn run_checked(&self, rec: &mut Record<'_>, v: Val, reference_ms: i64) -> bool {
-        let mut buf = rec.take_input_buf();
-        let s = rec.input(v, &mut buf);
+        // A line span or a constant is read in place; scratch text is copied to the record's
+        // input buffer first (the operator may append to the scratch text as it runs).
+        let scratch = matches!(v, Val::Scratch(..));
+        let mut buf = String::new();
+        if scratch {
+            buf = rec.take_input_buf();
+        }
+        let s = match rec.outside(v) {
+            Some(s) => s,
+            None => rec.input(v, &mut buf),
+        };
         let matched = self.run_on(rec, v, s, reference_ms);
-        rec.give_input_buf(buf);
+        if scratch {
+            rec.give_input_buf(buf);
+        }
         matched
     }
 

@@ -391,6 +391,18 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// The text of `v` when it is not the record's own (a line span or a constant): borrowed
+    /// from the line or the mapping, not from the record, so an operator can read it while it
+    /// sets fields, without the copy [`Record::input`] makes of scratch text.
+    #[inline(always)]
+    pub fn outside(&self, v: Val) -> Option<&'a str> {
+        match v {
+            Val::Line(a, b) => Some(&self.line[a as usize..b as usize]),
+            Val::Static(s) => Some(s),
+            Val::Scratch(..) => None,
+        }
+    }
+
     /// The buffer for [`Record::input`] (give it back with [`Record::give_input_buf`]).
     pub fn take_input_buf(&mut self) -> String {
         std::mem::take(&mut self.input_buf)
@@ -752,26 +764,37 @@ impl Texts<'_, '_> {
     /// The whole of `v` as a [`Part`] of `unmapped`: a span of the line or of the scratch text
     /// (each registered as a base of `unmapped` when first used; `bases` remembers their
     /// indices), a constant as itself.
+    #[inline(always)]
     pub fn whole(&self, unmapped: &mut Unmapped, bases: &mut [Option<u8>; 2], v: Val) -> Part {
         let (which, a, b) = match v {
             Val::Static(s) => return Part::Text(Text::from_static(s)),
             Val::Line(a, b) => (0, a, b),
             Val::Scratch(a, b) => (1, a, b),
         };
-        let base = match bases[which] {
-            Some(b) => Some(b),
-            None => {
-                let text = match which {
-                    0 => Text::slice_of(self.frame, self.rec.line),
-                    _ => self.scratch().clone(),
-                };
-                bases[which] = unmapped.add_base(text);
-                bases[which]
-            }
-        };
-        match base {
+        match bases[which] {
             Some(base) => Part::Span { base, a, b },
-            None => Part::Text(self.text(v, self.rec.str(v))),
+            None => self.whole_first(unmapped, bases, which, v),
+        }
+    }
+
+    /// [`Texts::whole`] for the first value of the line (`which` 0) or of the scratch text
+    /// (1): registers it as a base.
+    #[inline(never)]
+    fn whole_first(
+        &self,
+        unmapped: &mut Unmapped,
+        bases: &mut [Option<u8>; 2],
+        which: usize,
+        v: Val,
+    ) -> Part {
+        let text = match which {
+            0 => Text::slice_of(self.frame, self.rec.line),
+            _ => self.scratch().clone(),
+        };
+        bases[which] = unmapped.add_base(text);
+        match (bases[which], v) {
+            (Some(base), Val::Line(a, b) | Val::Scratch(a, b)) => Part::Span { base, a, b },
+            _ => Part::Text(self.text(v, self.rec.str(v))),
         }
     }
 
