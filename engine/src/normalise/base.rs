@@ -16,7 +16,7 @@
 //!   (a quoted value keeps any backslash escape as sent). CSV bodies (PAN-OS) stay in the
 //!   message for the vendor mappings.
 
-use super::syslog::{parse_structured_data, parse_syslog, SyslogHeader};
+use super::syslog::{parse_structured_data, parse_syslog_into, SyslogHeader};
 use super::{FrameMeta, NormaliseError};
 use crate::schema::{severity, Event, Symbol, Text, CLASS_BASE_EVENT};
 use bytes::Bytes;
@@ -47,6 +47,18 @@ pub fn parse_line<'a>(
     data: &'a Bytes,
     meta: &FrameMeta,
 ) -> Result<(&'a str, SyslogHeader<'a>), NormaliseError> {
+    let mut h = SyslogHeader::bare("");
+    let line = parse_line_into(data, meta, &mut h)?;
+    Ok((line, h))
+}
+
+/// [`parse_line`] with the header parsed into `h` in place (see
+/// [`crate::normalise::syslog::parse_syslog_into`]); returns the line.
+pub fn parse_line_into<'a>(
+    data: &'a Bytes,
+    meta: &FrameMeta,
+    h: &mut SyslogHeader<'a>,
+) -> Result<&'a str, NormaliseError> {
     let line = utf8(data)?;
     if line
         .trim_matches(|c: char| c.is_whitespace() || c == '\0')
@@ -54,8 +66,8 @@ pub fn parse_line<'a>(
     {
         return Err(NormaliseError::Empty);
     }
-    let h = parse_syslog(line, received_ms(meta))?;
-    Ok((line, h))
+    parse_syslog_into(line, received_ms(meta), h)?;
+    Ok(line)
 }
 
 fn received_ms(meta: &FrameMeta) -> i64 {

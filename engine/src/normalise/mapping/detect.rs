@@ -444,55 +444,105 @@ const LEAD_RULES: LeadRules = LeadRules {
 /// by several signatures is worth a few more (false) hits than one per signature.
 const FRAGMENT_COST: f64 = 1e-4;
 
-/// The signatures starting with one rare byte: `memchr` finds the byte, the second byte of the
-/// line there picks the signatures to compare.
+/// The signatures starting with one rare byte: `memchr` finds the byte, and the line's 4 bytes
+/// there pick the signatures to compare. A byte can lead many signatures that share their
+/// first bytes (every Apache method after `] "`, the Cisco facilities after `%S`): picked by the
+/// second byte only, each hit compared 20 of them; picked by a hash of the first 4, one or two.
 #[derive(Debug)]
 struct Lead {
     byte: u8,
     /// Signatures that are this byte alone.
     whole: Vec<usize>,
-    /// The longer ones, by their second byte: `sigs[start[b]..start[b + 1]]` have second byte `b`.
-    sigs: Vec<usize>,
-    start: Box<[u32; 257]>,
+    /// Those of 2 or 3 bytes, compared at every occurrence of the byte.
+    short: Vec<usize>,
+    /// Those of 4 bytes or more, by the hash of their first 4 ([`prefix_bucket`]):
+    /// `long[start[h]..start[h + 1]]` hash to `h`.
+    long: Vec<usize>,
+    start: Box<[u32; PREFIX_BUCKETS + 1]>,
+}
+
+/// Hash buckets of a lead's long signatures (a collision only costs a compare).
+const PREFIX_BUCKETS: usize = 256;
+
+/// The bucket of a signature or a line position by its first 4 bytes (little-endian).
+#[inline]
+fn prefix_bucket(first4: u32) -> usize {
+    (first4.wrapping_mul(0x9E37_79B1) >> 24) as usize
+}
+
+/// The first 4 bytes of `b` (at least 4 long) as a little-endian word.
+#[inline]
+fn first4(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 impl Lead {
     fn new(byte: u8, ids: &[usize], texts: &[Vec<u8>]) -> Lead {
-        let (whole, mut sigs): (Vec<usize>, Vec<usize>) =
-            ids.iter().partition(|&&i| texts[i].len() == 1);
-        sigs.sort_by_key(|&i| texts[i][1]);
-        let mut start = Box::new([0u32; 257]);
+        let whole = ids
+            .iter()
+            .copied()
+            .filter(|&i| texts[i].len() == 1)
+            .collect();
+        let short = ids
+            .iter()
+            .copied()
+            .filter(|&i| (2..4).contains(&texts[i].len()))
+            .collect();
+        let mut long: Vec<usize> = ids
+            .iter()
+            .copied()
+            .filter(|&i| texts[i].len() >= 4)
+            .collect();
+        long.sort_by_key(|&i| (prefix_bucket(first4(&texts[i])), i));
+        let mut start = Box::new([0u32; PREFIX_BUCKETS + 1]);
         for (b, s) in start.iter_mut().enumerate() {
-            *s = sigs.partition_point(|&i| usize::from(texts[i][1]) < b) as u32;
+            *s = long.partition_point(|&i| prefix_bucket(first4(&texts[i])) < b) as u32;
         }
         Lead {
             byte,
             whole,
-            sigs,
+            short,
+            long,
             start,
         }
     }
 
     /// The lead byte is at `at`.
     /// Whether a signature not found before was.
+    #[inline]
     fn hit(&self, packed: &Packed, haystack: &[u8], at: usize, found: &mut Found<'_>) -> bool {
         let mut new = false;
         for &i in &self.whole {
             new |= !found.has(i);
             found.set(i);
         }
-        let Some(&second) = haystack.get(at + 1) else {
-            return new;
-        };
-        let b = usize::from(second);
-        for &i in &self.sigs[self.start[b] as usize..self.start[b + 1] as usize] {
-            if !found.has(i) && occurs_at(&packed.texts[i], packed.heads[i], haystack, at) {
-                found.set(i);
-                new = true;
-            }
+        new |= compare_at(packed, &self.short, haystack, at, found);
+        if let Some(w) = haystack.get(at..at + 4) {
+            let b = prefix_bucket(first4(w));
+            let long = &self.long[self.start[b] as usize..self.start[b + 1] as usize];
+            new |= compare_at(packed, long, haystack, at, found);
         }
         new
     }
+}
+
+/// Marks found each of `sigs` not found yet that occurs at `at`; whether one did.
+#[inline(always)]
+fn compare_at(
+    packed: &Packed,
+    sigs: &[usize],
+    haystack: &[u8],
+    at: usize,
+    found: &mut Found<'_>,
+) -> bool {
+    let mut new = false;
+    for &i in sigs {
+        if !found.has(i) && occurs_at(&packed.texts[i], packed.heads[i], haystack, at) {
+            found.set(i);
+            new = true;
+        }
+    }
+    new
 }
 
 /// The signatures a fragment stands for, each with where the fragment starts in it.
@@ -1297,7 +1347,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rare_first_byte_leads_and_the_second_byte_picks_the_signatures() {
+    fn a_rare_first_byte_leads_and_the_bytes_after_it_pick_the_signatures() {
         let texts: Vec<Vec<u8>> = ["%ASA-", "%SYS-", "%SEC-", "%LINK-", "%", "logid="]
             .iter()
             .map(|s| s.as_bytes().to_vec())
@@ -1317,6 +1367,50 @@ mod tests {
         // The lead byte last in the line: no second byte to look at.
         assert_eq!(f("ends with %"), [false, false, false, false, true, false]);
         assert_eq!(f(""), [false; 6]);
+    }
+
+    #[test]
+    fn a_lead_with_many_signatures_sharing_their_start_finds_each_at_every_offset() {
+        // Every Apache method after `] "`, the 3-byte `] "` of nginx, 2-byte and 4-byte ones,
+        // signatures that are prefixes of others, and (with 40 of them in 256 buckets) some
+        // that hash to the same bucket.
+        let mut sigs: Vec<String> = [
+            "GET ",
+            "POST ",
+            "PUT ",
+            "PATCH ",
+            "PROPFIND ",
+            "PROPPATCH ",
+            "HEAD ",
+            "-\" ",
+        ]
+        .iter()
+        .map(|m| format!("] \"{m}"))
+        .collect();
+        sigs.extend(["] \"", "]x", "] \"P", "]]]]"].map(String::from));
+        sigs.extend((0..40).map(|k| format!("]{k:02}z")));
+        let texts: Vec<Vec<u8>> = sigs.iter().map(|s| s.clone().into_bytes()).collect();
+        let packed = Packed::build(&texts, &EVERY_LEAD).unwrap();
+        assert_eq!(packed.leads.len(), 1);
+        assert!(packed.searcher.is_none());
+        let lead = &packed.leads[0];
+        assert_eq!((lead.short.len(), lead.long.len()), (2, texts.len() - 2));
+        let buckets = (0..PREFIX_BUCKETS).filter(|&b| lead.start[b + 1] > lead.start[b]);
+        assert!(buckets.count() < lead.long.len(), "no two share a bucket");
+        let scanner = Scanner::Packed(Box::new(packed));
+        for sig in &sigs {
+            for pad in 0..6 {
+                for tail in ["", "]", "] ", "] \"", " tail ] \"GET /"] {
+                    let line = format!("{}{sig}{tail}", "a]".repeat(pad));
+                    let h = line.as_bytes();
+                    let want: Vec<bool> = texts
+                        .iter()
+                        .map(|t| h.windows(t.len()).any(|w| w == &t[..]))
+                        .collect();
+                    assert_eq!(found_by(&scanner, &texts, h), want, "{line:?}");
+                }
+            }
+        }
     }
 
     #[test]

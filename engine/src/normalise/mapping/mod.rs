@@ -17,7 +17,7 @@ pub mod timefmt;
 pub use plan::{Applied, VendorPlan};
 pub use record::{Key, Names, Record, Val};
 
-use super::base::{add_header_fields, event_from_header, parse_line};
+use super::base::{add_header_fields, event_from_header, parse_line, parse_line_into};
 use super::syslog::{parse_structured_data, SyslogHeader};
 use super::{FrameMeta, NormaliseError};
 use crate::schema::{Event, Symbol};
@@ -362,27 +362,36 @@ impl VendorRegistry {
         emit: &mut dyn FnMut(usize, Result<Event, NormaliseError>),
     ) {
         let state = self.state.load();
-        let mut parsed = Vec::with_capacity(which.len());
+        // The detected lines, and beside them their headers, each parsed where it is kept
+        // (`parse_line_into`: not copied from the parser into the batch).
+        let mut parsed: Vec<(u32, u32, &str)> = Vec::with_capacity(which.len());
+        let mut headers: Vec<SyslogHeader<'_>> = Vec::with_capacity(which.len());
         // Sorted, the lines of one vendor are adjacent (see `group_key`).
         let mut order: Vec<u64> = Vec::with_capacity(which.len());
         let mut unrecognised = 0;
         for &i in which {
             let data = &frames[i as usize].data;
-            let (line, h) = match parse_line(data, meta) {
-                Ok(p) => p,
+            headers.push(SyslogHeader::bare(""));
+            let Some(h) = headers.last_mut() else {
+                continue;
+            };
+            let line = match parse_line_into(data, meta, h) {
+                Ok(line) => line,
                 Err(e) => {
+                    headers.pop();
                     emit(i as usize, Err(e));
                     continue;
                 }
             };
-            match state.slot_of(data, &h, meta) {
+            match state.slot_of(data, h, meta) {
                 Some(slot) => {
                     order.push(group_key(slot, h.message, parsed.len()));
-                    parsed.push((i, slot, line, h));
+                    parsed.push((i, slot, line));
                 }
                 None => {
                     unrecognised += 1;
-                    emit(i as usize, Ok(unrecognised_line(data, &h, meta)));
+                    emit(i as usize, Ok(unrecognised_line(data, h, meta)));
+                    headers.pop();
                 }
             }
         }
@@ -390,10 +399,11 @@ impl VendorRegistry {
         order.sort_unstable();
         let mut tally = Tally::default();
         for key in order {
-            let (i, slot, line, h) = &parsed[(key & 0xffff_ffff) as usize];
-            let data = &frames[*i as usize].data;
-            let ev = state.map_line(*slot, data, line, h, meta, &mut tally);
-            emit(*i as usize, Ok(ev));
+            let k = (key & 0xffff_ffff) as usize;
+            let (i, slot, line) = parsed[k];
+            let data = &frames[i as usize].data;
+            let ev = state.map_line(slot, data, line, &headers[k], meta, &mut tally);
+            emit(i as usize, Ok(ev));
         }
         tally.flush(&state);
     }
