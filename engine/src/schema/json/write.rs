@@ -21,7 +21,7 @@ const STEP_MAX: usize = 32 * 6 + 32;
 
 thread_local! {
     static STAGED: RefCell<Staged> = const {
-        RefCell::new(Staged { stage: [0; STAGE], logged: NOT_LOGGED })
+        RefCell::new(Staged { stage: [0; STAGE], logged: NOT_LOGGED, pairs: [NO_PAIR; 2] })
     };
 }
 
@@ -31,7 +31,31 @@ thread_local! {
 struct Staged {
     stage: [u8; STAGE],
     logged: (i64, [u8; 16]),
+    /// The last `metadata.product` and `tocsin` objects written, see [`Pair`].
+    pairs: [Pair; 2],
 }
+
+/// Longest written pair object kept by [`Pair`].
+const PAIR_MAX: usize = 128;
+
+/// The bytes a [`Writer::pair_object`] wrote for its two symbols. The vendor and product of
+/// a batch's events come grouped (the batch is mapped vendor by vendor), and the source and
+/// entity change rarely more often, so the next event's are nearly always the same: one
+/// compare and one fixed-size copy instead of writing (and escape-checking) both texts again.
+#[derive(Clone, Copy)]
+struct Pair {
+    /// The symbols written; `None` in `bytes` when nothing is kept.
+    key: Option<[Option<Symbol>; 2]>,
+    len: usize,
+    bytes: [u8; PAIR_MAX],
+}
+
+/// [`Pair`] before any.
+const NO_PAIR: Pair = Pair {
+    key: None,
+    len: 0,
+    bytes: [0; PAIR_MAX],
+};
 
 /// Appends the event's OCSF JSON form (one object, no trailing newline) to `out`.
 ///
@@ -51,6 +75,7 @@ fn with_writer(out: &mut Vec<u8>, f: impl FnOnce(&mut Writer<'_>)) {
             stage: &mut staged.stage,
             n: 0,
             logged: &mut staged.logged,
+            pairs: &mut staged.pairs,
         };
         if let Some(f) = f.take() {
             f(&mut w);
@@ -62,6 +87,7 @@ fn with_writer(out: &mut Vec<u8>, f: impl FnOnce(&mut Writer<'_>)) {
         Err(_) => run(&mut Box::new(Staged {
             stage: [0; STAGE],
             logged: NOT_LOGGED,
+            pairs: [NO_PAIR; 2],
         })),
     });
 }
@@ -73,6 +99,8 @@ struct Writer<'a> {
     n: usize,
     /// See [`Staged::logged`]; [`NOT_LOGGED`] until one is written.
     logged: &'a mut (i64, [u8; 16]),
+    /// See [`Staged::pairs`].
+    pairs: &'a mut [Pair; 2],
 }
 
 /// [`Staged::logged`] before any: `i64::MIN` is no 13-digit time.
@@ -127,6 +155,52 @@ impl Writer<'_> {
             self.body(v.as_str().as_bytes());
         }
         self.put(close);
+    }
+
+    /// [`Writer::pair_object`] through the thread's [`Pair`] number `slot`: the bytes kept
+    /// when the symbols are the ones they were written for, else written and kept.
+    #[inline(always)]
+    fn pair_object_kept<const O: usize, const A: usize, const B: usize, const C: usize>(
+        &mut self,
+        slot: usize,
+        open: &[u8; O],
+        a: (&[u8; A], Option<Symbol>),
+        b: (&[u8; B], Option<Symbol>),
+        close: &[u8; C],
+    ) {
+        let key = [a.1, b.1];
+        if self.pairs[slot].key == Some(key) {
+            self.room(PAIR_MAX);
+            let kept = &self.pairs[slot];
+            self.stage[self.n..self.n + PAIR_MAX].copy_from_slice(&kept.bytes);
+            self.n += kept.len;
+            return;
+        }
+        self.pair_object_keep(slot, key, |w| w.pair_object(open, a, b, close));
+    }
+
+    /// Runs `write` and keeps what it wrote as [`Pair`] `slot` for `key` (when it is short
+    /// enough, and was not split by a flush of the stage).
+    #[inline(never)]
+    fn pair_object_keep(
+        &mut self,
+        slot: usize,
+        key: [Option<Symbol>; 2],
+        write: impl FnOnce(&mut Self),
+    ) {
+        // Room first, so that a short pair is not split by a flush.
+        self.room(PAIR_MAX);
+        let (start, flushed) = (self.n, self.out.len());
+        write(self);
+        let kept = &mut self.pairs[slot];
+        match self.n.checked_sub(start) {
+            Some(len) if len <= PAIR_MAX && self.out.len() == flushed => {
+                kept.bytes[..len].copy_from_slice(&self.stage[start..self.n]);
+                kept.len = len;
+                kept.key = Some(key);
+            }
+            _ => kept.key = None,
+        }
     }
 
     /// Opens a member of an object of members: `open` (which opens the object and the first
@@ -208,7 +282,8 @@ impl Writer<'_> {
         }
 
         self.put(b",\"metadata\":{");
-        self.pair_object(
+        self.pair_object_kept(
+            0,
             b"\"product\":{",
             (b"\"vendor_name\":\"", event.vendor),
             (b"\"name\":\"", event.product),
@@ -255,7 +330,8 @@ impl Writer<'_> {
             }
             self.put(b"}");
         }
-        self.pair_object(
+        self.pair_object_kept(
+            1,
             b",\"tocsin\":{",
             (b"\"source\":\"", event.source),
             (b"\"entity\":\"", event.entity),
@@ -1524,5 +1600,53 @@ mod tests {
         let json = format!(r#"{{"deep":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
         let event = parse(&json).unwrap();
         assert_eq!(event.unmapped.entry(0).unwrap().1.len(), 2 * depth);
+    }
+
+    #[test]
+    fn kept_pair_objects_write_as_fresh_ones_whatever_came_before() {
+        // Every event is written after every other, on one thread (pairs kept from the one
+        // before), and compared with the same event written on a fresh thread (none kept).
+        let long = Symbol::intern(&"v".repeat(150));
+        let odd = Symbol::intern("a\"b\\c\u{1}é");
+        let syms = [
+            None,
+            Some(Symbol::intern("Palo Alto Networks")),
+            Some(Symbol::intern("PAN-OS")),
+            Some(long),
+            Some(odd),
+            Some(Symbol::intern("")),
+        ];
+        let mut events = Vec::new();
+        for a in syms {
+            for b in syms {
+                events.push(Event {
+                    vendor: a,
+                    product: b,
+                    source: b,
+                    entity: a,
+                    ..Event::default()
+                });
+            }
+        }
+        let fresh: Vec<String> = events
+            .iter()
+            .map(|e| {
+                let e = e.clone();
+                std::thread::spawn(move || to_json(&e)).join().unwrap()
+            })
+            .collect();
+        for (i, want) in fresh.iter().enumerate() {
+            for (j, before) in events.iter().enumerate() {
+                // Near the end of the stage too, where a pair may be split by a flush.
+                for p in [0, STAGE - 200, STAGE - 130, STAGE - 100, STAGE - 40] {
+                    let _ = to_json(before);
+                    assert_eq!(
+                        after_filler(p, |w| w.event(&events[i])),
+                        *want,
+                        "event {i} after event {j}, at {p}"
+                    );
+                }
+            }
+        }
     }
 }
