@@ -963,7 +963,7 @@ enum Named {
 
 /// The most keys an operator learns per thread (past it, new keys cost what they did
 /// before: a dotted name built per line and looked up by the record).
-const LEARN_MAX: usize = 2048;
+const LEARN_MAX: usize = 1024;
 
 /// The most operators a thread keeps learned keys of.
 const LEARNED_OPS: usize = 32;
