@@ -12,8 +12,10 @@
 //! (strings scanned 16 bytes at a time, values as spans of the line), with the same outcome,
 //! and leaves to simd-json only what it is not sure to read the same way (see there).
 
-use super::record::{Key, Record, Val};
+use super::record::{key_hash, Key, Names, Record, Val};
+use crate::schema::Symbol;
 use simd_json::{Node, StaticNode, Tape};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// One JSON pointer of the operator: the record field its value goes to, and its segments
 /// (unescaped).
@@ -22,6 +24,8 @@ pub type JsonPath = (Key, Vec<String>);
 /// A compiled `json` operator.
 #[derive(Debug)]
 pub struct JsonOp {
+    /// Tells this operator's [`Learned`] keys from other operators' (unique in the process).
+    id: u64,
     /// Per pointer, the record field its value goes to.
     targets: Vec<Key>,
     /// Node 0 is the root (the object itself).
@@ -68,6 +72,10 @@ struct Scratch {
     path: String,
     /// Per pointer, what the fast walk found.
     seen: Vec<Seen>,
+    /// The rest the fast walk keeps.
+    kept: Vec<Rest>,
+    /// Per operator run on this thread, the keys its lines had.
+    learned: Vec<Learned>,
 }
 
 impl Scratch {
@@ -80,6 +88,8 @@ impl Scratch {
             rest: Vec::new(),
             path: String::new(),
             seen: Vec::new(),
+            kept: Vec::new(),
+            learned: Vec::new(),
         }
     }
 }
@@ -117,7 +127,9 @@ impl JsonOp {
             }
             trie[at].targets.push(p);
         }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         JsonOp {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             targets: paths.into_iter().map(|(to, _)| to).collect(),
             trie,
             keep_rest,
@@ -175,22 +187,45 @@ impl JsonOp {
         scratch: &mut Scratch,
     ) -> bool {
         let Scratch {
-            rest, path, seen, ..
+            kept,
+            path,
+            seen,
+            learned,
+            ..
         } = scratch;
         seen.clear();
         seen.resize(self.targets.len(), Seen::Absent);
-        rest.clear();
+        kept.clear();
         path.clear();
+        let names = rec.names();
+        let at = match learned.iter().position(|l| l.op == self.id) {
+            Some(at) => at,
+            None => {
+                if learned.len() >= LEARNED_OPS {
+                    // The oldest (most likely of operators that are gone, replaced by a reload).
+                    learned.remove(0);
+                }
+                learned.push(Learned::new(self.id, names));
+                learned.len() - 1
+            }
+        };
+        let learned = &mut learned[at];
+        if !std::ptr::eq(learned.names, names) {
+            *learned = Learned::new(self.id, names);
+        }
         let mut walk = Direct {
             op: self,
             b: input.as_bytes(),
             input,
             v,
             seen,
-            rest,
+            rest: kept,
             path,
+            learned,
+            names,
         };
-        match walk.object(rec, start + 1, Some(0), self.keep_rest, 0) {
+        let root = self.keep_rest.then_some(0);
+        match walk.object(rec, start + 1, Some(0), self.keep_rest, 0, root) {
             Some((end, _)) if end == input.len() => {}
             _ => return false,
         }
@@ -199,8 +234,20 @@ impl JsonOp {
                 rec.set(to, value);
             }
         }
-        for &(key, value) in walk.rest.iter() {
-            rec.set_named(key, value, true);
+        for r in walk.rest.iter() {
+            match r.named {
+                Named::Key(key) => {
+                    if !rec.has(key) {
+                        rec.set(key, r.value);
+                    }
+                }
+                Named::Other(h) => {
+                    rec.set_other_if_absent(h, r.key, r.value);
+                }
+                Named::Unknown => {
+                    rec.set_named(r.key, r.value, true);
+                }
+            }
         }
         true
     }
@@ -495,8 +542,12 @@ struct Direct<'w> {
     input: &'w str,
     v: Val,
     seen: &'w mut [Seen],
-    rest: &'w mut Vec<(Val, Val)>,
+    rest: &'w mut Vec<Rest>,
+    /// The dotted path of the object being walked, where it has no [`Learned`] node.
     path: &'w mut String,
+    learned: &'w mut Learned,
+    /// The names of the record's mapping.
+    names: &'w Names,
 }
 
 impl Direct<'_> {
@@ -680,7 +731,7 @@ impl Direct<'_> {
     ) -> Option<(usize, Seen)> {
         match *self.b.get(i)? {
             b'{' => {
-                let (end, canonical) = self.object(rec, i + 1, trie, false, depth + 1)?;
+                let (end, canonical) = self.object(rec, i + 1, trie, false, depth + 1, None)?;
                 Some((end, whole(i, end, canonical)))
             }
             b'[' => {
@@ -692,7 +743,8 @@ impl Direct<'_> {
     }
 
     /// The members of the object whose `{` is just before `i`: records where the pointers
-    /// below trie node `trie` are and, with `keep`, every other value under its dotted path.
+    /// below trie node `trie` are and, with `keep`, every other value under its dotted path
+    /// (the path of the [`Learned`] node `node` of the object, or without one `self.path`).
     /// Returns the index past its `}` and whether its text is compact JSON.
     fn object(
         &mut self,
@@ -701,6 +753,7 @@ impl Direct<'_> {
         trie: Option<usize>,
         keep: bool,
         depth: usize,
+        node: Option<usize>,
     ) -> Option<(usize, bool)> {
         if depth >= DIRECT_DEPTH {
             return None;
@@ -711,6 +764,9 @@ impl Direct<'_> {
         if b.get(j) == Some(&b'}') {
             return Some((j + 1, canonical));
         }
+        // The learned entry of the previous key (keys mostly come in the order they came in
+        // before: see [`Learned::entry`]).
+        let mut prev = NO_ENTRY;
         loop {
             if b.get(j) != Some(&b'"') {
                 return None;
@@ -720,7 +776,22 @@ impl Direct<'_> {
                 return None;
             }
             let (ka, kb) = (j + 1, key_end);
-            let child = self.op.child(trie, &b[ka..kb]);
+            // With a learned node, the key's entry there (learned now if new) says which
+            // pointers go on below it, along with its dotted name.
+            let entry = match node {
+                Some(n) => {
+                    let e = self
+                        .learned
+                        .entry(self.op, self.names, n, prev, self.input, (ka, kb));
+                    prev = e.unwrap_or(NO_ENTRY);
+                    e
+                }
+                None => None,
+            };
+            let child = match (node, entry) {
+                (Some(n), Some(e)) => self.learned.nodes[n].entries[e].trie,
+                _ => self.op.child(trie, &b[ka..kb]),
+            };
             let at = self.ws(kb + 1);
             if b.get(at) != Some(&b':') {
                 return None;
@@ -729,13 +800,26 @@ impl Direct<'_> {
             canonical &= at == kb + 1 && j == at + 1;
             let (end, seen) = match *b.get(j)? {
                 b'{' if keep => {
-                    let len = self.path.len();
-                    if !self.path.is_empty() {
-                        self.path.push('.');
+                    let (inner_node, len) = match (node, entry) {
+                        (Some(n), Some(e)) => (Some(self.learned.object_of(n, e)), None),
+                        _ => {
+                            let len = self.path.len();
+                            if let Some(n) = node {
+                                // The first object below without a learned node: its path
+                                // starts from the learned one's.
+                                self.path.push_str(self.learned.nodes[n].prefix);
+                            }
+                            if !self.path.is_empty() {
+                                self.path.push('.');
+                            }
+                            self.path.push_str(&self.input[ka..kb]);
+                            (None, Some(len))
+                        }
+                    };
+                    let inner = self.object(rec, j + 1, child, true, depth + 1, inner_node);
+                    if let Some(len) = len {
+                        self.path.truncate(len);
                     }
-                    self.path.push_str(&self.input[ka..kb]);
-                    let inner = self.object(rec, j + 1, child, true, depth + 1);
-                    self.path.truncate(len);
                     let (end, inner_canonical) = inner?;
                     if let Some(c) = child {
                         self.mark(c, whole(j, end, inner_canonical))?;
@@ -759,17 +843,38 @@ impl Direct<'_> {
             };
             if keep && !taken {
                 if let Some(value) = self.val(rec, seen)? {
-                    let key = if self.path.is_empty() {
-                        self.span(rec, ka, kb)
-                    } else {
-                        let (path, k) = (&*self.path, &self.input[ka..kb]);
-                        rec.build(|out| {
-                            out.push_str(path);
-                            out.push('.');
-                            out.push_str(k);
-                        })
+                    let rest = match (node, entry) {
+                        (Some(n), Some(e)) => {
+                            let e = &self.learned.nodes[n].entries[e];
+                            Rest {
+                                key: Val::Static(e.name),
+                                value,
+                                named: e.named,
+                            }
+                        }
+                        _ => {
+                            let path = match node {
+                                Some(n) => self.learned.nodes[n].prefix,
+                                None => &*self.path,
+                            };
+                            let key = if path.is_empty() {
+                                self.span(rec, ka, kb)
+                            } else {
+                                let k = &self.input[ka..kb];
+                                rec.build(|out| {
+                                    out.push_str(path);
+                                    out.push('.');
+                                    out.push_str(k);
+                                })
+                            };
+                            Rest {
+                                key,
+                                value,
+                                named: Named::Unknown,
+                            }
+                        }
                     };
-                    self.rest.push((key, value));
+                    self.rest.push(rest);
                 }
             }
             match self.next(end, b'}', &mut canonical)? {
@@ -834,6 +939,304 @@ impl Direct<'_> {
                 (false, next) => return Some((next, canonical)),
             }
         }
+    }
+}
+
+/// A value the direct walk keeps under a key of its own, and what the record knows of the key.
+#[derive(Debug, Clone, Copy)]
+struct Rest {
+    key: Val,
+    value: Val,
+    named: Named,
+}
+
+/// What the record knows of a kept key (found once, when the key was learned).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Named {
+    /// A name of the mapping.
+    Key(Key),
+    /// Not one: the key's [`key_hash`].
+    Other(u32),
+    /// Not known (a key not learned): the record finds out.
+    Unknown,
+}
+
+/// The most keys an operator learns per thread (past it, new keys cost what they did
+/// before: a dotted name built per line and looked up by the record).
+const LEARN_MAX: usize = 1024;
+
+/// The most operators a thread keeps learned keys of.
+const LEARNED_OPS: usize = 32;
+
+/// The most dotted names all operators together put into the interner (whose text lives for
+/// the process and is shared with other users), so that lines with ever new keys cannot fill it.
+const INTERN_MAX: usize = 1 << 16;
+static INTERNED: AtomicUsize = AtomicUsize::new(0);
+
+/// The keys an operator's lines had, per object they were in (on one thread): each with its
+/// dotted name (interned, so a line's key costs no copy), what the record knows of it and the
+/// trie node of the pointers below it. Lines of one source repeat their keys, so after the
+/// first lines a key costs one lookup here instead of building its dotted name, hashing it
+/// and looking it up among the mapping's names.
+#[derive(Debug)]
+struct Learned {
+    op: u64,
+    /// The names the record's keys were looked up in.
+    names: *const Names,
+    /// Node 0 is the top-level object.
+    nodes: Vec<LNode>,
+    /// Entries in all nodes.
+    count: usize,
+}
+
+#[derive(Debug)]
+struct LNode {
+    /// The dotted path of the object ("" at the top).
+    prefix: &'static str,
+    /// Its node in the operator's trie.
+    trie: Option<usize>,
+    /// Open addressing by [`key_hash`]: 1 + index in `entries`, 0 empty (length a power of
+    /// two, at most half full).
+    slots: Vec<u32>,
+    entries: Vec<LEntry>,
+    /// The entry of the first key last time ([`NO_ENTRY`] at first).
+    first: usize,
+}
+
+#[derive(Debug)]
+struct LEntry {
+    /// The key (the end of `name`).
+    key: &'static str,
+    print: Fingerprint,
+    /// The trie node the key leads to.
+    trie: Option<usize>,
+    /// The dotted name, interned.
+    name: &'static str,
+    named: Named,
+    /// The node of the object under this key (0 while there is none).
+    object: usize,
+    /// The entry of the key that followed this one last time ([`NO_ENTRY`] at first).
+    next: usize,
+}
+
+/// No entry of a [`LNode`].
+const NO_ENTRY: usize = usize::MAX;
+
+/// A key's length and its first and last (up to) 8 bytes: all of a key of at most 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Fingerprint {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Fingerprint {
+    /// Of bytes `a..e` of `b`.
+    #[inline(always)]
+    fn of(b: &[u8], a: usize, e: usize) -> Fingerprint {
+        let len = e - a;
+        let head = match b.get(a..a + 8) {
+            // Eight bytes from the key's start (past its end when shorter), the rest masked off.
+            Some(w) => {
+                let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+                if len >= 8 {
+                    w
+                } else {
+                    w & ((1u64 << (len * 8)) - 1)
+                }
+            }
+            None => b[a..e]
+                .iter()
+                .take(8)
+                .rev()
+                .fold(0u64, |acc, &c| acc << 8 | u64::from(c)),
+        };
+        let tail = match e.checked_sub(8) {
+            Some(t) if len > 8 => u64::from_le_bytes(b[t..e].try_into().unwrap_or_default()),
+            _ => 0,
+        };
+        Fingerprint { len, head, tail }
+    }
+
+    #[inline(always)]
+    fn hash(self) -> u32 {
+        let x = self.head ^ self.tail.rotate_left(29) ^ self.len as u64;
+        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+    }
+}
+
+impl Learned {
+    fn new(op: u64, names: &Names) -> Learned {
+        Learned {
+            op,
+            names,
+            nodes: vec![LNode {
+                prefix: "",
+                trie: Some(0),
+                slots: Vec::new(),
+                entries: Vec::new(),
+                first: NO_ENTRY,
+            }],
+            count: 0,
+        }
+    }
+
+    /// The entry of `key` in node `n`, learned now when new; `None` when it cannot be (too
+    /// many keys).
+    /// The key is bytes `a..e` of `input` (on character boundaries), and follows the key of
+    /// entry `prev` ([`NO_ENTRY`] for the first key of the object). The entry that followed
+    /// `prev` last time is tried first.
+    #[inline(always)]
+    fn entry(
+        &mut self,
+        op: &JsonOp,
+        names: &Names,
+        n: usize,
+        prev: usize,
+        input: &str,
+        (a, e): (usize, usize),
+    ) -> Option<usize> {
+        let key = &input.as_bytes()[a..e];
+        let print = Fingerprint::of(input.as_bytes(), a, e);
+        let node = &self.nodes[n];
+        let guess = match prev {
+            NO_ENTRY => node.first,
+            p => node.entries.get(p).map_or(NO_ENTRY, |p| p.next),
+        };
+        if let Some(g) = node.entries.get(guess) {
+            if g.print == print && (key.len() <= 16 || g.key.as_bytes() == key) {
+                return Some(guess);
+            }
+        }
+        let found = self.find(op, names, n, input, (a, e), print);
+        if let Some(f) = found {
+            let node = &mut self.nodes[n];
+            match prev {
+                NO_ENTRY => node.first = f,
+                p => {
+                    if let Some(p) = node.entries.get_mut(p) {
+                        p.next = f;
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// The entry of the key by its hash (learned now when new).
+    #[inline(never)]
+    fn find(
+        &mut self,
+        op: &JsonOp,
+        names: &Names,
+        n: usize,
+        input: &str,
+        (a, e): (usize, usize),
+        print: Fingerprint,
+    ) -> Option<usize> {
+        let key = &input.as_bytes()[a..e];
+        let h = print.hash();
+        let node = &self.nodes[n];
+        if !node.slots.is_empty() {
+            let mask = node.slots.len() - 1;
+            let mut i = (h >> 16) as usize & mask;
+            loop {
+                let at = node.slots[i];
+                if at == 0 {
+                    break;
+                }
+                let entry = &node.entries[at as usize - 1];
+                // Keys of at most 16 bytes are the same when their fingerprints are.
+                if entry.print == print && (key.len() <= 16 || entry.key.as_bytes() == key) {
+                    return Some(at as usize - 1);
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        self.learn(op, names, n, &input[a..e], print)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn learn(
+        &mut self,
+        op: &JsonOp,
+        names: &Names,
+        n: usize,
+        key: &str,
+        print: Fingerprint,
+    ) -> Option<usize> {
+        let h = print.hash();
+        if self.count >= LEARN_MAX || INTERNED.load(Ordering::Relaxed) >= INTERN_MAX {
+            return None;
+        }
+        let node = &self.nodes[n];
+        let dotted = if node.prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", node.prefix)
+        };
+        let name = Symbol::intern(&dotted).as_str();
+        if name != dotted {
+            // The interner is full.
+            return None;
+        }
+        INTERNED.fetch_add(1, Ordering::Relaxed);
+        let name_hash = key_hash(name.as_bytes());
+        let named = match names.find_hashed(name, name_hash) {
+            Some(k) => Named::Key(k),
+            None => Named::Other(name_hash),
+        };
+        let entry = LEntry {
+            key: &name[name.len() - key.len()..],
+            print,
+            trie: op.child(node.trie, key.as_bytes()),
+            name,
+            named,
+            object: 0,
+            next: NO_ENTRY,
+        };
+        let node = &mut self.nodes[n];
+        node.entries.push(entry);
+        self.count += 1;
+        if node.entries.len() * 2 > node.slots.len() {
+            let len = (node.slots.len() * 2).max(16);
+            node.slots = vec![0; len];
+            for (at, e) in node.entries.iter().enumerate() {
+                let mut i = (e.print.hash() >> 16) as usize & (len - 1);
+                while node.slots[i] != 0 {
+                    i = (i + 1) & (len - 1);
+                }
+                node.slots[i] = at as u32 + 1;
+            }
+        } else {
+            let mask = node.slots.len() - 1;
+            let mut i = (h >> 16) as usize & mask;
+            while node.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            node.slots[i] = node.entries.len() as u32;
+        }
+        Some(node.entries.len() - 1)
+    }
+
+    /// The node of the object under entry `e` of node `n` (made when first needed).
+    fn object_of(&mut self, n: usize, e: usize) -> usize {
+        let entry = &self.nodes[n].entries[e];
+        if entry.object != 0 {
+            return entry.object;
+        }
+        let node = LNode {
+            prefix: entry.name,
+            trie: entry.trie,
+            slots: Vec::new(),
+            entries: Vec::new(),
+            first: NO_ENTRY,
+        };
+        self.nodes.push(node);
+        let at = self.nodes.len() - 1;
+        self.nodes[n].entries[e].object = at;
+        at
     }
 }
 
@@ -1440,6 +1843,101 @@ mod tests {
                     assert_eq!(special(&b, at + 1), len);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn learned_keys_give_what_the_first_line_gave() {
+        let mut names = Names::default();
+        let ops = ops(&mut names);
+        let lines = [
+            r#"{"s":"v","n":1,"o":{"in":{"s":"x","t":[1,2]},"e":{},"k":"v"},"o2":{"in":{"s":"y"}}}"#,
+            r#"{"a":{"b":"deep","c":{}},"ab":{"x":{"y":{"z":null}}},"s":"dup","s":"again"}"#,
+            r#"{"o":{"k":"w","in":{"s":"z","u":"new"}},"n":2,"clé":"é","":{"":""}}"#,
+            r#"{"a":"flat","ab":1,"o":"str","o2":{"in":[{"s":1}]}}"#,
+            // The same keys in other orders (the order learned is a guess only).
+            r#"{"n":1,"s":"v","o":{"k":"v","e":{},"in":{"t":[1],"s":"x"}},"o2":{"in":{"s":"y"}}}"#,
+            r#"{"o2":{"in":{"s":"y"}},"o":{"in":{"s":"x"},"k":"v"},"n":1,"n":3,"s":"v"}"#,
+            r#"{"averyveryverylongkey_1":1,"averyveryverylongkey_2":2,"averyveryverylongkey_1":3}"#,
+            r#"{"averyveryverylongkey_2":1,"averyveryverylongkey_3":2,"abcdefgh":3,"abcdefg":4}"#,
+        ];
+        for _ in 0..3 {
+            for line in lines {
+                for o in &ops {
+                    assert!(same_both_ways(o, &names, line), "direct: {line}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kept_keys_the_mapping_names_go_to_their_fields_when_absent() {
+        let mut names = Names::default();
+        let n_key = names.key("n");
+        let ok_key = names.key("o.k");
+        let o = op(&mut names, &[("p_s", &["s"])], true);
+        let line = r#"{"n":1,"o":{"k":"v","k":"dup"},"n":2,"x":{"y":{"z":true}},"s":"p"}"#;
+        let whole = Val::Line(0, line.len() as u32);
+        for round in 0..4 {
+            let mut rec = Record::new(line, &names);
+            if round == 2 {
+                rec.set(n_key, Val::Static("pre"));
+            }
+            assert!(o.run(&mut rec, whole, line));
+            let n = if round == 2 { "pre" } else { "1" };
+            assert_eq!(rec.get_str(n_key), Some(n));
+            assert_eq!(rec.get_str(ok_key), Some("v"));
+            assert_eq!(rec.lookup("x.y.z"), Some("true"));
+            assert_eq!(rec.lookup("p_s"), Some("p"));
+            let keys: Vec<&str> = rec.iter().map(|(k, _)| rec.str(k)).collect();
+            let want = if round == 2 {
+                ["n", "p_s", "o.k", "x.y.z"]
+            } else {
+                ["p_s", "n", "o.k", "x.y.z"]
+            };
+            assert_eq!(keys, want);
+            assert!(same_both_ways(&o, &names, line));
+        }
+        // Names with one more (the op learned its keys against the first): looked up again.
+        let mut other = Names::default();
+        for name in ["n", "o.k", "p_s"] {
+            let _ = other.key(name);
+        }
+        let xyz = other.key("x.y.z");
+        let mut rec = Record::new(line, &other);
+        assert!(o.run(&mut rec, whole, line));
+        assert_eq!(rec.get_str(xyz), Some("true"));
+        assert_eq!(rec.lookup("o.k"), Some("v"));
+    }
+
+    #[test]
+    fn past_the_learning_cap_keys_are_kept_as_before() {
+        let mut names = Names::default();
+        let o = op(&mut names, &[("p_deep", &["a", "b", "c"])], true);
+        assert!(same_both_ways(&o, &names, r#"{"a":{"x":1}}"#));
+        for i in 0..LEARN_MAX / 64 + 1 {
+            let body: Vec<String> = (0..64)
+                .map(|j| format!(r#""k{}":{j}"#, i * 64 + j))
+                .collect();
+            assert!(same_both_ways(
+                &o,
+                &names,
+                &format!("{{{}}}", body.join(","))
+            ));
+        }
+        // `a` and `a.x` were learned; nothing new can be now.
+        let line = r#"{"a":{"b":{"c":"deep","d":"kept","e":{"f":5}},"x":2,"y":3},"new":{"z":4}}"#;
+        for _ in 0..2 {
+            assert!(same_both_ways(&o, &names, line));
+            let mut rec = Record::new(line, &names);
+            assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), line));
+            assert_eq!(rec.lookup("p_deep"), Some("deep"));
+            assert_eq!(rec.lookup("a.b.d"), Some("kept"));
+            assert_eq!(rec.lookup("a.b.e.f"), Some("5"));
+            assert_eq!(rec.lookup("a.x"), Some("2"));
+            assert_eq!(rec.lookup("a.y"), Some("3"));
+            assert_eq!(rec.lookup("new.z"), Some("4"));
+            assert!(rec.lookup("a.b.c").is_none());
         }
     }
 

@@ -609,6 +609,11 @@ impl<'a> Record<'a> {
         self.put_other(h, key, value, false);
     }
 
+    /// [`Record::set_other`] only when the key is not there yet; returns whether it was set.
+    pub fn set_other_if_absent(&mut self, h: u32, key: Val, value: Val) -> bool {
+        self.put_other(h, key, value, true)
+    }
+
     /// [`Record::set_other`], or with `if_absent` only when the key is not there yet; returns
     /// whether it was set.
     fn put_other(&mut self, h: u32, key: Val, value: Val, if_absent: bool) -> bool {
