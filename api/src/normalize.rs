@@ -96,11 +96,11 @@ pub fn normalize_stream(
             batch_out.clear();
             spans.clear();
             spans.resize(frames.len(), (0, 0));
-            normaliser.normalise_batch(&frames, &meta, |i, result| {
+            // Lent: each event is written out where the batch built it, and its room reused
+            // for the next line.
+            normaliser.normalise_batch_lent(&frames, &meta, |i, result| {
                 let start = batch_out.len();
-                // By reference: matching the result by value moved the whole event out of it
-                // first (a copy of several hundred bytes per line).
-                match &result {
+                match result {
                     Ok(event) => json::write_event(event, &mut batch_out),
                     Err(e) => {
                         stats.errors += 1;

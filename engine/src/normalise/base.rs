@@ -77,14 +77,21 @@ fn received_ms(meta: &FrameMeta) -> i64 {
 /// The event fields every line gets from its header: time, severity, device, message, event
 /// code, source (see the module doc).
 pub fn event_from_header(data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -> Event {
-    let mut ev = Event {
-        time: h.timestamp_ms.unwrap_or_else(|| received_ms(meta)),
-        received_ns: meta.received_ns,
-        class_uid: CLASS_BASE_EVENT,
-        source: Some(meta.source),
-        message: Text::slice_of(data, h.message),
-        ..Event::default()
-    };
+    let mut ev = Event::default();
+    fill_from_header(&mut ev, data, h, meta);
+    ev
+}
+
+/// [`event_from_header`] into `ev`, whatever it held (it is [`Event::clear`]ed first, which
+/// keeps the room its `unmapped` fields took): the batch path reuses one event for every
+/// line instead of building each aside and copying it out.
+pub fn fill_from_header(ev: &mut Event, data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) {
+    ev.clear();
+    ev.time = h.timestamp_ms.unwrap_or_else(|| received_ms(meta));
+    ev.received_ns = meta.received_ns;
+    ev.class_uid = CLASS_BASE_EVENT;
+    ev.source = Some(meta.source);
+    ev.message = Text::slice_of(data, h.message);
     ev.severity_id = h
         .cisco
         .map(|tag| tag.severity)
@@ -98,7 +105,6 @@ pub fn event_from_header(data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -
         .map(|tag| tag.mnemonic)
         .or(h.msg_id)
         .map(Symbol::intern);
-    ev
 }
 
 /// The Base Event's `unmapped` extras: syslog tag parts, structured data and key=value pairs.

@@ -166,11 +166,30 @@ impl Normaliser {
         meta: &FrameMeta,
         mut emit: impl FnMut(usize, Result<Event, NormaliseError>),
     ) {
+        self.normalise_batch_lent(frames, meta, |i, result| {
+            emit(i, result.map(std::mem::take));
+        });
+    }
+
+    /// [`Self::normalise_batch`] with each event lent to `emit` rather than given: the batch
+    /// builds its lines in one event that it clears and refills for the next line once `emit`
+    /// returns, so a consumer that only reads each event (writes it out) saves building,
+    /// moving and dropping one per line. `emit` may take the event (`std::mem::take`) to keep
+    /// it; what it leaves there is discarded.
+    pub fn normalise_batch_lent(
+        &self,
+        frames: &[Frame],
+        meta: &FrameMeta,
+        mut emit: impl FnMut(usize, Result<&mut Event, NormaliseError>),
+    ) {
         let mut lines: Vec<u32> = Vec::with_capacity(frames.len());
         for (i, frame) in frames.iter().enumerate() {
             match u32::try_from(i) {
                 Ok(i) if !frame.truncated && frame.kind == FrameKind::Line => lines.push(i),
-                _ => emit(i, self.normalise(frame, meta)),
+                _ => match self.normalise(frame, meta) {
+                    Ok(mut ev) => emit(i, Ok(&mut ev)),
+                    Err(e) => emit(i, Err(e)),
+                },
             }
         }
         self.vendors

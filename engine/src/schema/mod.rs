@@ -222,6 +222,58 @@ pub struct Event {
 }
 
 impl Event {
+    /// Resets every field to its default (as `*self = Event::default()`), keeping the room
+    /// `metrics` and `unmapped` had, so an event reused for the next line allocates nothing
+    /// for them again. Field by field in place: assigning a whole new event built it aside
+    /// and copied it over.
+    pub fn clear(&mut self) {
+        // Exhaustive: a field added to `Event` must be reset here too.
+        let Event {
+            time,
+            received_ns,
+            severity_id,
+            class_uid,
+            activity_name,
+            status,
+            disposition,
+            message,
+            src,
+            dst,
+            user,
+            protocol,
+            device,
+            vendor,
+            product,
+            event_code,
+            uid,
+            source,
+            entity,
+            metrics,
+            unmapped,
+        } = self;
+        *time = 0;
+        *received_ns = 0;
+        *severity_id = 0;
+        *class_uid = 0;
+        *activity_name = None;
+        *status = Status::default();
+        *disposition = None;
+        *message = Text::default();
+        *src = Endpoint::default();
+        *dst = Endpoint::default();
+        *user = None;
+        *protocol = None;
+        *device = Device::default();
+        *vendor = None;
+        *product = None;
+        *event_code = None;
+        *uid = None;
+        *source = None;
+        *entity = None;
+        metrics.clear();
+        unmapped.clear();
+    }
+
     /// `metadata.logged_time`: the receive time in ms.
     pub fn logged_time_ms(&self) -> i64 {
         (self.received_ns / 1_000_000) as i64

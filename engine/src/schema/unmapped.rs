@@ -56,6 +56,13 @@ impl Unmapped {
         self.entries.push((key, value));
     }
 
+    /// Removes every field and base, keeping the room they took (an event reused for the
+    /// next line does not allocate again for its fields).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.bases.clear();
+    }
+
     /// Room for `n` more fields.
     pub fn reserve(&mut self, n: usize) {
         self.entries.reserve(n);

@@ -17,7 +17,7 @@ pub mod timefmt;
 pub use plan::{Applied, VendorPlan};
 pub use record::{Key, Names, Record, Val};
 
-use super::base::{add_header_fields, event_from_header, parse_line, parse_line_into};
+use super::base::{add_header_fields, fill_from_header, parse_line, parse_line_into};
 use super::syslog::{parse_structured_data, SyslogHeader};
 use super::{FrameMeta, NormaliseError};
 use crate::schema::{Event, Symbol};
@@ -336,13 +336,16 @@ impl VendorRegistry {
         match state.slot_of(data, &h, meta) {
             Some(slot) => {
                 let mut tally = Tally::default();
-                let ev = state.map_line(slot, data, line, &h, meta, &mut tally);
+                let mut ev = Event::default();
+                state.map_line(slot, data, line, &h, meta, &mut tally, &mut ev, &mut None);
                 tally.flush(&state);
                 Ok(ev)
             }
             None => {
                 self.count_unrecognised(meta, 1);
-                Ok(unrecognised_line(data, &h, meta))
+                let mut ev = Event::default();
+                unrecognised_line(&mut ev, data, &h, meta);
+                Ok(ev)
             }
         }
     }
@@ -354,14 +357,21 @@ impl VendorRegistry {
     /// on a mixed 18-vendor corpus is worth far more than the extra pass over the batch.
     /// Same results and counters as [`Self::normalise_line`] on each line; the registry state
     /// is read once, so a mapping swapped in mid-batch applies from the next batch.
+    ///
+    /// The events are lent: every line is built in one event of the batch, which `emit` may
+    /// read (or take, to keep it) and which is cleared and refilled for the next line, so an
+    /// event is neither built aside and copied out nor dropped per line, and its `unmapped`
+    /// fields reuse the room earlier lines took (from batch to batch too: the event is kept
+    /// on the thread, emptied, between batches). The mapping's record is reused the same way.
     pub fn normalise_lines(
         &self,
         frames: &[super::Frame],
         which: &[u32],
         meta: &FrameMeta,
-        emit: &mut dyn FnMut(usize, Result<Event, NormaliseError>),
+        emit: &mut dyn FnMut(usize, Result<&mut Event, NormaliseError>),
     ) {
         let state = self.state.load();
+        let mut ev = SPARE_EVENT.with(std::cell::Cell::take);
         // The detected lines, and beside them their headers, each parsed where it is kept
         // (`parse_line_into`: not copied from the parser into the batch).
         let mut parsed: Vec<(u32, u32, &str)> = Vec::with_capacity(which.len());
@@ -390,7 +400,8 @@ impl VendorRegistry {
                 }
                 None => {
                     unrecognised += 1;
-                    emit(i as usize, Ok(unrecognised_line(data, h, meta)));
+                    unrecognised_line(&mut ev, data, h, meta);
+                    emit(i as usize, Ok(&mut ev));
                     headers.pop();
                 }
             }
@@ -398,14 +409,20 @@ impl VendorRegistry {
         self.count_unrecognised(meta, unrecognised);
         order.sort_unstable();
         let mut tally = Tally::default();
+        let mut rec = None;
         for key in order {
             let k = (key & 0xffff_ffff) as usize;
             let (i, slot, line) = parsed[k];
             let data = &frames[i as usize].data;
-            let ev = state.map_line(slot, data, line, &headers[k], meta, &mut tally);
-            emit(i as usize, Ok(ev));
+            let h = &headers[k];
+            state.map_line(slot, data, line, h, meta, &mut tally, &mut ev, &mut rec);
+            emit(i as usize, Ok(&mut ev));
         }
         tally.flush(&state);
+        // Emptied before it is kept: its texts share the frames' bytes, which the caller may
+        // want back whole (the `normalize` command reuses its read buffer).
+        ev.clear();
+        SPARE_EVENT.with(|spare| spare.set(ev));
     }
 }
 
@@ -435,11 +452,16 @@ impl VendorRegistry {
     }
 }
 
-/// The Base Event of a line no vendor recognised.
-fn unrecognised_line(data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) -> Event {
-    let mut ev = event_from_header(data, h, meta);
-    add_header_fields(&mut ev, data, h);
-    ev
+thread_local! {
+    /// The event [`VendorRegistry::normalise_lines`] builds its lines in, kept empty between
+    /// batches so the room its `unmapped` fields took is reused.
+    static SPARE_EVENT: std::cell::Cell<Event> = std::cell::Cell::new(Event::default());
+}
+
+/// The Base Event of a line no vendor recognised, built in `ev`.
+fn unrecognised_line(ev: &mut Event, data: &Bytes, h: &SyslogHeader<'_>, meta: &FrameMeta) {
+    fill_from_header(ev, data, h, meta);
+    add_header_fields(ev, data, h);
 }
 
 impl State {
@@ -452,27 +474,36 @@ impl State {
         self.lookup.get(&v).copied()
     }
 
-    /// Applies mapping `slot` to a line whose header is parsed, counting it in `tally`.
-    fn map_line(
-        &self,
+    /// Applies mapping `slot` to a line whose header is parsed, counting it in `tally`; the
+    /// event is built in `ev` (whatever it held) and the mapping works in `rec` (the record of
+    /// an earlier line of the batch, reset, or a new one).
+    #[allow(clippy::too_many_arguments)]
+    fn map_line<'a>(
+        &'a self,
         slot: u32,
         data: &Bytes,
-        line: &str,
+        line: &'a str,
         h: &SyslogHeader<'_>,
         meta: &FrameMeta,
         tally: &mut Tally,
-    ) -> Event {
+        ev: &mut Event,
+        rec: &mut Option<Record<'a>>,
+    ) {
         let (plan, _) = &self.slots[slot as usize];
-        let mut ev = event_from_header(data, h, meta);
-        let mut rec = seed(line, h, plan.names());
+        fill_from_header(ev, data, h, meta);
+        let names = plan.names();
+        if let Some(rec) = rec.as_mut() {
+            rec.reset(line, names);
+        }
+        let rec = rec.get_or_insert_with(|| Record::new(line, names));
+        seed(rec, h);
         let reference_ms = (meta.received_ns / 1_000_000) as i64;
-        let applied = plan.apply(&mut rec, data, &mut ev, reference_ms);
+        let applied = plan.apply(rec, data, ev, reference_ms);
         if !applied.mapped {
             // Nothing was extracted: the line is a Base Event of the vendor, message kept.
             ev.class_uid = crate::schema::CLASS_BASE_EVENT;
         }
         tally.count(self, slot, applied);
-        ev
     }
 }
 
@@ -520,13 +551,15 @@ impl Tally {
     }
 }
 
-/// The record a mapping starts from (see `docs/vendors.md`, *Seed fields*).
-fn seed<'a>(line: &'a str, h: &SyslogHeader<'a>, names: &'a Names) -> Record<'a> {
+/// Sets the fields a mapping starts from (see `docs/vendors.md`, *Seed fields*) in `rec`, an
+/// empty record over the line of `h`.
+fn seed(rec: &mut Record<'_>, h: &SyslogHeader<'_>) {
     use record::seed_key;
-    let mut rec = Record::new(line, names);
+    let line = rec.line();
     // In the order of `record::SEEDS`.
     rec.set_str(seed_key(0), h.message);
-    rec.set_str(seed_key(1), line);
+    // The whole line (far below 4 GiB: frames are capped by `max_line_bytes`).
+    rec.set(seed_key(1), record::Val::Line(0, line.len() as u32));
     for (i, v) in [h.hostname, h.app_name, h.proc_id, h.msg_id]
         .into_iter()
         .enumerate()
@@ -553,7 +586,6 @@ fn seed<'a>(line: &'a str, h: &SyslogHeader<'a>, names: &'a Names) -> Record<'a>
             rec.set_named(key, value, false);
         }
     }
-    rec
 }
 
 #[cfg(test)]
@@ -621,5 +653,126 @@ pattern = '^ACMEFW (?P<src_endpoint.ip>\S+) -> (?P<dst_endpoint.ip>\S+)$'
             .unwrap();
         assert_eq!(other.class_uid, CLASS_BASE_EVENT);
         assert_eq!(reg.unrecognised(), vec![("unit".to_owned(), 1)]);
+    }
+
+    const RICH: &str = r#"name = "rich"
+vendor_name = "Rich"
+class = "Network Activity"
+
+[detect]
+any = ["RICH "]
+
+[[parse]]
+op = "kv"
+field = "message"
+"#;
+
+    /// A line that sets every field of the event, with many unmapped ones, a value that does
+    /// not convert, structured data and a full syslog header.
+    fn rich_line() -> String {
+        let mut l = String::from(
+            r#"<13>1 2024-03-01T12:00:00Z host-a app 123 ID47 [ex@1 a="1" b="2"] RICH aa=1"#,
+        );
+        l.push_str(
+            " time=2024-03-01T12:00:01Z severity_id=3 class_uid=4001 activity_name=Open \
+             status=Success disposition=Allowed src_endpoint.ip=10.0.0.1 \
+             src_endpoint.port=1234 src_endpoint.hostname=src-h dst_endpoint.ip=10.0.0.2 \
+             dst_endpoint.port=443 dst_endpoint.hostname=dst-h actor.user.name=bob \
+             connection_info.protocol_name=6 device.hostname=dev device.ip=10.0.0.9 \
+             metadata.event_code=E1 metadata.uid=U1 metadata.product.name=P \
+             tocsin.entity=ent metrics.bytes=10 metrics.pkts=2 metrics.bad=x",
+        );
+        for i in 0..40 {
+            l.push_str(&format!(" extra{i}=\"value {i}\""));
+        }
+        l
+    }
+
+    fn render(ev: &Event) -> String {
+        let mut out = Vec::new();
+        crate::schema::json::write_event(ev, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_sparse_line_after_a_rich_one_gets_the_result_of_a_fresh_normaliser() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rich.toml"), RICH).unwrap();
+        let reg = VendorRegistry::load_dir(dir.path()).unwrap();
+        let rich = Bytes::from(rich_line());
+        // The same first 8 bytes of message: one group, in input order.
+        let sparse = Bytes::from_static(b"RICH aa=2");
+        let other = Bytes::from_static(b"no vendor here");
+        let frames: Vec<super::super::Frame> = [&rich, &sparse, &other, &rich, &other, &sparse]
+            .into_iter()
+            .map(|b| super::super::Frame::line(b.clone()))
+            .collect();
+        for vendor in ["rich", "auto"] {
+            let meta = meta(vendor);
+            // Each line alone, through a new event and record.
+            let want: Vec<String> = frames
+                .iter()
+                .map(|f| render(&reg.normalise_line(&f.data, &meta).unwrap()))
+                .collect();
+            let full = reg.normalise_line(&rich, &meta).unwrap();
+            // The premise: the rich line leaves something in every field.
+            assert!(full.activity_name.is_some() && full.disposition.is_some());
+            assert!(full.src.ip.is_some() && full.src.port.is_some());
+            assert!(full.src.hostname.is_some() && full.dst.hostname.is_some());
+            assert!(full.dst.ip.is_some() && full.dst.port.is_some());
+            assert!(full.user.is_some() && full.protocol.is_some() && full.uid.is_some());
+            assert!(full.device.hostname.is_some() && full.device.ip.is_some());
+            assert!(full.vendor.is_some() && full.product.is_some());
+            assert!(full.event_code.is_some() && full.entity.is_some());
+            assert_eq!(full.metrics.len(), 2);
+            assert!(full.unmapped.len() > 40, "{}", full.unmapped.len());
+            assert_eq!(full.status, crate::schema::Status::Success);
+            assert_eq!(full.unmapped_value("sd.ex@1.a"), Some("1"));
+            assert_eq!(full.unmapped_value("metrics.bad"), Some("x"));
+            // One batch: the rich line's event and record are reused for the sparse line.
+            let mut got = vec![None; frames.len()];
+            let mut order = Vec::new();
+            reg.normalise_lines(&frames, &[0, 1, 2, 3, 4, 5], &meta, &mut |i, r| {
+                got[i] = Some(render(r.unwrap()));
+                order.push(i);
+            });
+            for (i, w) in want.iter().enumerate() {
+                assert_eq!(got[i].as_deref(), Some(w.as_str()), "{vendor}: line {i}");
+            }
+            let mapped: Vec<usize> = order.into_iter().filter(|&i| i != 2 && i != 4).collect();
+            assert_eq!(mapped, [0, 1, 3, 5], "{vendor}: rich before sparse");
+            // Batch after batch (the event kept on the thread between them), and with the
+            // consumer taking some events away.
+            for (n, (i, take)) in [(0, false), (1, false), (3, true), (5, false), (2, true)]
+                .into_iter()
+                .enumerate()
+            {
+                let mut seen = 0;
+                reg.normalise_lines(&frames, &[i], &meta, &mut |j, r| {
+                    let ev = r.unwrap();
+                    assert_eq!(render(ev), want[j], "{vendor}: batch {n}");
+                    if take {
+                        let kept = std::mem::take(ev);
+                        assert_eq!(render(&kept), want[j]);
+                    }
+                    seen += 1;
+                });
+                assert_eq!(seen, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_cleared_event_is_a_default_event() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rich.toml"), RICH).unwrap();
+        let reg = VendorRegistry::load_dir(dir.path()).unwrap();
+        let mut ev = reg
+            .normalise_line(&Bytes::from(rich_line()), &meta("rich"))
+            .unwrap();
+        assert_ne!(ev, Event::default());
+        ev.clear();
+        assert_eq!(ev, Event::default());
+        assert_eq!(render(&ev), render(&Event::default()));
     }
 }

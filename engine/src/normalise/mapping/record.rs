@@ -347,6 +347,33 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Empties the record for the next line of a batch, `line`, mapped with `names` (which
+    /// need not be the last line's): the same record as [`Record::new`] gives, but only the
+    /// field numbers the last line set are cleared (not the whole table of the mapping's
+    /// names), and no buffer goes back to the thread's spares and out again.
+    pub fn reset(&mut self, line: &'a str, names: &'a Names) {
+        // Every number `at` holds belongs to a field of `fields` with that number (`set`
+        // pushes it; `remove` clears the number itself), so this zeroes all of `at`.
+        for f in &self.fields {
+            if let Some(at) = self.at.get_mut(usize::from(f.slot)) {
+                *at = 0;
+            }
+        }
+        debug_assert!(self.at.iter().all(|&i| i == 0));
+        self.at.resize(names.len(), 0);
+        self.fields.clear();
+        self.scratch.clear();
+        self.n_others = 0;
+        self.removed = 0;
+        self.line = line;
+        self.names = names;
+    }
+
+    /// The line the record is over.
+    pub fn line(&self) -> &'a str {
+        self.line
+    }
+
     /// The mapping's names.
     pub fn names(&self) -> &'a Names {
         self.names
