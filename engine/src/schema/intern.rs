@@ -53,6 +53,11 @@ impl Symbol {
         sym
     }
 
+    /// The symbol for `text` if it is already interned (nothing is added).
+    pub fn find(text: &str) -> Option<Symbol> {
+        TABLE.get(text).map(|found| Symbol(*found))
+    }
+
     fn intern_shared(text: &str) -> Symbol {
         if let Some(found) = TABLE.get(text) {
             return Symbol(*found);

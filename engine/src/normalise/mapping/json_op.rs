@@ -973,6 +973,9 @@ const LEARNED_OPS: usize = 32;
 const INTERN_MAX: usize = 1 << 16;
 static INTERNED: AtomicUsize = AtomicUsize::new(0);
 
+/// The longest dotted key name learned (interned names are never freed).
+const LEARN_NAME_MAX: usize = 128;
+
 /// The keys an operator's lines had, per object they were in (on one thread): each with its
 /// dotted name (interned, so a line's key costs no copy), what the record knows of it and the
 /// trie node of the pointers below it. Lines of one source repeat their keys, so after the
@@ -1176,12 +1179,23 @@ impl Learned {
         } else {
             format!("{}.{key}", node.prefix)
         };
-        let name = Symbol::intern(&dotted).as_str();
-        if name != dotted {
-            // The interner is full.
+        if dotted.len() > LEARN_NAME_MAX {
+            // Names come from the data: a long one is not kept for the life of the process.
             return None;
         }
-        INTERNED.fetch_add(1, Ordering::Relaxed);
+        let name = match Symbol::find(&dotted) {
+            // Already interned (by another thread, an earlier op or a mapping): costs no room.
+            Some(sym) => sym.as_str(),
+            None => {
+                let name = Symbol::intern(&dotted).as_str();
+                if name != dotted {
+                    // The interner is full.
+                    return None;
+                }
+                INTERNED.fetch_add(1, Ordering::Relaxed);
+                name
+            }
+        };
         let name_hash = key_hash(name.as_bytes());
         let named = match names.find_hashed(name, name_hash) {
             Some(k) => Named::Key(k),
@@ -1939,6 +1953,24 @@ mod tests {
             assert_eq!(rec.lookup("new.z"), Some("4"));
             assert!(rec.lookup("a.b.c").is_none());
         }
+    }
+
+    #[test]
+    fn long_key_names_are_kept_but_not_interned() {
+        let mut names = Names::default();
+        let o = op(&mut names, &[("p", &["a"])], true);
+        let long = "k".repeat(LEARN_NAME_MAX + 1);
+        let line = format!(r#"{{"a":"x","{long}":1,"obj":{{"{long}":2}}}}"#);
+        for _ in 0..2 {
+            assert!(same_both_ways(&o, &names, &line));
+            let mut rec = Record::new(&line, &names);
+            assert!(o.run(&mut rec, Val::Line(0, line.len() as u32), &line));
+            assert_eq!(rec.lookup("p"), Some("x"));
+            assert_eq!(rec.lookup(&long), Some("1"));
+            assert_eq!(rec.lookup(&format!("obj.{long}")), Some("2"));
+        }
+        assert!(crate::schema::Symbol::find(&long).is_none());
+        assert!(crate::schema::Symbol::find(&format!("obj.{long}")).is_none());
     }
 
     #[test]
