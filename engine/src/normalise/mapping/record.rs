@@ -482,6 +482,7 @@ impl<'a> Record<'a> {
     /// [`Record::part`] makes of `&s[a..b]`, without finding where that lies.
     #[inline(always)]
     pub fn sub(&mut self, v: Val, s: &str, a: usize, b: usize) -> Val {
+        debug_assert_eq!(s.len(), self.str(v).len(), "`s` is the text of `v`");
         match v {
             Val::Line(x, _) => Val::Line(x + a as u32, x + b as u32),
             _ => self.sub_other(v, s, a, b),
@@ -509,16 +510,6 @@ impl<'a> Record<'a> {
         let a = self.scratch.len();
         write(&mut self.scratch);
         Val::Scratch(a as u32, self.scratch.len() as u32)
-    }
-
-    /// The values `parts` joined, as one new value (appended to the scratch text; no
-    /// allocation once the scratch text has grown to the record's size).
-    pub fn join(&mut self, parts: impl IntoIterator<Item = Val>) -> Val {
-        let a = self.scratch.len();
-        for part in parts {
-            self.append(part);
-        }
-        self.scratch_from(a)
     }
 
     /// The length of the scratch text (where [`Record::append`]s start).
@@ -934,6 +925,46 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_record_is_a_new_record_over_the_new_line_and_names() {
+        let mut first = Names::default();
+        let (a, b) = (first.key("a"), first.key("b"));
+        let mut second = Names::default();
+        let (z, a2) = (second.key("z"), second.key("a"));
+        let line = "user=alice port=22";
+        let mut r = Record::new(line, &first);
+        r.set(a, Val::Line(5, 10));
+        r.set(b, Val::Static("2"));
+        assert_eq!(r.remove(b), Some(Val::Static("2")));
+        r.set(b, Val::Static("3"));
+        let built = r.owned("scratch");
+        r.set_named(Val::Line(11, 15), built, false);
+        for (other, o) in [(0u32, "k0"), (1, "k1"), (2, "k2")] {
+            r.set_other(other, Val::Static(o), Val::Static("v"));
+        }
+        let next = "x=1";
+        r.reset(next, &second);
+        let fresh = Record::new(next, &second);
+        assert_eq!(r.line(), next);
+        assert_eq!(r.len(), fresh.len());
+        assert_eq!(r.iter().count(), 0, "nothing of the last line is listed");
+        for k in [z, a2] {
+            assert!(!r.has(k) && r.get(k).is_none());
+        }
+        for name in ["a", "b", "port", "k0", "k1", "k2", "z"] {
+            assert_eq!(r.lookup(name), None, "{name}");
+        }
+        assert_eq!(r.scratch_len(), 0);
+        // And it works like a new one: a key named by the new mapping, and one it does not.
+        r.set(a2, Val::Line(2, 3));
+        r.set_named(Val::Line(0, 1), Val::Static("y"), false);
+        assert_eq!(r.get_str(a2), Some("1"));
+        assert_eq!(r.lookup("x"), Some("y"));
+        let fields: Vec<(&str, Option<u16>)> =
+            r.fields().map(|(k, _, slot)| (r.str(k), slot)).collect();
+        assert_eq!(fields, [("a", Some(a2.slot)), ("x", None)]);
+    }
+
+    #[test]
     fn keys_the_line_spells_take_the_mappings_number_when_it_names_them() {
         let mut names = Names::default();
         let port = names.key("port");
@@ -977,18 +1008,6 @@ mod tests {
             Some("x"),
             "a key may be a span of the line"
         );
-    }
-
-    #[test]
-    fn join_concatenates_line_scratch_and_constant_parts() {
-        let names = Names::default();
-        let line = "user=bob";
-        let mut r = Record::new(line, &names);
-        let built = r.owned("42");
-        let joined = r.join([Val::Line(5, 8), Val::Static(":"), built]);
-        assert_eq!(r.str(joined), "bob:42");
-        let again = r.join([joined, Val::Static("!")]);
-        assert_eq!(r.str(again), "bob:42!");
     }
 
     #[test]
