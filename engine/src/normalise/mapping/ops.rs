@@ -74,9 +74,9 @@ enum Kind {
 /// bytes are compared), with no hashing and no lower-cased copy of the value; larger tables
 /// are hashed.
 #[derive(Debug)]
-struct MapValues {
-    small: Vec<(Box<[u8]>, Const)>,
-    large: Option<HashMap<Box<[u8]>, Const>>,
+enum MapValues {
+    Small(Vec<(Box<[u8]>, Const)>),
+    Large(HashMap<Box<[u8]>, Const>),
 }
 
 /// The most entries a `map` table compares in place.
@@ -84,19 +84,14 @@ const MAP_SMALL: usize = 16;
 
 impl MapValues {
     fn new(values: HashMap<String, Const>) -> MapValues {
+        let small = values.len() <= MAP_SMALL;
         let entries = values
             .into_iter()
             .map(|(k, v)| (k.into_bytes().into_boxed_slice(), v));
-        if values_len_small(&entries) {
-            MapValues {
-                small: entries.collect(),
-                large: None,
-            }
+        if small {
+            MapValues::Small(entries.collect())
         } else {
-            MapValues {
-                small: Vec::new(),
-                large: Some(entries.collect()),
-            }
+            MapValues::Large(entries.collect())
         }
     }
 
@@ -104,28 +99,26 @@ impl MapValues {
     /// lower-case then).
     #[inline]
     fn get(&self, key: &[u8], fold: bool) -> Option<&Const> {
-        if let Some(large) = &self.large {
-            if fold && key.iter().any(u8::is_ascii_uppercase) {
-                let lower: smallvec::SmallVec<[u8; 64]> =
-                    key.iter().map(u8::to_ascii_lowercase).collect();
-                return large.get(&lower[..]);
+        match self {
+            MapValues::Large(large) => {
+                if fold && key.iter().any(u8::is_ascii_uppercase) {
+                    let lower: smallvec::SmallVec<[u8; 64]> =
+                        key.iter().map(u8::to_ascii_lowercase).collect();
+                    return large.get(&lower[..]);
+                }
+                large.get(key)
             }
-            return large.get(key);
-        }
-        self.small.iter().find_map(|(k, v)| {
-            let same = k.len() == key.len()
-                && if fold {
+            // `eq_ignore_ascii_case` compares lengths first.
+            MapValues::Small(small) => small.iter().find_map(|(k, v)| {
+                let same = if fold {
                     key.eq_ignore_ascii_case(k)
                 } else {
                     **k == *key
                 };
-            same.then_some(v)
-        })
+                same.then_some(v)
+            }),
+        }
     }
-}
-
-fn values_len_small<I: ExactSizeIterator>(entries: &I) -> bool {
-    entries.len() <= MAP_SMALL
 }
 
 #[derive(Debug)]
@@ -973,8 +966,11 @@ fn kv(
             match named {
                 Some(k) => rec.set(k, value),
                 None => {
-                    let ka = key.as_ptr() as usize - b.as_ptr() as usize;
-                    let name = rec.sub(v, s, ka, ka + key.len());
+                    // `key` is a slice of `s` (trimmed), so it always has offsets in it.
+                    let name = match crate::schema::offsets_in(b, key.as_bytes()) {
+                        Some(r) => rec.sub(v, s, r.start, r.end),
+                        None => rec.owned(key),
+                    };
                     rec.set_other(h, name, value);
                 }
             }
