@@ -158,17 +158,19 @@ fn write_spans(out: &mut dyn Write, batch: &[u8], spans: &[(usize, usize)]) -> s
 /// The read buffer back from the batch's `chunk` (its frames dropped), with bytes `rest` of
 /// it (the partial line) moved to the front; its whole length is kept.
 fn reclaim(chunk: Bytes, rest: std::ops::Range<usize>) -> BytesMut {
-    let len = rest.len();
-    let mut buf = chunk.try_into_mut().unwrap_or_else(|shared| {
-        // Something still holds part of the chunk: a fresh buffer, and the chunk's bytes are
-        // left to their holders.
-        let mut fresh = BytesMut::zeroed(shared.len().max(2 * CHUNK));
-        fresh[rest.clone()].copy_from_slice(&shared[rest.clone()]);
-        fresh
-    });
-    buf.copy_within(rest, 0);
-    debug_assert!(buf.len() >= len);
-    buf
+    match chunk.try_into_mut() {
+        Ok(mut buf) => {
+            buf.copy_within(rest, 0);
+            buf
+        }
+        Err(shared) => {
+            // Something still holds part of the chunk: a fresh buffer, and the chunk's bytes
+            // are left to their holders.
+            let mut fresh = BytesMut::zeroed(shared.len().max(2 * CHUNK));
+            fresh[..rest.len()].copy_from_slice(&shared[rest]);
+            fresh
+        }
+    }
 }
 
 fn strip_cr(line: &mut Bytes) {

@@ -142,19 +142,9 @@ impl<'a> SyslogHeader<'a> {
         }
     }
 
-    /// Makes `self` [`Self::bare`] in place (field by field: no header-sized copy).
+    /// Makes `self` [`Self::bare`] in place.
     fn reset(&mut self, message: &'a str) {
-        self.format = SyslogFormat::NoHeader;
-        self.pri = None;
-        self.timestamp_ms = None;
-        self.hostname = None;
-        self.app_name = None;
-        self.proc_id = None;
-        self.msg_id = None;
-        self.structured_data = None;
-        self.sequence = None;
-        self.cisco = None;
-        self.message = message;
+        *self = Self::bare(message);
     }
 }
 
