@@ -45,9 +45,10 @@ pub struct Cli {
     #[arg(long)]
     pub duration: Option<f64>,
 
-    /// Total events per second over all connections, or `max`.
-    #[arg(long, default_value = "max", value_parser = parse_rate)]
-    pub rate: Rate,
+    /// Total events per second over all connections, or `max`. Default: `max`, or the
+    /// scenario's own rate and daily shape with --scenario (where only `max` may be given).
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
 
     /// Lines per HTTP request body.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
@@ -90,9 +91,80 @@ pub struct Cli {
     #[arg(long)]
     pub json: Option<PathBuf>,
 
+    /// Write the report as Markdown to this file.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+
+    /// Compare this run with an earlier JSON report and print the differences.
+    #[arg(long, value_name = "OLD.json")]
+    pub compare: Option<PathBuf>,
+
+    /// Play a scenario: a shipped name (`msp-small`, from bench-harness/scenarios) or a path to
+    /// a scenario TOML file. Writes the fault truth and the estate's topology to the run folder.
+    #[arg(long)]
+    pub scenario: Option<String>,
+
+    /// Start the engine for this run (on free loopback ports, with its own config and data
+    /// folder under the run folder), measure its CPU and memory, stop it at the end.
+    #[arg(long)]
+    pub spawn: bool,
+
+    /// The engine binary for --spawn (default: `tocsin` next to this binary).
+    #[arg(long)]
+    pub engine_bin: Option<PathBuf>,
+
+    /// Folder for this run's files (config, engine data and log, truth, reports). Default:
+    /// target/tocsin-bench/<scenario or "run">-<unix time>.
+    #[arg(long)]
+    pub run_dir: Option<PathBuf>,
+
+    /// Capture file for `--transport file` (default: capture.log in the run folder).
+    #[arg(long)]
+    pub capture: Option<PathBuf>,
+
+    /// Also play the same workload against a peer started by the harness (TCP only), for a
+    /// figure taken in the same run.
+    #[arg(long, value_enum)]
+    pub peer: Option<Peer>,
+
+    /// Saturation: raise the rate step by step until loss, pushback or latency crosses a
+    /// limit, and report the highest sustained rate (uses the --mix pool).
+    #[arg(long)]
+    pub saturate: bool,
+
+    /// First offered rate of a saturation search, events/s.
+    #[arg(long, default_value_t = 20_000.0)]
+    pub saturate_from: f64,
+
+    /// Each step offers this many times the last one's rate.
+    #[arg(long, default_value_t = 1.25)]
+    pub saturate_factor: f64,
+
+    /// Most steps in a saturation search.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub saturate_steps: u32,
+
+    /// Seconds each saturation step sends for.
+    #[arg(long, default_value_t = 6.0)]
+    pub step_secs: f64,
+
+    /// Saturation limit: largest share of sent lines that may go undelivered.
+    #[arg(long, default_value_t = 0.001)]
+    pub max_loss: f64,
+
+    /// Saturation limit: largest engine p99 latency in ms.
+    #[arg(long, default_value_t = 250.0)]
+    pub max_p99_ms: f64,
+
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Peer {
+    /// rsyslogd from Debian's package: imtcp in, omfile out.
+    Rsyslog,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,6 +172,8 @@ pub enum Transport {
     Tcp,
     Udp,
     Http,
+    /// Append to a capture file (the engine's `file` source reads it).
+    File,
 }
 
 impl Transport {
@@ -108,6 +182,7 @@ impl Transport {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
             Transport::Http => "http",
+            Transport::File => "file",
         }
     }
 
@@ -187,7 +262,47 @@ impl Cli {
         if self.transport == Transport::Http && self.count_file.is_some() {
             bail!("--count-file is for tcp/udp peers; http goes to the engine API");
         }
-        if self.transport != Transport::Http {
+        if self.scenario.is_some() && matches!(self.rate, Some(Rate::PerSec(_))) {
+            bail!("--rate with --scenario: the scenario sets its own rate; only `max` (as fast as possible) may be given");
+        }
+        if self.scenario.is_some() && self.count.is_some() {
+            bail!("--count with --scenario: the scenario's duration and rate set how many lines are sent");
+        }
+        if self.transport == Transport::File && self.count_file.is_some() {
+            bail!("--count-file is for tcp/udp peers");
+        }
+        if self.capture.is_some() && self.transport != Transport::File {
+            bail!("--capture is for --transport file");
+        }
+        if self.peer.is_some() && self.transport != Transport::Tcp {
+            bail!("--peer runs over syslog TCP: use --transport tcp");
+        }
+        if self.saturate {
+            if self.scenario.is_some() {
+                bail!("--saturate uses the --mix pool, not a scenario");
+            }
+            if self.count.is_some() || self.duration.is_some() || self.rate.is_some() {
+                bail!("--saturate sets its own rates and durations (--saturate-from, --saturate-factor, --step-secs)");
+            }
+            if self.transport == Transport::File {
+                bail!("--saturate needs a network transport (tcp, udp or http)");
+            }
+            for (name, v) in [("--saturate-from", self.saturate_from), ("--step-secs", self.step_secs), ("--max-p99-ms", self.max_p99_ms)] {
+                if !(v > 0.0 && v.is_finite()) {
+                    bail!("{name} must be positive");
+                }
+            }
+            if !(self.saturate_factor > 1.0 && self.saturate_factor.is_finite()) {
+                bail!("--saturate-factor must be greater than 1");
+            }
+            if !(0.0..1.0).contains(&self.max_loss) {
+                bail!("--max-loss must be in [0, 1)");
+            }
+        }
+        if self.spawn && self.count_file.is_some() {
+            bail!("--spawn starts tocsin; --count-file is for measuring a peer");
+        }
+        if matches!(self.transport, Transport::Tcp | Transport::Udp) && !self.spawn {
             self.target
                 .parse::<std::net::SocketAddr>()
                 .with_context(|| format!("--target {:?} is not an IP:PORT", self.target))?;
@@ -210,6 +325,17 @@ impl Cli {
 
     pub fn api_base(&self) -> &str {
         self.api.trim_end_matches('/')
+    }
+
+    /// The rate to send at: the flag, else `max` (in scenario mode the schedule applies unless
+    /// `max` was asked for).
+    pub fn rate(&self) -> Rate {
+        self.rate.unwrap_or(Rate::Max)
+    }
+
+    /// Whether a scenario is sent on its own schedule.
+    pub fn scheduled(&self) -> bool {
+        self.scenario.is_some() && self.rate.is_none()
     }
 }
 
@@ -239,5 +365,22 @@ mod tests {
         let cli = Cli::parse_from(["tocsin-bench", "--duration", "5"]);
         assert_eq!(cli.total_count(), None);
         cli.validate().unwrap();
+    }
+
+    #[test]
+    fn scenario_mode_refuses_a_fixed_rate_or_count() {
+        let ok = Cli::parse_from(["tocsin-bench", "--scenario", "msp-small", "--spawn"]);
+        ok.validate().unwrap();
+        assert!(ok.scheduled());
+        let max = Cli::parse_from(["tocsin-bench", "--scenario", "msp-small", "--rate", "max"]);
+        max.validate().unwrap();
+        assert!(!max.scheduled());
+        for args in [
+            &["tocsin-bench", "--scenario", "x", "--rate", "5000"][..],
+            &["tocsin-bench", "--scenario", "x", "--count", "10"][..],
+            &["tocsin-bench", "--capture", "/tmp/c.log"][..],
+        ] {
+            assert!(Cli::parse_from(args).validate().is_err(), "{args:?}");
+        }
     }
 }

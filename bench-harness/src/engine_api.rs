@@ -122,6 +122,24 @@ impl EngineApi {
         Ok((PipelineSnapshot::from_json(&json), json))
     }
 
+    /// Whether `GET /ready` answers 200.
+    pub fn ready(&self) -> bool {
+        let url = format!("{}/ready", self.base);
+        matches!(self.agent.get(&url).call(), Ok(r) if r.status() == 200)
+    }
+
+    /// `GET {path}` as JSON; `Ok(None)` when the engine answers 404 (it has no such resource).
+    pub fn get_json(&self, path: &str) -> Result<Option<Value>> {
+        let url = format!("{}{path}", self.base);
+        match self.agent.get(&url).call() {
+            Ok(resp) => Ok(Some(serde_json::from_reader(resp.into_reader()).map_err(
+                |e| anyhow!("GET {url}: the answer is not JSON: {e}"),
+            )?)),
+            Err(ureq::Error::Status(404, _)) => Ok(None),
+            Err(e) => Err(describe(&url, e)),
+        }
+    }
+
     /// Clears the engine's latency histogram so it covers this run only.
     pub fn reset_latency(&self) -> Result<()> {
         let url = format!("{}/api/v1/pipeline/latency/reset", self.base);

@@ -42,6 +42,58 @@ impl PoolSpec {
     }
 }
 
+/// Frames lines one by one into a [`Pool`].
+#[derive(Debug)]
+pub struct PoolBuilder {
+    framing: PoolFraming,
+    data: Vec<u8>,
+    offsets: Vec<usize>,
+}
+
+impl PoolBuilder {
+    pub fn new(framing: PoolFraming, bytes: usize) -> PoolBuilder {
+        PoolBuilder {
+            framing,
+            data: Vec::with_capacity(bytes),
+            offsets: vec![0],
+        }
+    }
+
+    /// Appends one unframed line.
+    pub fn push(&mut self, line: &[u8]) {
+        match self.framing {
+            PoolFraming::Newline => {
+                self.data.extend_from_slice(line);
+                self.data.push(b'\n');
+            }
+            PoolFraming::Octet => {
+                self.data
+                    .extend_from_slice(itoa::Buffer::new().format(line.len()).as_bytes());
+                self.data.push(b' ');
+                self.data.extend_from_slice(line);
+            }
+            PoolFraming::Datagram => self.data.extend_from_slice(line),
+        }
+        self.offsets.push(self.data.len());
+    }
+
+    /// Lines pushed so far.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn finish(self) -> Pool {
+        Pool {
+            data: self.data,
+            offsets: self.offsets,
+        }
+    }
+}
+
 /// N framed lines back to back; line `i` is `data[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug)]
 pub struct Pool {
@@ -53,31 +105,16 @@ impl Pool {
     pub fn build(spec: &PoolSpec, framing: PoolFraming) -> Pool {
         let n = spec.lines.max(1);
         let mut renderer = Renderer::new(SmallRng::seed_from_u64(spec.seed), spec.devices);
-        let mut data = Vec::with_capacity(n * 260);
-        let mut offsets = Vec::with_capacity(n + 1);
-        offsets.push(0);
+        let mut pool = PoolBuilder::new(framing, n * 260);
         let mut line = String::with_capacity(512);
         let start_ms = spec.end_ms - n as i64;
-        let mut len_buf = itoa::Buffer::new();
         for i in 0..n {
             line.clear();
             let vendor = spec.mix.pick(renderer.rng());
             renderer.render(vendor, start_ms + i as i64, &mut line);
-            match framing {
-                PoolFraming::Newline => {
-                    data.extend_from_slice(line.as_bytes());
-                    data.push(b'\n');
-                }
-                PoolFraming::Octet => {
-                    data.extend_from_slice(len_buf.format(line.len()).as_bytes());
-                    data.push(b' ');
-                    data.extend_from_slice(line.as_bytes());
-                }
-                PoolFraming::Datagram => data.extend_from_slice(line.as_bytes()),
-            }
-            offsets.push(data.len());
+            pool.push(line.as_bytes());
         }
-        Pool { data, offsets }
+        pool.finish()
     }
 
     /// Number of lines in the pool.

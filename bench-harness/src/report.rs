@@ -57,6 +57,72 @@ pub struct Report {
     pub send_errors: u64,
     /// The final pipeline JSON (null in count-file mode).
     pub engine: Value,
+    /// The scenario played, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<ScenarioInfo>,
+    /// Latency from the engine's receive stamp to the harness's listener, and what it got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub harness: Option<HarnessSide>,
+    /// The engine's CPU and memory (with `--spawn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Sent and delivered once a second.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimePoint>,
+    /// Detection against the scenario's truth, or why it could not be measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<Value>,
+    /// The same workload against a peer (rsyslog), in the same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub sources: usize,
+    pub devices: usize,
+    pub faults: usize,
+    /// Where the truth was written.
+    pub truth: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HarnessSide {
+    pub received: u64,
+    pub latency_ms: LatencyReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Resources {
+    pub peak_rss_mib: f64,
+    pub cpu_secs: f64,
+    pub mean_cores: f64,
+    pub peak_cores: f64,
+    /// Whether the engine drained and exited 0 on SIGTERM.
+    pub clean_exit: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct TimePoint {
+    /// Seconds since sending started.
+    pub t: f64,
+    pub sent: u64,
+    pub delivered: u64,
+}
+
+/// p50, p99, p99.9 and max of a histogram of microseconds, in ms.
+pub fn percentiles_ms(h: &hdrhistogram::Histogram<u64>) -> LatencyReport {
+    if h.is_empty() {
+        return LatencyReport::default();
+    }
+    let q = |q: f64| Some(h.value_at_quantile(q) as f64 / 1000.0);
+    LatencyReport {
+        p50: q(0.5),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: Some(h.max() as f64 / 1000.0),
+    }
 }
 
 /// Inputs to [`Report::new`] that come from the run rather than the engine.
@@ -120,6 +186,12 @@ impl Report {
             http_retries: run.http_retries,
             send_errors: run.send_errors,
             engine,
+            scenario: None,
+            harness: None,
+            resources: None,
+            timeline: Vec::new(),
+            detection: None,
+            peer: None,
         }
     }
 
@@ -161,13 +233,178 @@ impl Report {
         if self.send_errors > 0 {
             row("send errors", self.send_errors.to_string());
         }
+        if let Some(h) = &self.harness {
+            row("listener got", h.received.to_string());
+            row("listener p50", ms(h.latency_ms.p50));
+            row("listener p99", ms(h.latency_ms.p99));
+            row("listener max", ms(h.latency_ms.max));
+        }
+        if let Some(r) = &self.resources {
+            row("engine peak RSS", format!("{:.1} MiB", r.peak_rss_mib));
+            row(
+                "engine CPU",
+                format!(
+                    "{:.1} s, {:.2} cores mean, {:.2} peak",
+                    r.cpu_secs, r.mean_cores, r.peak_cores
+                ),
+            );
+            row("engine exit", if r.clean_exit { "clean (drained)" } else { "NOT clean" }.to_string());
+        }
+        if let Some(sc) = &self.scenario {
+            row(
+                "scenario",
+                format!(
+                    "{} ({} sources, {} devices, {} faults; truth {})",
+                    sc.name, sc.sources, sc.devices, sc.faults, sc.truth
+                ),
+            );
+        }
+        if let Some(d) = &self.detection {
+            row("detection", detection_line(d));
+        }
+        if let Some(p) = &self.peer {
+            row(
+                "peer",
+                format!(
+                    "{} {}: delivered {} of {}, {:.0} ev/s",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["version"].as_str().unwrap_or(""),
+                    p["delivered"],
+                    p["sent"],
+                    p["throughput_eps"].as_f64().unwrap_or(0.0)
+                ),
+            );
+        }
         s
+    }
+
+    /// The same figures as a Markdown document.
+    pub fn markdown(&self) -> String {
+        let mut s = String::from("# tocsin-bench report\n\n");
+        if let Some(sc) = &self.scenario {
+            let _ = writeln!(
+                s,
+                "Scenario `{}`: {} sources, {} devices, {} faults (truth: `{}`).\n",
+                sc.name, sc.sources, sc.devices, sc.faults, sc.truth
+            );
+        }
+        s.push_str("| figure | value |\n|---|---|\n");
+        for line in self.table().lines() {
+            let line = line.trim();
+            if let Some((k, v)) = split_row(line) {
+                let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
+            }
+        }
+        if !self.timeline.is_empty() {
+            s.push_str("\n## Events per second\n\n| second | sent/s | delivered/s |\n|---|---|---|\n");
+            let mut prev = TimePoint { t: 0.0, sent: 0, delivered: 0 };
+            for p in &self.timeline {
+                let dt = (p.t - prev.t).max(1e-9);
+                let _ = writeln!(
+                    s,
+                    "| {:.0} | {:.0} | {:.0} |",
+                    p.t,
+                    p.sent.saturating_sub(prev.sent) as f64 / dt,
+                    p.delivered.saturating_sub(prev.delivered) as f64 / dt
+                );
+                prev = *p;
+            }
+        }
+        s
+    }
+
+    pub fn write_markdown(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.markdown()).with_context(|| format!("cannot write {path:?}"))
     }
 
     pub fn write_json(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
         std::fs::write(path, text + "\n").with_context(|| format!("cannot write {path:?}"))
     }
+}
+
+/// `  key   value` rows of the table: the key is everything before the first run of 2+ spaces.
+fn split_row(line: &str) -> Option<(&str, &str)> {
+    let at = line.find("  ")?;
+    Some((line[..at].trim(), line[at..].trim()))
+}
+
+fn detection_line(d: &Value) -> String {
+    match d.get("measured").and_then(Value::as_bool) {
+        Some(true) => format!(
+            "{} of {} faults detected, {:.2} false anomalies/h on healthy nodes",
+            d["detected"], d["faults"], d["false_per_hour"].as_f64().unwrap_or(0.0)
+        ),
+        _ => format!(
+            "not measured: {}",
+            d.get("reason").and_then(Value::as_str).unwrap_or("unknown")
+        ),
+    }
+}
+
+/// Whether a bigger value of a figure is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+/// The figures `--compare` sets side by side: label, JSON pointer, which way is better.
+const COMPARED: [(&str, &str, Better); 17] = [
+    ("sustained ev/s (saturation)", "/sustainable_eps", Better::Higher),
+    ("peer throughput ev/s", "/peer/throughput_eps", Better::Higher),
+    ("peer sustained ev/s", "/peer/sustainable_eps", Better::Higher),
+    ("throughput ev/s", "/throughput_eps", Better::Higher),
+    ("send rate ev/s", "/send_eps", Better::Higher),
+    ("delivered", "/delivered", Better::Higher),
+    ("dropped", "/dropped", Better::Lower),
+    ("lost", "/lost", Better::Lower),
+    ("engine latency p50 ms", "/latency_ms/p50", Better::Lower),
+    ("engine latency p99 ms", "/latency_ms/p99", Better::Lower),
+    ("engine latency p99.9 ms", "/latency_ms/p999", Better::Lower),
+    ("listener latency p50 ms", "/harness/latency_ms/p50", Better::Lower),
+    ("listener latency p99 ms", "/harness/latency_ms/p99", Better::Lower),
+    ("engine peak RSS MiB", "/resources/peak_rss_mib", Better::Lower),
+    ("engine CPU s", "/resources/cpu_secs", Better::Lower),
+    ("faults detected", "/detection/detected", Better::Higher),
+    ("false anomalies/h", "/detection/false_per_hour", Better::Lower),
+];
+
+/// A table of the figures of two reports (the JSON of an earlier run, and this one): old, new,
+/// the change in percent, and whether it is better or worse. Figures missing on either side
+/// show as n/a.
+pub fn compare(old: &Value, new: &Value) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "  {:<26} {:>14} {:>14} {:>9}",
+        "figure", "old", "new", "change"
+    );
+    for (label, pointer, better) in COMPARED {
+        let (a, b) = (
+            old.pointer(pointer).and_then(Value::as_f64),
+            new.pointer(pointer).and_then(Value::as_f64),
+        );
+        let fmt = |v: Option<f64>| v.map_or_else(|| "n/a".into(), |v| format!("{v:.3}"));
+        let change = match (a, b) {
+            (Some(a), Some(b)) if a == b => "=".to_string(),
+            (Some(a), Some(b)) => {
+                let verdict = if (b > a) == (better == Better::Higher) {
+                    "better"
+                } else {
+                    "worse"
+                };
+                if a == 0.0 {
+                    verdict.to_string()
+                } else {
+                    format!("{:+.1}% {verdict}", (b - a) / a.abs() * 100.0)
+                }
+            }
+            _ => "n/a".to_string(),
+        };
+        let _ = writeln!(s, "  {label:<26} {:>14} {:>14} {change:>9}", fmt(a), fmt(b));
+    }
+    s
 }
 
 #[cfg(test)]
@@ -234,6 +471,60 @@ mod tests {
         assert_eq!(v["throughput_eps"], 990.0);
         assert_eq!(v["latency_ms"]["p999"], 9.0);
         assert_eq!(v["engine"]["totals"]["delivered"], 990);
+    }
+
+    #[test]
+    fn compare_shows_change_and_direction() {
+        let old = serde_json::json!({
+            "throughput_eps": 100000.0, "dropped": 0, "lost": 0,
+            "latency_ms": {"p50": 2.0, "p99": 10.0},
+            "resources": {"peak_rss_mib": 200.0}
+        });
+        let new = serde_json::json!({
+            "throughput_eps": 125000.0, "dropped": 5, "lost": 0,
+            "latency_ms": {"p50": 1.0, "p99": 12.5},
+            "resources": {"peak_rss_mib": 200.0}
+        });
+        let t = compare(&old, &new);
+        let line = |label: &str| t.lines().find(|l| l.trim_start().starts_with(label)).unwrap().to_string();
+        assert!(line("throughput ev/s").ends_with("+25.0% better"), "{t}");
+        assert!(line("engine latency p50 ms").ends_with("-50.0% better"), "{t}");
+        assert!(line("engine latency p99 ms").ends_with("+25.0% worse"), "{t}");
+        assert!(line("dropped").ends_with("worse"), "{t}");
+        assert!(line("lost").ends_with("="), "{t}");
+        assert!(line("engine peak RSS MiB").ends_with("="), "{t}");
+        assert!(line("listener latency p50 ms").ends_with("n/a"), "{t}");
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram() {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        // 1 ms .. 1000 ms, one each: p50 is 500 ms, p99 990 ms, max 1000 ms (3 digits).
+        for ms in 1..=1000u64 {
+            h.record(ms * 1000).unwrap();
+        }
+        let p = percentiles_ms(&h);
+        let near = |v: Option<f64>, want: f64| (v.unwrap() - want).abs() <= want * 0.001 + 1e-9;
+        assert!(near(p.p50, 500.0), "{p:?}");
+        assert!(near(p.p99, 990.0), "{p:?}");
+        assert!(near(p.p999, 999.0), "{p:?}");
+        assert!(near(p.max, 1000.0), "{p:?}");
+        let empty = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+        assert_eq!(percentiles_ms(&empty), LatencyReport::default());
+    }
+
+    #[test]
+    fn markdown_has_every_table_row_and_the_timeline() {
+        let delta = Totals { received: 10, delivered: 10, ..Totals::default() };
+        let mut r = Report::new(&facts(), &delta, DrainEnd::Complete, None, Value::Null);
+        r.timeline = vec![
+            TimePoint { t: 1.0, sent: 600, delivered: 500 },
+            TimePoint { t: 2.0, sent: 1000, delivered: 1000 },
+        ];
+        let md = r.markdown();
+        assert!(md.contains("| sent | 1000 |"), "{md}");
+        assert!(md.contains("| latency p50 | n/a |"), "{md}");
+        assert!(md.contains("| 2 | 400 | 500 |"), "{md}");
     }
 
     #[test]

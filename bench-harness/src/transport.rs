@@ -216,6 +216,46 @@ impl ChunkSink for HttpSink {
 }
 
 /// What one sender did.
+/// Appends lines to a capture file: the engine's `file` source (follow mode) reads it, and it
+/// can be replayed later.
+#[derive(Debug)]
+pub struct FileSink {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl FileSink {
+    pub fn open(path: &std::path::Path) -> Result<FileSink> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the capture file {}", path.display()))?;
+        Ok(FileSink {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl ChunkSink for FileSink {
+    fn max_lines(&self) -> u64 {
+        u64::MAX
+    }
+    fn chunk_end(&self, pool: &Pool, start: usize, limit: usize) -> usize {
+        pool.end_within(start, limit, TCP_WRITE_BYTES)
+    }
+    fn send(&mut self, pool: &Pool, start: usize, end: usize, _: &Shared) -> Result<()> {
+        self.file
+            .write_all(pool.run(start, end))
+            .with_context(|| format!("cannot append to {}", self.path.display()))
+    }
+    fn finish(&mut self) -> Result<()> {
+        self.file.flush()?;
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SenderStats {
     pub sent: u64,
