@@ -9,6 +9,10 @@ use clap::{Parser, ValueEnum};
 
 use crate::templates::{Mix, Vendor};
 
+/// The default `--mix`: every vendor the engine ships, weighted as an MSP's log volume looks
+/// (firewalls about half, then Linux auth, web servers, cloud, Kubernetes).
+pub const DEFAULT_MIX: &str = "cisco_asa=14,panw_panos=10,fortinet_fortigate=10,checkpoint=5,juniper_srx=5,sophos_xg=4,pfsense=4,cisco_ios=6,linux_auth=12,nginx_access=6,apache_access=3,aws_vpcflow=5,aws_cloudtrail=3,azure_activity=2,gcp_audit=2,kubernetes_audit=3,kubernetes_events=3,generic_json=3";
+
 /// Realistic multi-vendor syslog load over real sockets, with end-to-end measurement.
 #[derive(Debug, Parser)]
 #[command(name = "tocsin-bench", version, about)]
@@ -66,8 +70,8 @@ pub struct Cli {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=60000))]
     pub devices: u32,
 
-    /// Vendor weights, e.g. `asa=30,panos=20,fortigate=20,sshd=20,rfc5424=10`.
-    #[arg(long, default_value = "asa=30,panos=20,fortigate=20,sshd=20,rfc5424=10", value_parser = parse_mix)]
+    /// Vendor weights by engine name or alias, e.g. `cisco_asa=30,panos=20,linux_auth=10`.
+    #[arg(long, default_value = DEFAULT_MIX, value_parser = parse_mix)]
     pub mix: Mix,
 
     /// RNG seed for the pool (same seed, same lines).
@@ -287,7 +291,11 @@ impl Cli {
             if self.transport == Transport::File {
                 bail!("--saturate needs a network transport (tcp, udp or http)");
             }
-            for (name, v) in [("--saturate-from", self.saturate_from), ("--step-secs", self.step_secs), ("--max-p99-ms", self.max_p99_ms)] {
+            for (name, v) in [
+                ("--saturate-from", self.saturate_from),
+                ("--step-secs", self.step_secs),
+                ("--max-p99-ms", self.max_p99_ms),
+            ] {
                 if !(v > 0.0 && v.is_finite()) {
                     bail!("{name} must be positive");
                 }
@@ -354,8 +362,35 @@ mod tests {
     #[test]
     fn mix_rejects_unknown_vendor_and_zero_total() {
         assert!(parse_mix("asa=1,sshd=2").is_ok());
-        assert!(parse_mix("juniper=1").is_err());
+        assert!(parse_mix("cisco_asa=1,linux_auth=2,juniper_srx=1").is_ok());
+        assert!(parse_mix("acme=1").is_err());
+        assert!(parse_mix("rfc5424=1").is_err());
         assert!(parse_mix("asa=0").is_err());
+    }
+
+    #[test]
+    fn default_mix_covers_every_vendor_firewalls_and_auth_heaviest() {
+        let mix = parse_mix(DEFAULT_MIX).unwrap();
+        let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(1);
+        let mut seen = std::collections::HashMap::new();
+        for _ in 0..20_000 {
+            *seen.entry(mix.pick(&mut rng)).or_insert(0u32) += 1;
+        }
+        assert_eq!(seen.len(), Vendor::ALL.len(), "{seen:?}");
+        let fw: u32 = [
+            Vendor::Asa,
+            Vendor::PanOs,
+            Vendor::FortiGate,
+            Vendor::Checkpoint,
+            Vendor::JuniperSrx,
+            Vendor::SophosXg,
+            Vendor::Pfsense,
+        ]
+        .iter()
+        .map(|v| seen[v])
+        .sum();
+        assert!(fw > 8_000, "firewalls {fw} of 20000");
+        assert!(seen[&Vendor::Sshd] > seen[&Vendor::NginxAccess], "{seen:?}");
     }
 
     #[test]

@@ -141,24 +141,25 @@ mod tests {
     use crate::plan::{FaultTruth, Impact};
 
     fn truth() -> Truth {
-        let fault = |id: &str, kind: &str, root: &str, start: i64, end: i64, expect: bool| FaultTruth {
-            id: id.into(),
-            kind: kind.into(),
-            root: root.into(),
-            start_ms: start,
-            end_ms: end,
-            impacted: if expect {
-                vec![Impact {
-                    entity: format!("{root}-dep"),
-                    onset_ms: start + 60_000,
-                    signal: "latency".into(),
-                }]
-            } else {
-                Vec::new()
-            },
-            expect_anomaly: expect,
-            source_ip: None,
-        };
+        let fault =
+            |id: &str, kind: &str, root: &str, start: i64, end: i64, expect: bool| FaultTruth {
+                id: id.into(),
+                kind: kind.into(),
+                root: root.into(),
+                start_ms: start,
+                end_ms: end,
+                impacted: if expect {
+                    vec![Impact {
+                        entity: format!("{root}-dep"),
+                        onset_ms: start + 60_000,
+                        signal: "latency".into(),
+                    }]
+                } else {
+                    Vec::new()
+                },
+                expect_anomaly: expect,
+                source_ip: None,
+            };
         Truth {
             scenario: "t".into(),
             seed: 1,
@@ -184,7 +185,11 @@ mod tests {
     fn a_fault_is_detected_by_its_root_or_a_dependent_inside_the_window() {
         let d = score(
             &truth(),
-            &[a("rtr-dep", 690_000), a("rtr", 720_000), a("host", 3_600_000 + GRACE_MS)],
+            &[
+                a("rtr-dep", 690_000),
+                a("rtr", 720_000),
+                a("host", 3_600_000 + GRACE_MS),
+            ],
         );
         assert_eq!((d.faults, d.detected), (2, 1));
         assert_eq!(d.per_fault[0].delay_event_secs, Some(90.0));
@@ -198,7 +203,12 @@ mod tests {
     fn anomalies_on_noisy_or_unrelated_nodes_or_before_a_fault_are_false() {
         let d = score(
             &truth(),
-            &[a("noisy", 100_000), a("noisy", 5_000_000), a("rtr", 599_999), a("other", 700_000)],
+            &[
+                a("noisy", 100_000),
+                a("noisy", 5_000_000),
+                a("rtr", 599_999),
+                a("other", 700_000),
+            ],
         );
         assert_eq!(d.detected, 0);
         assert_eq!(d.false_anomalies, 4);

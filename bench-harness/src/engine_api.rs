@@ -132,9 +132,10 @@ impl EngineApi {
     pub fn get_json(&self, path: &str) -> Result<Option<Value>> {
         let url = format!("{}{path}", self.base);
         match self.agent.get(&url).call() {
-            Ok(resp) => Ok(Some(serde_json::from_reader(resp.into_reader()).map_err(
-                |e| anyhow!("GET {url}: the answer is not JSON: {e}"),
-            )?)),
+            Ok(resp) => Ok(Some(
+                serde_json::from_reader(resp.into_reader())
+                    .map_err(|e| anyhow!("GET {url}: the answer is not JSON: {e}"))?,
+            )),
             Err(ureq::Error::Status(404, _)) => Ok(None),
             Err(e) => Err(describe(&url, e)),
         }

@@ -46,7 +46,8 @@ pub struct Listener {
 
 impl Listener {
     pub fn start() -> Result<Listener> {
-        let socket = TcpListener::bind("127.0.0.1:0").context("cannot bind the harness listener")?;
+        let socket =
+            TcpListener::bind("127.0.0.1:0").context("cannot bind the harness listener")?;
         socket.set_nonblocking(true)?;
         let addr = socket.local_addr()?;
         let received = Arc::new(Received::new());
@@ -82,9 +83,8 @@ impl Listener {
     /// (p50, p99, p99.9, max) in ms, or None before the first event.
     pub fn percentiles_ms(&self) -> Option<[f64; 4]> {
         let h = self.received.latency_us.lock().ok()?;
-        (h.len() > 0).then(|| {
-            [0.5, 0.99, 0.999, 1.0].map(|q| h.value_at_quantile(q) as f64 / 1000.0)
-        })
+        (h.len() > 0)
+            .then(|| [0.5, 0.99, 0.999, 1.0].map(|q| h.value_at_quantile(q) as f64 / 1000.0))
     }
 }
 
@@ -152,7 +152,10 @@ pub fn logged_time_ms(line: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"\"logged_time\":";
     let at = line.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
     let digits = line[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&line[at..at + digits]).ok()?.parse().ok()
+    std::str::from_utf8(&line[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -99,16 +99,19 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Some(name) => {
             let (sc, path) = Scenario::load(name, &repo)?;
             if !cli.quiet {
-                eprintln!("scenario: {} ({})", sc.name, path.display());
+                eprintln!(
+                    "scenario: {}: {} ({})",
+                    sc.name,
+                    sc.description,
+                    path.display()
+                );
             }
             Some(sc)
         }
         None => None,
     };
-    let needs_dir = cli.spawn
-        || scenario.is_some()
-        || cli.transport == Transport::File
-        || cli.peer.is_some();
+    let needs_dir =
+        cli.spawn || scenario.is_some() || cli.transport == Transport::File || cli.peer.is_some();
     let run_dir = match (&cli.run_dir, needs_dir) {
         (Some(d), _) => Some(d.clone()),
         (None, true) => Some(default_run_dir(&repo, scenario.as_ref(), cli.saturate)),
@@ -152,8 +155,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         let s = Spawned::start(&spec)?;
         if !cli.quiet {
             eprintln!(
-                "engine: {} started, syslog {}, api {}, log {}",
+                "engine: {} started on {}, syslog {}, api {}, log {}",
                 spec.bin.display(),
+                s.config.display(),
                 s.syslog,
                 s.api,
                 s.log.display()
@@ -263,7 +267,13 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                     built.elapsed().as_millis()
                 );
             }
-            rate_lanes(cli, &pool, cli.rate().per_sec(), cli.total_count(), cli.send_duration())
+            rate_lanes(
+                cli,
+                &pool,
+                cli.rate().per_sec(),
+                cli.total_count(),
+                cli.send_duration(),
+            )
         }
     };
     let total = match &scenario {
@@ -274,7 +284,10 @@ fn run(cli: &Cli) -> Result<ExitCode> {
 
     let baseline = probe.totals().with_context(|| match &cli.count_file {
         Some(p) => format!("cannot read the count file {p:?}"),
-        None => format!("cannot read the engine's pipeline figures from {}", ends.api),
+        None => format!(
+            "cannot read the engine's pipeline figures from {}",
+            ends.api
+        ),
     })?;
     if (cli.reset_latency || cli.spawn) && cli.count_file.is_none() {
         EngineApi::new(&ends.api)
@@ -459,7 +472,15 @@ fn saturation(
             EngineApi::new(&ends.api).reset_latency()?;
         }
         let lanes = rate_lanes(cli, pool, Some(rate), None, Some(step_time));
-        let o = send(cli, ends, lanes, probe, &baseline, None, Duration::from_secs(15))?;
+        let o = send(
+            cli,
+            ends,
+            lanes,
+            probe,
+            &baseline,
+            None,
+            Duration::from_secs(15),
+        )?;
         let p99 = probe.last_pipeline().map(|(s, _)| s.latency_ms.p99);
         let step = Step::judge(
             rate,
@@ -591,7 +612,9 @@ fn saturation_table(v: &Value) -> String {
         s.push_str(&format!(
             "  highest sustained: {}\n",
             best.as_f64()
-                .map_or("none (the first step failed)".to_string(), |b| format!("{b:.0} ev/s"))
+                .map_or("none (the first step failed)".to_string(), |b| format!(
+                    "{b:.0} ev/s"
+                ))
         ));
     };
     block("tocsin", &v["steps"], &v["sustainable_eps"]);

@@ -124,14 +124,24 @@ mod tests {
     #[test]
     fn rate_over_duration_sends_rate_times_duration() {
         let p = Pacer::new(Some(10_000.0), None, Some(Duration::from_secs(3)));
-        let sent = simulate(p.clone(), 256, Duration::from_micros(50), Duration::from_secs(10));
+        let sent = simulate(
+            p.clone(),
+            256,
+            Duration::from_micros(50),
+            Duration::from_secs(10),
+        );
         assert_eq!(sent, 30_000);
     }
 
     #[test]
     fn rate_with_count_stops_at_count() {
         let p = Pacer::new(Some(50_000.0), Some(12_345), None);
-        let sent = simulate(p.clone(), 1000, Duration::from_micros(10), Duration::from_secs(10));
+        let sent = simulate(
+            p.clone(),
+            1000,
+            Duration::from_micros(10),
+            Duration::from_secs(10),
+        );
         assert_eq!(sent, 12_345);
         assert_eq!(p.step(Duration::from_secs(1), 12_345), Step::Done);
     }
@@ -148,7 +158,8 @@ mod tests {
     fn max_rate_sends_whole_quota() {
         let p = Pacer::new(None, Some(1_000_000), None);
         assert_eq!(p.step(Duration::ZERO, 0), Step::Send(1_000_000));
-        let sent = simulate(p.clone(),
+        let sent = simulate(
+            p.clone(),
             65_536,
             Duration::from_micros(100),
             Duration::from_secs(60),
@@ -168,7 +179,12 @@ mod tests {
         assert_eq!(p.step(Duration::from_millis(250), 5), Step::Send(7));
         assert_eq!(p.step(Duration::from_secs(9), 12), Step::Send(8));
         assert_eq!(p.step(Duration::from_secs(9), 20), Step::Done);
-        let sent = simulate(p.clone(), 3, Duration::from_micros(10), Duration::from_secs(1));
+        let sent = simulate(
+            p.clone(),
+            3,
+            Duration::from_micros(10),
+            Duration::from_secs(1),
+        );
         assert_eq!(sent, 20);
     }
 

@@ -85,10 +85,13 @@ impl Rsyslog {
             .output()
             .ok()
             .and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .next()
-                    .map(|l| l.split_whitespace().nth(1).unwrap_or("").trim_end_matches(',').to_string())
+                String::from_utf8_lossy(&o.stdout).lines().next().map(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .unwrap_or("")
+                        .trim_end_matches(',')
+                        .to_string()
+                })
             })
             .unwrap_or_default();
         let log = fs::File::create(work.join("rsyslogd.log"))?;
@@ -156,8 +159,16 @@ mod tests {
     #[test]
     fn config_listens_on_loopback_and_writes_raw_lines() {
         let c = config(Path::new("/w/spool"), 10514, Path::new("/w/out.log"));
-        assert!(c.contains("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"10514\" ruleset=\"bench\")"), "{c}");
-        assert!(c.contains("action(type=\"omfile\" file=\"/w/out.log\" template=\"rawline\")"), "{c}");
+        assert!(
+            c.contains(
+                "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"10514\" ruleset=\"bench\")"
+            ),
+            "{c}"
+        );
+        assert!(
+            c.contains("action(type=\"omfile\" file=\"/w/out.log\" template=\"rawline\")"),
+            "{c}"
+        );
         assert!(c.contains("string=\"%rawmsg%\\n\""), "{c}");
         assert!(c.contains("workDirectory=\"/w/spool\""), "{c}");
     }

@@ -446,9 +446,15 @@ impl<'a> Generator<'a> {
                         let (reason, message) = if self.rng.gen_bool(0.5) {
                             ("BackOff", "Back-off restarting failed container")
                         } else {
-                            ("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 500")
+                            (
+                                "Unhealthy",
+                                "Readiness probe failed: HTTP probe failed with statuscode: 500",
+                            )
                         };
-                        let pod = format!("pod/{service}-7d9f8c6b5-{:05x}", self.rng.gen_range(0..0xfffffu32));
+                        let pod = format!(
+                            "pod/{service}-7d9f8c6b5-{:05x}",
+                            self.rng.gen_range(0..0xfffffu32)
+                        );
                         out.push(Item {
                             ts_ms: ts,
                             device: dev,
@@ -507,7 +513,9 @@ impl<'a> Generator<'a> {
         for f in &self.faults {
             match *f {
                 Active::Noisy { target, noise: n } if target == device => noise = n,
-                Active::Down { ref impacted, end, .. } => {
+                Active::Down {
+                    ref impacted, end, ..
+                } => {
                     if impacted
                         .iter()
                         .any(|&(d, onset)| d == device && (onset..end).contains(&ts))
@@ -779,10 +787,7 @@ pub fn render(
     let special = match &item.what {
         What::Normal => return templates::render_normal(vendor, dev, item.ts_ms, rng, out),
         What::Metric(m, v) => return templates::render_metric(*m, dev, item.ts_ms, *v, out),
-        What::Auth { src, user } => Special::AuthFailure {
-            src_ip: *src,
-            user,
-        },
+        What::Auth { src, user } => Special::AuthFailure { src_ip: *src, user },
         What::Http {
             status,
             path,
@@ -858,21 +863,28 @@ mod tests {
     fn rate_follows_the_daily_shape() {
         let (sc, estate) = msp_small();
         let (items, truth) = all_items(&sc, &estate);
-        let normal = |from: i64, to: i64| {
+        // Ordinary traffic (an error answer replaces an ordinary line, so it counts too).
+        let ordinary = |from: i64, to: i64| {
             items
                 .iter()
-                .filter(|i| i.ts_ms >= from && i.ts_ms < to && !matches!(i.what, What::Metric(..)))
+                .filter(|i| (from..to).contains(&i.ts_ms))
+                .filter(|i| matches!(i.what, What::Normal | What::Http { .. }))
                 .count() as f64
         };
-        // 07:30-08:00 has shape 0.75 and 08:00-08:30 has 0.95: 30 event minutes are 30 wall
-        // seconds at 4,000 lines/s.
-        let h8 = truth.start_ms + 30 * 60_000;
-        let first = normal(truth.start_ms, h8);
-        assert!((first - 0.75 * 4000.0 * 30.0).abs() < 0.01 * first, "{first}");
-        let second = normal(h8, h8 + 30 * 60_000);
-        // The device failure silences a router for part of this half hour.
-        assert!(second > 0.9 * 0.95 * 4000.0 * 30.0 && second < 0.95 * 4000.0 * 30.0 + 1.0, "{second}");
-        assert!(items.iter().all(|i| i.ts_ms >= truth.start_ms && i.ts_ms < truth.end_ms));
+        let min = |m: i64| truth.start_ms + m * 60_000;
+        // 07:30-07:42 (before any fault) has shape 0.75; an event minute is a wall second at
+        // 4,000 lines/s.
+        let early = ordinary(min(0), min(12));
+        assert!((early - 0.75 * 4000.0 * 12.0).abs() <= 1.0, "{early}");
+        // 08:00-08:30 has shape 0.95 and no device down.
+        let later = ordinary(min(30), min(60));
+        assert!((later - 0.95 * 4000.0 * 30.0).abs() <= 1.0, "{later}");
+        // While acme's router is down its share of the traffic is missing.
+        let down = ordinary(min(12), min(24));
+        assert!(down < 0.75 * 4000.0 * 12.0 * 0.99, "{down}");
+        assert!(items
+            .iter()
+            .all(|i| i.ts_ms >= truth.start_ms && i.ts_ms < truth.end_ms));
     }
 
     #[test]
@@ -890,10 +902,18 @@ mod tests {
             .filter(|i| i.device == root && (f.start_ms..f.end_ms).contains(&i.ts_ms))
             .collect();
         assert_eq!(from_root.len(), 2, "{from_root:?}");
-        assert!(from_root.iter().all(|i| matches!(i.what, What::LinkDown { .. }) && i.ts_ms == f.start_ms));
-        assert!(items.iter().any(|i| i.device == root && i.ts_ms >= f.end_ms && i.what == What::Normal));
+        assert!(from_root
+            .iter()
+            .all(|i| matches!(i.what, What::LinkDown { .. }) && i.ts_ms == f.start_ms));
+        assert!(items
+            .iter()
+            .any(|i| i.device == root && i.ts_ms >= f.end_ms && i.what == What::Normal));
         // Dependents: the firewall one hop away a minute later, the servers two hops away.
-        let onset: HashMap<&str, i64> = f.impacted.iter().map(|i| (i.entity.as_str(), i.onset_ms)).collect();
+        let onset: HashMap<&str, i64> = f
+            .impacted
+            .iter()
+            .map(|i| (i.entity.as_str(), i.onset_ms))
+            .collect();
         assert_eq!(onset["acme-fw-01"], f.start_ms + 60_000);
         assert_eq!(onset["acme-web-01"], f.start_ms + 120_000);
         assert_eq!(onset["acme-db-01"], f.start_ms + 120_000);
@@ -906,7 +926,10 @@ mod tests {
                 assert!((onset["acme-web-01"]..f.end_ms).contains(&i.ts_ms), "{i:?}");
             }
         }
-        let errors = items.iter().filter(|i| i.device == web && matches!(i.what, What::Http { .. })).count();
+        let errors = items
+            .iter()
+            .filter(|i| i.device == web && matches!(i.what, What::Http { .. }))
+            .count();
         assert!(errors > 100, "{errors}");
         // Their latency is several times its level before the fault.
         let lat = |from: i64, to: i64| {
@@ -931,7 +954,10 @@ mod tests {
         let (items, truth) = all_items(&sc, &estate);
         let f = truth_of(&truth, "brute_force");
         assert_eq!(f.source_ip.as_deref(), Some("185.220.101.7"));
-        let auth: Vec<&Item> = items.iter().filter(|i| matches!(i.what, What::Auth { .. })).collect();
+        let auth: Vec<&Item> = items
+            .iter()
+            .filter(|i| matches!(i.what, What::Auth { .. }))
+            .collect();
         assert_eq!(auth.len(), 400, "40 attempts a minute for 10 minutes");
         for i in auth {
             assert_eq!(estate.devices[i.device].id, f.root);
@@ -946,15 +972,30 @@ mod tests {
         let (items, truth) = all_items(&sc, &estate);
         let f = truth_of(&truth, "bad_deploy");
         assert_eq!(f.root, "payments");
-        let rollouts: Vec<&Item> = items.iter().filter(|i| matches!(i.what, What::Rollout { .. })).collect();
-        assert_eq!(rollouts.len(), 2, "one on the events feed, one in the audit log");
+        let rollouts: Vec<&Item> = items
+            .iter()
+            .filter(|i| matches!(i.what, What::Rollout { .. }))
+            .collect();
+        assert_eq!(
+            rollouts.len(),
+            2,
+            "one on the events feed, one in the audit log"
+        );
         assert!(rollouts.iter().all(|i| i.ts_ms == f.start_ms));
-        let hosts: Vec<&str> = f.impacted.iter().filter(|i| i.signal == "http_5xx").map(|i| i.entity.as_str()).collect();
+        let hosts: Vec<&str> = f
+            .impacted
+            .iter()
+            .filter(|i| i.signal == "http_5xx")
+            .map(|i| i.entity.as_str())
+            .collect();
         assert_eq!(hosts, ["globex-web-01", "globex-web-02"]);
         for h in hosts {
             let d = estate.device(h).unwrap();
             let (mut ok, mut err) = (0.0, 0.0);
-            for i in items.iter().filter(|i| i.device == d && (f.start_ms + 60_000..f.end_ms).contains(&i.ts_ms)) {
+            for i in items
+                .iter()
+                .filter(|i| i.device == d && (f.start_ms + 60_000..f.end_ms).contains(&i.ts_ms))
+            {
                 match i.what {
                     What::Http { status, .. } => {
                         assert!(status == 500 || status == 503);
@@ -966,9 +1007,14 @@ mod tests {
             }
             let ratio = err / (ok + err);
             assert!((0.2..0.4).contains(&ratio), "{h}: {ratio}");
-            assert!(!items.iter().any(|i| i.device == d && i.ts_ms < f.start_ms && matches!(i.what, What::Http { .. })));
+            assert!(!items.iter().any(|i| i.device == d
+                && i.ts_ms < f.start_ms
+                && matches!(i.what, What::Http { .. })));
         }
-        let warnings = items.iter().filter(|i| matches!(i.what, What::K8sWarning { .. })).count();
+        let warnings = items
+            .iter()
+            .filter(|i| matches!(i.what, What::K8sWarning { .. }))
+            .count();
         assert_eq!(warnings, 11 * 3, "every 20 s from minute 1 to minute 12");
     }
 
@@ -990,7 +1036,11 @@ mod tests {
         let creep = truth_of(&truth, "latency_creep");
         let lat = series("initech-app-01", Metric::LatencyMs);
         let mean = |from: i64, to: i64| {
-            let v: Vec<f64> = lat.iter().filter(|(t, _)| (from..to).contains(t)).map(|(_, v)| *v).collect();
+            let v: Vec<f64> = lat
+                .iter()
+                .filter(|(t, _)| (from..to).contains(t))
+                .map(|(_, v)| *v)
+                .collect();
             v.iter().sum::<f64>() / v.len() as f64
         };
         let before = mean(creep.start_ms - 10 * 60_000, creep.start_ms);

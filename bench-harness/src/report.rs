@@ -1,9 +1,7 @@
 //! The run's figures: a human table on stdout and the same figures as JSON.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -248,7 +246,15 @@ impl Report {
                     r.cpu_secs, r.mean_cores, r.peak_cores
                 ),
             );
-            row("engine exit", if r.clean_exit { "clean (drained)" } else { "NOT clean" }.to_string());
+            row(
+                "engine exit",
+                if r.clean_exit {
+                    "clean (drained)"
+                } else {
+                    "NOT clean"
+                }
+                .to_string(),
+            );
         }
         if let Some(sc) = &self.scenario {
             row(
@@ -296,8 +302,14 @@ impl Report {
             }
         }
         if !self.timeline.is_empty() {
-            s.push_str("\n## Events per second\n\n| second | sent/s | delivered/s |\n|---|---|---|\n");
-            let mut prev = TimePoint { t: 0.0, sent: 0, delivered: 0 };
+            s.push_str(
+                "\n## Events per second\n\n| second | sent/s | delivered/s |\n|---|---|---|\n",
+            );
+            let mut prev = TimePoint {
+                t: 0.0,
+                sent: 0,
+                delivered: 0,
+            };
             for p in &self.timeline {
                 let dt = (p.t - prev.t).max(1e-9);
                 let _ = writeln!(
@@ -312,15 +324,6 @@ impl Report {
         }
         s
     }
-
-    pub fn write_markdown(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.markdown()).with_context(|| format!("cannot write {path:?}"))
-    }
-
-    pub fn write_json(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("cannot write {path:?}"))
-    }
 }
 
 /// `  key   value` rows of the table: the key is everything before the first run of 2+ spaces.
@@ -333,7 +336,9 @@ fn detection_line(d: &Value) -> String {
     match d.get("measured").and_then(Value::as_bool) {
         Some(true) => format!(
             "{} of {} faults detected, {:.2} false anomalies/h on healthy nodes",
-            d["detected"], d["faults"], d["false_per_hour"].as_f64().unwrap_or(0.0)
+            d["detected"],
+            d["faults"],
+            d["false_per_hour"].as_f64().unwrap_or(0.0)
         ),
         _ => format!(
             "not measured: {}",
@@ -351,9 +356,21 @@ enum Better {
 
 /// The figures `--compare` sets side by side: label, JSON pointer, which way is better.
 const COMPARED: [(&str, &str, Better); 17] = [
-    ("sustained ev/s (saturation)", "/sustainable_eps", Better::Higher),
-    ("peer throughput ev/s", "/peer/throughput_eps", Better::Higher),
-    ("peer sustained ev/s", "/peer/sustainable_eps", Better::Higher),
+    (
+        "sustained ev/s (saturation)",
+        "/sustainable_eps",
+        Better::Higher,
+    ),
+    (
+        "peer throughput ev/s",
+        "/peer/throughput_eps",
+        Better::Higher,
+    ),
+    (
+        "peer sustained ev/s",
+        "/peer/sustainable_eps",
+        Better::Higher,
+    ),
     ("throughput ev/s", "/throughput_eps", Better::Higher),
     ("send rate ev/s", "/send_eps", Better::Higher),
     ("delivered", "/delivered", Better::Higher),
@@ -362,12 +379,28 @@ const COMPARED: [(&str, &str, Better); 17] = [
     ("engine latency p50 ms", "/latency_ms/p50", Better::Lower),
     ("engine latency p99 ms", "/latency_ms/p99", Better::Lower),
     ("engine latency p99.9 ms", "/latency_ms/p999", Better::Lower),
-    ("listener latency p50 ms", "/harness/latency_ms/p50", Better::Lower),
-    ("listener latency p99 ms", "/harness/latency_ms/p99", Better::Lower),
-    ("engine peak RSS MiB", "/resources/peak_rss_mib", Better::Lower),
+    (
+        "listener latency p50 ms",
+        "/harness/latency_ms/p50",
+        Better::Lower,
+    ),
+    (
+        "listener latency p99 ms",
+        "/harness/latency_ms/p99",
+        Better::Lower,
+    ),
+    (
+        "engine peak RSS MiB",
+        "/resources/peak_rss_mib",
+        Better::Lower,
+    ),
     ("engine CPU s", "/resources/cpu_secs", Better::Lower),
     ("faults detected", "/detection/detected", Better::Higher),
-    ("false anomalies/h", "/detection/false_per_hour", Better::Lower),
+    (
+        "false anomalies/h",
+        "/detection/false_per_hour",
+        Better::Lower,
+    ),
 ];
 
 /// A table of the figures of two reports (the JSON of an earlier run, and this one): old, new,
@@ -486,10 +519,21 @@ mod tests {
             "resources": {"peak_rss_mib": 200.0}
         });
         let t = compare(&old, &new);
-        let line = |label: &str| t.lines().find(|l| l.trim_start().starts_with(label)).unwrap().to_string();
+        let line = |label: &str| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with(label))
+                .unwrap()
+                .to_string()
+        };
         assert!(line("throughput ev/s").ends_with("+25.0% better"), "{t}");
-        assert!(line("engine latency p50 ms").ends_with("-50.0% better"), "{t}");
-        assert!(line("engine latency p99 ms").ends_with("+25.0% worse"), "{t}");
+        assert!(
+            line("engine latency p50 ms").ends_with("-50.0% better"),
+            "{t}"
+        );
+        assert!(
+            line("engine latency p99 ms").ends_with("+25.0% worse"),
+            "{t}"
+        );
         assert!(line("dropped").ends_with("worse"), "{t}");
         assert!(line("lost").ends_with("="), "{t}");
         assert!(line("engine peak RSS MiB").ends_with("="), "{t}");
@@ -515,11 +559,23 @@ mod tests {
 
     #[test]
     fn markdown_has_every_table_row_and_the_timeline() {
-        let delta = Totals { received: 10, delivered: 10, ..Totals::default() };
+        let delta = Totals {
+            received: 10,
+            delivered: 10,
+            ..Totals::default()
+        };
         let mut r = Report::new(&facts(), &delta, DrainEnd::Complete, None, Value::Null);
         r.timeline = vec![
-            TimePoint { t: 1.0, sent: 600, delivered: 500 },
-            TimePoint { t: 2.0, sent: 1000, delivered: 1000 },
+            TimePoint {
+                t: 1.0,
+                sent: 600,
+                delivered: 500,
+            },
+            TimePoint {
+                t: 2.0,
+                sent: 1000,
+                delivered: 1000,
+            },
         ];
         let md = r.markdown();
         assert!(md.contains("| sent | 1000 |"), "{md}");

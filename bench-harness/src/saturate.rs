@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn the_search_stops_at_the_first_failure() {
-        assert_eq!(rates(10_000.0, 1.5, 4), [10_000.0, 15_000.0, 22_500.0, 33_750.0]);
+        assert_eq!(
+            rates(10_000.0, 1.5, 4),
+            [10_000.0, 15_000.0, 22_500.0, 33_750.0]
+        );
         let l = Limits::default();
         let steps = [
             Step::judge(10_000.0, 50_000, 50_000, 0, 5.0, 5.0, None, &l),

@@ -362,8 +362,16 @@ impl Scenario {
             .flat_map(|s| s.devices.iter())
             .map(|g| g.vendor.as_str())
             .collect();
-        let has_metrics = self.sites.iter().any(|s| s.devices.iter().any(|g| g.metrics));
-        vendors.len() + if has_metrics { self.metrics.families.len() } else { 0 }
+        let has_metrics = self
+            .sites
+            .iter()
+            .any(|s| s.devices.iter().any(|g| g.metrics));
+        vendors.len()
+            + if has_metrics {
+                self.metrics.families.len()
+            } else {
+                0
+            }
     }
 
     /// Multiplier of the rate for an event time.
@@ -420,23 +428,6 @@ impl Scenario {
                 );
             }
         }
-        if self.mix.is_empty() || self.mix.values().all(|w| *w <= 0.0) {
-            bail!("mix: needs at least one vendor with a positive weight");
-        }
-        for (vendor, w) in &self.mix {
-            let v = exact_vendor(vendor).map_err(|e| anyhow!("mix.{vendor}: {e}"))?;
-            if !(*w >= 0.0 && w.is_finite()) {
-                bail!("mix.{vendor}: weight must be finite and not negative");
-            }
-            let has_device = self
-                .sites
-                .iter()
-                .flat_map(|s| s.devices.iter())
-                .any(|g| exact_vendor(&g.vendor).ok() == Some(v));
-            if *w > 0.0 && !has_device {
-                bail!("mix.{vendor}: no device of this vendor in any site");
-            }
-        }
         if self.sites.is_empty() {
             bail!("sites: needs at least one site");
         }
@@ -472,6 +463,23 @@ impl Scenario {
                 }
             }
         }
+        if self.mix.is_empty() || self.mix.values().all(|w| *w <= 0.0) {
+            bail!("mix: needs at least one vendor with a positive weight");
+        }
+        for (vendor, w) in &self.mix {
+            let v = exact_vendor(vendor).map_err(|e| anyhow!("mix.{vendor}: {e}"))?;
+            if !(*w >= 0.0 && w.is_finite()) {
+                bail!("mix.{vendor}: weight must be finite and not negative");
+            }
+            let has_device = self
+                .sites
+                .iter()
+                .flat_map(|s| s.devices.iter())
+                .any(|g| exact_vendor(&g.vendor).ok() == Some(v));
+            if *w > 0.0 && !has_device {
+                bail!("mix.{vendor}: no device of this vendor in any site");
+            }
+        }
         let estate = self.expand_unchecked()?;
         let mut svc_names = HashSet::new();
         for (i, svc) in self.services.iter().enumerate() {
@@ -479,7 +487,10 @@ impl Scenario {
                 bail!("services[{i}].name: two services are named {:?}", svc.name);
             }
             if svc.runs_on.is_empty() {
-                bail!("services[{i}] ({:?}).runs_on: needs at least one site/role", svc.name);
+                bail!(
+                    "services[{i}] ({:?}).runs_on: needs at least one site/role",
+                    svc.name
+                );
             }
         }
         for (i, f) in self.faults.iter().enumerate() {
@@ -525,7 +536,10 @@ impl Scenario {
                 let d = device(target)?;
                 let v = estate.devices[d].vendor;
                 if !crate::plan::accepts_auth_failure(v) {
-                    bail!("target: {target:?} is a {} device, which has no login failures to show", v.name());
+                    bail!(
+                        "target: {target:?} is a {} device, which has no login failures to show",
+                        v.name()
+                    );
                 }
                 if !(*attempts_per_min > 0.0 && attempts_per_min.is_finite()) {
                     bail!("attempts_per_min: must be positive");
@@ -574,7 +588,10 @@ impl Scenario {
 
     fn needs_metric(&self, estate: &Estate, d: usize, family: &str) -> Result<()> {
         if !estate.devices[d].metrics {
-            bail!("target: {:?} reports no metrics (metrics = false)", estate.devices[d].id);
+            bail!(
+                "target: {:?} reports no metrics (metrics = false)",
+                estate.devices[d].id
+            );
         }
         if !self.metrics.families.iter().any(|f| f == family) {
             bail!("metrics.families does not include {family:?}");
@@ -598,12 +615,8 @@ impl Scenario {
                 for n in 0..g.count {
                     let id = format!("{}-{}-{:02}", site.name, g.role, n + 1);
                     // 10.<site>.<group>.<10 + n>: unique per device for up to 245 devices per group.
-                    let ip = Ipv4Addr::new(
-                        10,
-                        (si % 256) as u8,
-                        (gi % 256) as u8,
-                        (10 + n % 245) as u8,
-                    );
+                    let ip =
+                        Ipv4Addr::new(10, (si % 256) as u8, (gi % 256) as u8, (10 + n % 245) as u8);
                     if by_id.insert(id.clone(), devices.len()).is_some() {
                         bail!("two devices would both be named {id:?}; rename a site or role");
                     }
@@ -651,7 +664,10 @@ impl Scenario {
             let mut hosts = Vec::new();
             for at in &s.runs_on {
                 let (site, role) = at.split_once('/').ok_or_else(|| {
-                    anyhow!("services[{i}] ({:?}).runs_on: {at:?} is not SITE/ROLE", s.name)
+                    anyhow!(
+                        "services[{i}] ({:?}).runs_on: {at:?} is not SITE/ROLE",
+                        s.name
+                    )
                 })?;
                 let g = groups
                     .get(&(site.to_string(), role.to_string()))
@@ -663,10 +679,16 @@ impl Scenario {
             let mut depends_on = Vec::new();
             for dep in &s.depends_on {
                 let &d = svc_index.get(dep.as_str()).ok_or_else(|| {
-                    anyhow!("services[{i}] ({:?}).depends_on: no service {dep:?}", s.name)
+                    anyhow!(
+                        "services[{i}] ({:?}).depends_on: no service {dep:?}",
+                        s.name
+                    )
                 })?;
                 if d == i {
-                    bail!("services[{i}] ({:?}).depends_on: a service cannot depend on itself", s.name);
+                    bail!(
+                        "services[{i}] ({:?}).depends_on: a service cannot depend on itself",
+                        s.name
+                    );
                 }
                 depends_on.push(d);
             }
@@ -774,7 +796,9 @@ pub fn parse_rfc3339_utc(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if b[13] != b':' || b[16] != b':' {
@@ -788,7 +812,11 @@ pub fn parse_rfc3339_utc(s: &str) -> Option<i64> {
         if digits == 0 {
             return None;
         }
-        let ms: String = frac[..digits].chars().chain("000".chars()).take(3).collect();
+        let ms: String = frac[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
         milli = ms.parse().ok()?;
         rest = &frac[digits..];
     }
@@ -850,7 +878,8 @@ target = "acme-router-01"
         let names = shipped_names(&repo());
         assert!(names.contains(&"msp-small".to_string()), "{names:?}");
         for name in names {
-            let (sc, _) = Scenario::load(&name, &repo()).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            let (sc, _) =
+                Scenario::load(&name, &repo()).unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert_eq!(sc.name, name, "a scenario's name is its file name");
             sc.expand();
         }
@@ -861,7 +890,13 @@ target = "acme-router-01"
         let (sc, _) = Scenario::load("msp-small", &repo()).unwrap();
         assert!(sc.sources() >= 20, "{} sources", sc.sources());
         let kinds: HashSet<&str> = sc.faults.iter().map(FaultSpec::kind).collect();
-        for k in ["device_failure", "brute_force", "bad_deploy", "latency_creep", "noisy_node"] {
+        for k in [
+            "device_failure",
+            "brute_force",
+            "bad_deploy",
+            "latency_creep",
+            "noisy_node",
+        ] {
             assert!(kinds.contains(k), "msp-small lacks a {k} fault");
         }
         // Sending plus engine start and drain must fit the 3 minutes the acceptance allows.
@@ -877,9 +912,15 @@ target = "acme-router-01"
         let sc = Scenario::parse(SMALL).unwrap();
         let e = sc.expand();
         let ids: Vec<&str> = e.devices.iter().map(|d| d.id.as_str()).collect();
-        assert_eq!(ids, ["acme-router-01", "acme-web-01", "acme-web-02", "acme-db-01"]);
+        assert_eq!(
+            ids,
+            ["acme-router-01", "acme-web-01", "acme-web-02", "acme-db-01"]
+        );
         let router = e.device("acme-router-01").unwrap();
-        assert_eq!(e.devices[e.device("acme-web-02").unwrap()].depends_on, [router]);
+        assert_eq!(
+            e.devices[e.device("acme-web-02").unwrap()].depends_on,
+            [router]
+        );
         let mut deps = e.dependents(router);
         deps.sort();
         assert_eq!(deps, [(1, 1), (2, 1), (3, 1)]);
@@ -917,18 +958,57 @@ target = "acme-router-01"
     #[test]
     fn mistakes_are_refused_with_the_field_named() {
         let cases = [
-            (SMALL.replace("cisco_ios\" }", "cisco_iox\" }"), "sites[0] (\"acme\").devices[0] (\"router\").vendor: unknown vendor \"cisco_iox\""),
-            (SMALL.replace("depends_on = [\"router\"], metrics = true },\n  { role = \"db\"", "depends_on = [\"switch\"], metrics = true },\n  { role = \"db\""), "no role \"switch\""),
+            (
+                SMALL.replace("cisco_ios\" }", "cisco_iox\" }"),
+                "sites[0] (\"acme\").devices[0] (\"router\").vendor: unknown vendor \"cisco_iox\"",
+            ),
+            (
+                SMALL.replace(
+                    "depends_on = [\"router\"], metrics = true },\n  { role = \"db\"",
+                    "depends_on = [\"switch\"], metrics = true },\n  { role = \"db\"",
+                ),
+                "no role \"switch\"",
+            ),
             (SMALL.replace("rate = 100", "rate = 0"), "run.rate"),
-            (SMALL.replace("2026-11-02T06:00:00Z", "yesterday"), "run.start"),
-            (SMALL.replace("time_scale = 60", "time_scale = 60\ndaily_shape = [1.0]"), "run.daily_shape: needs 24 values"),
-            (SMALL.replace("acme-router-01\"", "acme-router-09\""), "faults[0] (device_failure): target: no device \"acme-router-09\""),
-            (SMALL.replace("at_min = 2", "at_min = 20"), "starts at minute 20"),
-            (SMALL.replace("runs_on = [\"acme/web\"]", "runs_on = [\"acme/app\"]"), "no devices \"acme/app\""),
-            (SMALL.replace("linux_auth = 2", "linux_auth = 2\naws_vpcflow = 1"), "mix.aws_vpcflow: no device"),
-            (SMALL.replace("[run]", "colour = \"red\"\n[run]"), "unknown field `colour`"),
-            (SMALL.replace("kind = \"device_failure\"", "kind = \"meteor\""), "meteor"),
-            (SMALL.replace("{ role = \"router\", vendor = \"cisco_ios\" }", "{ role = \"router\", vendor = \"cisco_ios\", depends_on = [\"db\"] }"), "cycle"),
+            (
+                SMALL.replace("2026-11-02T06:00:00Z", "yesterday"),
+                "run.start",
+            ),
+            (
+                SMALL.replace("time_scale = 60", "time_scale = 60\ndaily_shape = [1.0]"),
+                "run.daily_shape: needs 24 values",
+            ),
+            (
+                SMALL.replace("acme-router-01\"", "acme-router-09\""),
+                "faults[0] (device_failure): target: no device \"acme-router-09\"",
+            ),
+            (
+                SMALL.replace("at_min = 2", "at_min = 20"),
+                "starts at minute 20",
+            ),
+            (
+                SMALL.replace("runs_on = [\"acme/web\"]", "runs_on = [\"acme/app\"]"),
+                "no devices \"acme/app\"",
+            ),
+            (
+                SMALL.replace("linux_auth = 2", "linux_auth = 2\naws_vpcflow = 1"),
+                "mix.aws_vpcflow: no device",
+            ),
+            (
+                SMALL.replace("[run]", "colour = \"red\"\n[run]"),
+                "unknown field `colour`",
+            ),
+            (
+                SMALL.replace("kind = \"device_failure\"", "kind = \"meteor\""),
+                "meteor",
+            ),
+            (
+                SMALL.replace(
+                    "{ role = \"router\", vendor = \"cisco_ios\" }",
+                    "{ role = \"router\", vendor = \"cisco_ios\", depends_on = [\"db\"] }",
+                ),
+                "cycle",
+            ),
         ];
         for (text, want) in cases {
             let got = error_of(&text);
@@ -961,7 +1041,10 @@ target = "acme-router-01"
             parse_rfc3339_utc("2024-05-01T12:00:00.123Z"),
             Some(1_714_564_800_123)
         );
-        assert_eq!(parse_rfc3339_utc("2000-02-29T00:00:00Z"), Some(951_782_400_000));
+        assert_eq!(
+            parse_rfc3339_utc("2000-02-29T00:00:00Z"),
+            Some(951_782_400_000)
+        );
         assert_eq!(parse_rfc3339_utc("2024-05-01T12:00:00+02:00"), None);
         assert_eq!(parse_rfc3339_utc("2024-13-01T12:00:00Z"), None);
         assert_eq!(parse_rfc3339_utc("2024-05-01"), None);

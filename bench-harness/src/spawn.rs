@@ -48,7 +48,6 @@ pub struct Spawned {
     child: Child,
     pub syslog: SocketAddr,
     pub api: String,
-    pub dir: PathBuf,
     pub config: PathBuf,
     pub log: PathBuf,
     sampler: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
@@ -121,12 +120,7 @@ fn free_tcp_port() -> Result<u16> {
 }
 
 /// The engine config for a harness run.
-pub fn engine_config(
-    spec: &SpawnSpec,
-    syslog_port: u16,
-    api_port: u16,
-    data_dir: &Path,
-) -> String {
+pub fn engine_config(spec: &SpawnSpec, syslog_port: u16, api_port: u16, data_dir: &Path) -> String {
     let mut c = String::new();
     let _ = write!(
         c,
@@ -224,7 +218,6 @@ impl Spawned {
             child,
             syslog: SocketAddr::from(([127, 0, 0, 1], syslog_port)),
             api: format!("http://127.0.0.1:{api_port}"),
-            dir,
             config,
             log,
             sampler: None,
@@ -377,7 +370,9 @@ fn tail(path: &Path, max: usize) -> String {
         let _ = f.read_to_string(&mut s);
     }
     let cut = s.len().saturating_sub(max);
-    let cut = (cut..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    let cut = (cut..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
     s[cut..].to_string()
 }
 
@@ -442,6 +437,9 @@ mod tests {
         assert_eq!(v["targets"][0]["type"].as_str(), Some("tcp"));
         assert_eq!(v["targets"][0]["address"].as_str(), Some("127.0.0.1:7000"));
         assert_eq!(v["router"]["default_targets"][0].as_str(), Some("harness"));
-        assert_eq!(v["engine"]["vendors_dir"].as_str(), Some("/repo/config/vendors"));
+        assert_eq!(
+            v["engine"]["vendors_dir"].as_str(),
+            Some("/repo/config/vendors")
+        );
     }
 }

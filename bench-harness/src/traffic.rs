@@ -123,7 +123,8 @@ devices = [
             assert_eq!(*d.last().unwrap(), lane.pool.len() as u64);
         }
         // A device speaks over one lane only: lane 0 holds devices 0 and 4.
-        let text = String::from_utf8(t.lanes[0].pool.run(0, t.lanes[0].pool.len()).to_vec()).unwrap();
+        let text =
+            String::from_utf8(t.lanes[0].pool.run(0, t.lanes[0].pool.len()).to_vec()).unwrap();
         assert!(text.contains("s-fw-01") && text.contains("s-host-03"));
         assert!(!text.contains("s-fw-02") && !text.contains("s-host-01"));
     }
