@@ -47,6 +47,30 @@ fn shipped_config_validates() {
     assert!(c.validate().is_empty());
 }
 
+/// The shipped file's commented `tcp` example parses once uncommented, and the values it shows
+/// are the defaults.
+#[test]
+fn shipped_tcp_example_is_valid_and_shows_the_defaults() {
+    let src = include_str!("../../../config/tocsin.toml");
+    let lines: Vec<&str> = src.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "# type = \"tcp\"")
+        .expect("a commented tcp target in config/tocsin.toml")
+        - 1;
+    let example: String = lines[start..]
+        .iter()
+        .take_while(|l| l.starts_with("# "))
+        .map(|l| format!("{}\n", &l[2..]))
+        .collect();
+    assert!(example.starts_with("[[targets]]\n"), "{example}");
+    let c = parse(&format!("{src}\n{example}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.targets[1],
+        TargetConfig::Tcp(TcpTarget::new("collector", "127.0.0.1:6000"))
+    );
+}
+
 #[test]
 fn load_reads_the_shipped_file_and_reports_a_missing_one() {
     let path = Path::new(concat!(
