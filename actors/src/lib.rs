@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! connectors ──► normaliser shards ──► router shards ──► targets
-//! (tcp, udp,     (N, own arbiters,     (N, default      (file, stdout,
-//!  http, file)    frames -> events)     route)           blackhole)
+//! (tcp, udp,     (N, own arbiters,     (N, default      (file, tcp,
+//!  http, file)    frames -> events)     route)           stdout, blackhole)
 //! ```
 //! Every link is a bounded channel of batches ([`link`]); reliable inputs wait for capacity,
 //! UDP drops whole batches and counts them. Every stage actor is supervised: a panic costs the

@@ -168,7 +168,7 @@ impl StageMetrics {
 pub struct TargetMetrics {
     /// Target name.
     pub name: String,
-    /// Target kind (`file`, `stdout`, `blackhole`).
+    /// Target kind (`file`, `tcp`, `stdout`, `blackhole`).
     pub kind: &'static str,
     /// Write errors.
     pub errors: AtomicU64,
@@ -176,6 +176,8 @@ pub struct TargetMetrics {
     pub bytes_out: AtomicU64,
     /// File rotations.
     pub rotations: AtomicU64,
+    /// Connections re-established after the first one (`tcp`).
+    pub reconnects: AtomicU64,
     /// End-to-end latency (now - receive time) in microseconds.
     pub latency_us: Mutex<Histogram<u64>>,
 }
@@ -189,6 +191,7 @@ impl TargetMetrics {
             errors: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             rotations: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
             latency_us: Mutex::new(new_latency_histogram()),
         })
     }
@@ -392,6 +395,7 @@ impl PipelineMetrics {
                     "errors": tm.errors.load(Relaxed),
                     "bytes_out": tm.bytes_out.load(Relaxed),
                     "rotations": tm.rotations.load(Relaxed),
+                    "reconnects": tm.reconnects.load(Relaxed),
                     "latency_ms": lat,
                 })
             })
@@ -614,20 +618,34 @@ impl PipelineMetrics {
         if let Some(vendors) = self.vendors.read().ok().and_then(|v| v.clone()) {
             render_vendors(w, &vendors);
         }
-        header(
+        target_counter(
             w,
             "tocsin_target_errors_total",
-            "counter",
             "Write errors per target.",
+            &targets,
+            |t| t.errors.load(Relaxed),
         );
-        for t in &targets {
-            let _ = writeln!(
-                w,
-                "tocsin_target_errors_total{{target=\"{}\"}} {}",
-                esc(&t.name),
-                t.errors.load(Relaxed)
-            );
-        }
+        target_counter(
+            w,
+            "tocsin_target_bytes_out_total",
+            "Bytes written by a target.",
+            &targets,
+            |t| t.bytes_out.load(Relaxed),
+        );
+        target_counter(
+            w,
+            "tocsin_target_rotations_total",
+            "File rotations of a target.",
+            &targets,
+            |t| t.rotations.load(Relaxed),
+        );
+        target_counter(
+            w,
+            "tocsin_target_reconnects_total",
+            "Connections a target re-established after its first.",
+            &targets,
+            |t| t.reconnects.load(Relaxed),
+        );
         header(
             w,
             "tocsin_e2e_latency_seconds",
@@ -726,6 +744,19 @@ fn counter_per(
     }
 }
 
+fn target_counter(
+    w: &mut String,
+    name: &str,
+    help: &str,
+    ts: &[Arc<TargetMetrics>],
+    f: impl Fn(&TargetMetrics) -> u64,
+) {
+    header(w, name, "counter", help);
+    for t in ts {
+        let _ = writeln!(w, "{name}{{target=\"{}\"}} {}", esc(&t.name), f(t));
+    }
+}
+
 fn stage_counter(
     w: &mut String,
     name: &str,
@@ -788,6 +819,32 @@ mod tests {
             "tocsin_events_dropped_total{connector=\"udp-in\",reason=\"backpressure\"} 512"
         ));
         assert_eq!(m.totals().dropped, 512);
+    }
+
+    #[test]
+    fn target_counters_are_in_the_prometheus_text_and_the_snapshot() {
+        let m = PipelineMetrics::default();
+        let t = TargetMetrics::new("harness", "tcp");
+        t.bytes_out.store(4096, Relaxed);
+        t.reconnects.store(3, Relaxed);
+        t.errors.store(2, Relaxed);
+        m.add_target(t);
+        let text = m.render_prometheus();
+        for line in [
+            "tocsin_target_errors_total{target=\"harness\"} 2",
+            "tocsin_target_bytes_out_total{target=\"harness\"} 4096",
+            "tocsin_target_rotations_total{target=\"harness\"} 0",
+            "tocsin_target_reconnects_total{target=\"harness\"} 3",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+        let sink = &m.snapshot()["sinks"][0];
+        assert_eq!(sink["type"], "tcp");
+        assert_eq!(sink["reconnects"], 3);
+        assert_eq!(sink["bytes_out"], 4096);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::metrics::{ConnectorMetrics, PipelineMetrics, StageMetrics, TargetMetr
 use crate::normaliser::NormaliserShard;
 use crate::router::RouterShard;
 use crate::stage::{Completion, PauseSwitch};
-use crate::targets::{BlackholeSink, FileSink, SinkWriter, StdoutSink, TargetActor};
+use crate::targets::{BlackholeSink, FileSink, SinkWriter, StdoutSink, TargetActor, TcpSink};
 use actix::{Arbiter, Supervisor};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -164,6 +164,9 @@ impl Pipeline {
                 }
                 TargetConfig::Stdout(_) => Box::new(StdoutSink),
                 TargetConfig::Blackhole(_) => Box::new(BlackholeSink),
+                // Connects on the first batch: a collector that is down at start-up costs
+                // dead-lettered batches, not a failed start.
+                TargetConfig::Tcp(tcp) => Box::new(TcpSink::new(tcp)),
             };
             let (tx, rx) = link::<TargetBatch>(config.engine.mailbox.target);
             let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());

@@ -25,6 +25,9 @@ pub struct TestConfig {
     pub max_line_bytes: usize,
     /// Vendor mappings folder (default: the shipped `config/vendors`).
     pub vendors_dir: Option<PathBuf>,
+    /// Address of a `tcp` target named `collector` that every event is also routed to, with
+    /// its backoff in ms (none by default).
+    pub tcp_target: Option<(SocketAddr, u64)>,
 }
 
 impl Default for TestConfig {
@@ -37,6 +40,7 @@ impl Default for TestConfig {
             ingest_wait_ms: 2000,
             max_line_bytes: 65536,
             vendors_dir: None,
+            tcp_target: None,
         }
     }
 }
@@ -84,9 +88,9 @@ name = "http"
 type = "file"
 name = "file"
 path = "events.ndjson"
-
+{tcp_target}
 [router]
-default_targets = ["file"]
+default_targets = ["file"{tcp_route}]
 
 [watchdog]
 interval_ms = 100
@@ -100,6 +104,17 @@ stall_after_ms = 1000
         wait = t.ingest_wait_ms,
         max_line = t.max_line_bytes,
         vendors = t.vendors_dir.clone().unwrap_or_else(vendors_dir).display(),
+        tcp_target = t
+            .tcp_target
+            .map_or(String::new(), |(addr, backoff)| format!(
+                "\n[[targets]]\ntype = \"tcp\"\nname = \"collector\"\naddress = \"{addr}\"\n\
+             reconnect_backoff_ms = {backoff}\nreconnect_backoff_max_ms = {backoff}\n"
+            )),
+        tcp_route = if t.tcp_target.is_some() {
+            ", \"collector\""
+        } else {
+            ""
+        },
     )
 }
 

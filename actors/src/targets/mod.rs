@@ -1,12 +1,14 @@
 //! Target (sink) actors: write routed events out and record end-to-end latency.
 //!
-//! A [`TargetActor`] owns one [`SinkWriter`] (file, stdout, blackhole) and its input link. It
+//! A [`TargetActor`] owns one [`SinkWriter`] (file, tcp, stdout, blackhole) and its input link. It
 //! records `now - receive time` of every event it writes into the target's hdrhistogram, which
 //! is the end-to-end latency the API and `tocsin-bench` report.
 
 mod file;
+mod tcp;
 
 pub use file::FileSink;
+pub use tcp::TcpSink;
 
 use crate::batch::TargetBatch;
 use crate::deadletter::{DeadLetterOrigin, DeadLetters};
@@ -27,6 +29,10 @@ pub trait SinkWriter: Send + std::fmt::Debug {
     fn flush(&mut self) -> std::io::Result<()>;
     /// File rotations so far (0 for targets that do not rotate).
     fn rotations(&self) -> u64 {
+        0
+    }
+    /// Connections re-established after the first one (0 for targets without a connection).
+    fn reconnects(&self) -> u64 {
         0
     }
 }
@@ -127,14 +133,13 @@ impl TargetActor {
                     }
                 }
                 self.metrics.bytes_out.fetch_add(bytes, Relaxed);
-                self.metrics
-                    .rotations
-                    .store(self.writer.rotations(), Relaxed);
+                self.record_writer_counters();
                 self.stage.events_out.fetch_add(n, Relaxed);
                 self.stage.batches.fetch_add(1, Relaxed);
             }
             Ok(Err(e)) => {
                 self.metrics.errors.fetch_add(1, Relaxed);
+                self.record_writer_counters();
                 tracing::error!(target = %self.metrics.name, error = %e, events = n, "write failed; batch dead-lettered");
                 self.dead_letter(events, "target_write_failed", &e.to_string());
                 self.stage.batches.fetch_add(1, Relaxed);
@@ -145,6 +150,13 @@ impl TargetActor {
                 actix::ActorContext::stop(ctx);
             }
         }
+    }
+
+    /// Copies the writer's own counters (rotations, reconnects) into the target's metrics.
+    fn record_writer_counters(&self) {
+        let m = &self.metrics;
+        m.rotations.store(self.writer.rotations(), Relaxed);
+        m.reconnects.store(self.writer.reconnects(), Relaxed);
     }
 
     fn dead_letter(&self, events: &[Event], reason: &'static str, error: &str) {

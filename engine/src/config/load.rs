@@ -4,6 +4,7 @@ use super::locate::{line_col, locate, parse_path};
 use super::{
     validate, BlackholeTarget, Config, ConfigError, ConfigErrors, FileSource, FileTarget,
     HttpSource, SourceConfig, StdoutTarget, SyslogTcpSource, SyslogUdpSource, TargetConfig,
+    TcpTarget,
 };
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -11,7 +12,7 @@ use toml::Value;
 
 const SECTIONS: &str = "`engine`, `api`, `sources`, `targets`, `router`, `watchdog`, `dead_letter`";
 const SOURCE_TYPES: &str = "`syslog_udp`, `syslog_tcp`, `http`, `file`";
-const TARGET_TYPES: &str = "`file`, `stdout`, `blackhole`";
+const TARGET_TYPES: &str = "`file`, `stdout`, `blackhole`, `tcp`";
 
 /// See [`Config::parse`].
 pub(super) fn parse(src: &str, file: &Path) -> Result<Config, ConfigErrors> {
@@ -227,6 +228,7 @@ impl Builder {
                         "blackhole" => self
                             .de::<BlackholeTarget>(&base, body)
                             .map(TargetConfig::Blackhole),
+                        "tcp" => self.de::<TcpTarget>(&base, body).map(TargetConfig::Tcp),
                         _ => {
                             self.unknown_type(&base, "target", &kind, TARGET_TYPES);
                             None

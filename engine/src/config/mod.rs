@@ -316,6 +316,8 @@ pub enum TargetConfig {
     Stdout(StdoutTarget),
     /// `type = "blackhole"`: accepts and drops everything (for benchmarks).
     Blackhole(BlackholeTarget),
+    /// `type = "tcp"`: newline-delimited JSON events over a TCP connection to a collector.
+    Tcp(TcpTarget),
 }
 
 /// `type = "file"` target.
@@ -363,6 +365,64 @@ pub struct BlackholeTarget {
     pub name: String,
 }
 
+/// `type = "tcp"` target: the same NDJSON lines as the file target, written to one TCP
+/// connection (one write per batch). It connects on the first batch and again after a failure,
+/// waiting `reconnect_backoff_ms`, doubled after each failure up to `reconnect_backoff_max_ms`;
+/// a batch that cannot be written goes to the dead-letter file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpTarget {
+    /// Unique target name, used by `router.default_targets`. Required.
+    pub name: String,
+    /// Where to connect, `HOST:PORT`: an IP address (`"127.0.0.1:6000"`, `"[::1]:6000"`, IPv6 in
+    /// brackets) or a host name (`"collector.example.net:6000"`), resolved each time the target
+    /// connects. Port 1..=65535. Required.
+    pub address: String,
+    /// Milliseconds to wait for a connection (per resolved address) before the batch fails.
+    /// Default 2000, at least 1.
+    #[serde(default = "TcpTarget::default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Milliseconds a batch's write may block (the collector not reading) before it fails and
+    /// the connection is dropped. Default 5000, at least 1.
+    #[serde(default = "TcpTarget::default_write_timeout_ms")]
+    pub write_timeout_ms: u64,
+    /// Milliseconds to wait after a failure before connecting again; doubled after each further
+    /// failure. Batches that arrive while waiting fail at once (dead-lettered) instead of
+    /// blocking the pipeline. Default 100, at least 1.
+    #[serde(default = "TcpTarget::default_reconnect_backoff_ms")]
+    pub reconnect_backoff_ms: u64,
+    /// Longest wait between connection attempts. Default 5000, at least `reconnect_backoff_ms`.
+    #[serde(default = "TcpTarget::default_reconnect_backoff_max_ms")]
+    pub reconnect_backoff_max_ms: u64,
+}
+
+impl TcpTarget {
+    fn default_connect_timeout_ms() -> u64 {
+        2000
+    }
+    fn default_write_timeout_ms() -> u64 {
+        5000
+    }
+    fn default_reconnect_backoff_ms() -> u64 {
+        100
+    }
+    fn default_reconnect_backoff_max_ms() -> u64 {
+        5000
+    }
+
+    /// A target named `name` sending to `address`, every other setting at its default.
+    pub fn new(name: &str, address: &str) -> TcpTarget {
+        TcpTarget {
+            name: name.to_owned(),
+            address: address.to_owned(),
+            connect_timeout_ms: TcpTarget::default_connect_timeout_ms(),
+            write_timeout_ms: TcpTarget::default_write_timeout_ms(),
+            reconnect_backoff_ms: TcpTarget::default_reconnect_backoff_ms(),
+            reconnect_backoff_max_ms: TcpTarget::default_reconnect_backoff_max_ms(),
+        }
+    }
+}
+
 impl TargetConfig {
     /// The target's unique name.
     pub fn name(&self) -> &str {
@@ -370,15 +430,17 @@ impl TargetConfig {
             TargetConfig::File(t) => &t.name,
             TargetConfig::Stdout(t) => &t.name,
             TargetConfig::Blackhole(t) => &t.name,
+            TargetConfig::Tcp(t) => &t.name,
         }
     }
 
-    /// The `type` key: `"file"`, `"stdout"` or `"blackhole"`.
+    /// The `type` key: `"file"`, `"stdout"`, `"blackhole"` or `"tcp"`.
     pub fn kind(&self) -> &'static str {
         match self {
             TargetConfig::File(_) => "file",
             TargetConfig::Stdout(_) => "stdout",
             TargetConfig::Blackhole(_) => "blackhole",
+            TargetConfig::Tcp(_) => "tcp",
         }
     }
 }
@@ -529,7 +591,13 @@ impl Config {
         let targets: Vec<serde_json::Value> = self
             .targets
             .iter()
-            .map(|t| json!({ "name": t.name(), "type": t.kind() }))
+            .map(|t| {
+                let mut v = json!({ "name": t.name(), "type": t.kind() });
+                if let TargetConfig::Tcp(tcp) = t {
+                    v["address"] = json!(tcp.address);
+                }
+                v
+            })
             .collect();
         json!({
             "data_dir": self.engine.data_dir.display().to_string(),

@@ -47,6 +47,30 @@ fn shipped_config_validates() {
     assert!(c.validate().is_empty());
 }
 
+/// The shipped file's commented `tcp` example parses once uncommented, and the values it shows
+/// are the defaults.
+#[test]
+fn shipped_tcp_example_is_valid_and_shows_the_defaults() {
+    let src = include_str!("../../../config/tocsin.toml");
+    let lines: Vec<&str> = src.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "# type = \"tcp\"")
+        .expect("a commented tcp target in config/tocsin.toml")
+        - 1;
+    let example: String = lines[start..]
+        .iter()
+        .take_while(|l| l.starts_with("# "))
+        .map(|l| format!("{}\n", &l[2..]))
+        .collect();
+    assert!(example.starts_with("[[targets]]\n"), "{example}");
+    let c = parse(&format!("{src}\n{example}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.targets[1],
+        TargetConfig::Tcp(TcpTarget::new("collector", "127.0.0.1:6000"))
+    );
+}
+
 #[test]
 fn load_reads_the_shipped_file_and_reports_a_missing_one() {
     let path = Path::new(concat!(
@@ -728,4 +752,169 @@ fn a_relative_vendors_dir_is_taken_from_the_config_files_folder() {
     .unwrap();
     let c = Config::load(&file).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.engine.vendors_dir, PathBuf::from("/opt/maps"));
+}
+
+#[test]
+fn tcp_target_parses_with_defaults_and_with_every_setting() {
+    let src = format!(
+        "{FILE_TARGET}\n[[targets]]\ntype = \"tcp\"\nname = \"harness\"\naddress = \"127.0.0.1:6000\"\n\
+         \n[[targets]]\ntype = \"tcp\"\nname = \"collector\"\naddress = \"[::1]:6514\"\n\
+         connect_timeout_ms = 250\nwrite_timeout_ms = 1000\nreconnect_backoff_ms = 10\n\
+         reconnect_backoff_max_ms = 10\n\
+         \n[[targets]]\ntype = \"tcp\"\nname = \"by-name\"\naddress = \"collector.example.net:6000\"\n\
+         \n[router]\ndefault_targets = [\"file\", \"harness\"]\n"
+    );
+    let c = parse(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.targets[1..],
+        [
+            TargetConfig::Tcp(TcpTarget {
+                name: "harness".into(),
+                address: "127.0.0.1:6000".into(),
+                connect_timeout_ms: 2000,
+                write_timeout_ms: 5000,
+                reconnect_backoff_ms: 100,
+                reconnect_backoff_max_ms: 5000,
+            }),
+            TargetConfig::Tcp(TcpTarget {
+                name: "collector".into(),
+                address: "[::1]:6514".into(),
+                connect_timeout_ms: 250,
+                write_timeout_ms: 1000,
+                reconnect_backoff_ms: 10,
+                reconnect_backoff_max_ms: 10,
+            }),
+            TargetConfig::Tcp(TcpTarget::new("by-name", "collector.example.net:6000")),
+        ]
+    );
+    assert_eq!(c.targets[1].kind(), "tcp");
+    assert_eq!(
+        c.targets[1],
+        TargetConfig::Tcp(TcpTarget::new("harness", "127.0.0.1:6000"))
+    );
+    let s = c.summary();
+    assert_eq!(s["targets"][1]["type"], "tcp");
+    assert_eq!(s["targets"][1]["address"], "127.0.0.1:6000");
+    // The derived serde form accepts the same document.
+    assert_eq!(toml::from_str::<Config>(&src).unwrap(), c);
+}
+
+#[test]
+fn tcp_target_errors_name_their_line_and_field() {
+    let src = r#"[[sources]]
+type = "syslog_tcp"
+name = "in"
+listen = "0.0.0.0:5514"
+
+[[targets]]
+type = "tcp"
+name = "file"
+address = "localhost"
+
+[[targets]]
+type = "tcp"
+name = "b"
+address = "127.0.0.1:0"
+connect_timeout_ms = 0
+write_timeout_ms = 0
+
+[[targets]]
+type = "tcp"
+name = "c"
+address = "::1:6000"
+reconnect_backoff_ms = 0
+
+[[targets]]
+type = "tcp"
+name = "d"
+address = "127.0.0.1:5514"
+reconnect_backoff_ms = 500
+reconnect_backoff_max_ms = 100
+
+[[targets]]
+type = "tcp"
+name = "e"
+address = "bad_host!:6000"
+keepalive = true
+"#;
+    let errs = errors(src);
+    let fields: Vec<_> = errs.iter().map(|e| (e.line, e.field.as_str())).collect();
+    assert_eq!(
+        fields,
+        [
+            (9, "targets[0].address"),
+            (14, "targets[1].address"),
+            (15, "targets[1].connect_timeout_ms"),
+            (16, "targets[1].write_timeout_ms"),
+            (21, "targets[2].address"),
+            (22, "targets[2].reconnect_backoff_ms"),
+            (27, "targets[3].address"),
+            (29, "targets[3].reconnect_backoff_max_ms"),
+            (34, "targets[4].address"),
+            (35, "targets[4].keepalive"),
+        ],
+        "{errs:#?}"
+    );
+    for e in &errs {
+        assert_eq!(e.file, Path::new("test.toml"));
+    }
+    let message = |field| at(&errs, field).message.clone();
+    assert!(message("targets[0].address").contains("no `:PORT`"));
+    assert!(
+        message("targets[0].address").contains("\"[::1]:6000\""),
+        "examples given"
+    );
+    assert!(message("targets[1].address").contains("port 0"));
+    assert!(message("targets[2].address").contains("brackets"));
+    assert!(message("targets[3].address").contains("own syslog listener (sources[0])"));
+    assert!(message("targets[3].reconnect_backoff_max_ms").contains("smaller than"));
+    // An unknown field does not hide the bad address next to it.
+    assert!(message("targets[4].keepalive").starts_with("unknown field `keepalive`"));
+    assert!(message("targets[4].address").contains("`bad_host!` is not a valid host name"));
+
+    let bad = |address: &str| {
+        let src = format!(
+            "{FILE_TARGET}[[targets]]\ntype = \"tcp\"\nname = \"t\"\naddress = \"{address}\"\n"
+        );
+        errors(&src)
+            .into_iter()
+            .map(|e| (e.line, e.field, e.message))
+            .collect::<Vec<_>>()
+    };
+    for (address, why) in [
+        ("bad_host!:6000", "not a valid host name"),
+        ("collector:65536", "`65536` is not a port"),
+        ("collector:", "`` is not a port"),
+        (":6000", "no host"),
+        ("10.0.0.1:http", "`http` is not a port"),
+        ("[::1]:x", "`x` is not a port"),
+        ("[fe80::zz]:6000", "`fe80::zz` is not an IPv6 address"),
+        ("-lead.example:6000", "not a valid host name"),
+        ("", "no `:PORT`"),
+    ] {
+        let errs = bad(address);
+        assert_eq!(errs.len(), 1, "{address}: {errs:?}");
+        assert_eq!((errs[0].0, errs[0].1.as_str()), (7, "targets[1].address"));
+        assert!(errs[0].2.contains(why), "{address}: {}", errs[0].2);
+    }
+    // Missing address: the entry's header.
+    let errs = errors(&format!(
+        "{FILE_TARGET}[[targets]]\ntype = \"tcp\"\nname = \"t\"\n"
+    ));
+    assert_eq!(
+        (errs[0].line, errs[0].field.as_str()),
+        (4, "targets[1].address")
+    );
+    assert!(
+        errs[0].message.contains("missing field `address`"),
+        "{errs:?}"
+    );
+    // A syslog listener on another port, or a remote collector on the same port, is no loop.
+    let ok = format!(
+        "{FILE_TARGET}[[sources]]\ntype = \"syslog_tcp\"\nname = \"in\"\nlisten = \"0.0.0.0:5514\"\n\
+         [[targets]]\ntype = \"tcp\"\nname = \"a\"\naddress = \"127.0.0.1:5515\"\n\
+         [[targets]]\ntype = \"tcp\"\nname = \"b\"\naddress = \"10.1.2.3:5514\"\n\
+         [[targets]]\ntype = \"tcp\"\nname = \"c\"\naddress = \"logs.example.net.:5514\"\n"
+    );
+    parse(&ok).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -1,9 +1,9 @@
 //! [`Config::validate`]: semantic checks, no I/O.
 
-use super::{Config, ConfigError, SourceConfig, TargetConfig};
+use super::{Config, ConfigError, SourceConfig, TargetConfig, TcpTarget};
 use std::collections::HashMap;
 use std::fmt::Display;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 /// Most shards of one kind; a sanity bound, far above any useful count.
@@ -221,6 +221,9 @@ fn targets(c: &Config, v: &mut Checks) {
         } else {
             names.insert(name, i);
         }
+        if let TargetConfig::Tcp(tcp) = t {
+            tcp_target(c, i, tcp, v);
+        }
         if let TargetConfig::File(f) = t {
             let path_field = format!("targets[{i}].path");
             if f.path.as_os_str().is_empty() {
@@ -245,6 +248,130 @@ fn targets(c: &Config, v: &mut Checks) {
             v.at_least(&format!("targets[{i}].max_bytes"), f.max_bytes, 1);
         }
     }
+}
+
+/// A `tcp` target: its address, timeouts and backoff.
+fn tcp_target(c: &Config, i: usize, t: &TcpTarget, v: &mut Checks) {
+    let field = format!("targets[{i}].address");
+    match host_port(&t.address) {
+        Err(why) => v.error(
+            &field,
+            format!(
+                "`{}` is not a HOST:PORT address ({why}), expected e.g. \"127.0.0.1:6000\", \
+                 \"[::1]:6000\" or \"collector.example.net:6000\"",
+                t.address
+            ),
+        ),
+        Ok(HostPort::Ip(addr)) => {
+            // Sending to one of our own syslog listeners would feed every event back in.
+            let own = c.sources.iter().enumerate().find_map(|(j, s)| match s {
+                SourceConfig::SyslogTcp(src) => src
+                    .listen
+                    .parse::<SocketAddr>()
+                    .ok()
+                    .filter(|l| loops_back(*l, addr))
+                    .map(|_| j),
+                _ => None,
+            });
+            if let Some(j) = own {
+                v.error(
+                    &field,
+                    format!(
+                        "`{}` is this engine's own syslog listener (sources[{j}]): every event \
+                         would come back in, forever",
+                        t.address
+                    ),
+                );
+            }
+        }
+        Ok(HostPort::Name) => {}
+    }
+    v.at_least(
+        &format!("targets[{i}].connect_timeout_ms"),
+        t.connect_timeout_ms,
+        1,
+    );
+    v.at_least(
+        &format!("targets[{i}].write_timeout_ms"),
+        t.write_timeout_ms,
+        1,
+    );
+    v.at_least(
+        &format!("targets[{i}].reconnect_backoff_ms"),
+        t.reconnect_backoff_ms,
+        1,
+    );
+    if t.reconnect_backoff_max_ms < t.reconnect_backoff_ms {
+        v.error(
+            format!("targets[{i}].reconnect_backoff_max_ms"),
+            format!(
+                "{} is smaller than reconnect_backoff_ms ({})",
+                t.reconnect_backoff_max_ms, t.reconnect_backoff_ms
+            ),
+        );
+    }
+}
+
+/// What a target address names.
+enum HostPort {
+    /// An IP address and port, used as they are.
+    Ip(SocketAddr),
+    /// A host name and port, resolved when the target connects.
+    Name,
+}
+
+/// Checks the form of a `HOST:PORT` address without resolving it.
+fn host_port(address: &str) -> Result<HostPort, String> {
+    if let Ok(addr) = address.parse::<SocketAddr>() {
+        return if addr.port() == 0 {
+            Err("port 0 cannot be connected to".to_owned())
+        } else {
+            Ok(HostPort::Ip(addr))
+        };
+    }
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err("no `:PORT`".to_owned());
+    };
+    let bad_port = || format!("`{port}` is not a port, expected 1..=65535");
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return Err(match inner.parse::<Ipv6Addr>() {
+            Ok(_) => bad_port(),
+            Err(_) => format!("`{inner}` is not an IPv6 address"),
+        });
+    }
+    if host.starts_with('[') || host.contains(':') {
+        return Err("an IPv6 address goes in brackets: `[::1]:6000`".to_owned());
+    }
+    if host.parse::<IpAddr>().is_ok() {
+        // An IPv4 address whose port did not parse.
+        return Err(bad_port());
+    }
+    if host.is_empty() {
+        return Err("no host".to_owned());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.len() > 253 || !host.trim_end_matches('.').split('.').all(label_ok) {
+        return Err(format!("`{host}` is not a valid host name"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(HostPort::Name),
+        _ => Err(bad_port()),
+    }
+}
+
+/// True when connecting to `target` reaches a socket listening on `listen` on this machine.
+fn loops_back(listen: SocketAddr, target: SocketAddr) -> bool {
+    listen.port() == target.port()
+        && (listen.ip() == target.ip()
+            || (listen.ip().is_unspecified()
+                && (target.ip().is_loopback() || target.ip().is_unspecified())))
 }
 
 fn router(c: &Config, unparsed_targets: &[String], v: &mut Checks) {
