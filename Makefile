@@ -20,9 +20,10 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The SIGTERM test runs the real binary: build it first (debug profile, same as the tests).
+# The SIGTERM and harness tests run the real binaries: build them first (debug profile, same as
+# the tests).
 unit:
-	$(CARGO) build --bin tocsin
+	$(CARGO) build --bin tocsin --bin tocsin-bench
 	$(CARGO) test --workspace
 
 bench:

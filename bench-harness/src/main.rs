@@ -315,6 +315,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         engine_json,
     );
     report.timeline = outcome.timeline;
+    if cli.scheduled() {
+        report.rate_target = Value::String("scenario".into());
+    }
     if let (Some(sc), Some(estate), Some((tp, truth))) = (&scenario, &estate, &truth) {
         report.scenario = Some(ScenarioInfo {
             name: sc.name.clone(),

@@ -174,6 +174,19 @@ enum Active {
     },
 }
 
+impl Active {
+    /// Whether a device failure degrades `device` at `ts` (it depends on the failed device
+    /// and its onset has come).
+    fn degrades(&self, device: usize, ts: i64) -> bool {
+        match self {
+            Active::Down { impacted, end, .. } => impacted
+                .iter()
+                .any(|&(d, onset)| d == device && (onset..*end).contains(&ts)),
+            _ => false,
+        }
+    }
+}
+
 /// Per metric device: baselines of cpu %, mem % and latency ms.
 #[derive(Debug, Clone, Copy)]
 struct Baseline {
@@ -305,15 +318,16 @@ impl<'a> Generator<'a> {
         let mut pending = Vec::new();
         for f in &self.faults {
             match f {
-                Active::Down { root, start, .. } if (t0..t1).contains(start) => {
-                    if accepts_link_down(self.estate.devices[*root].vendor) {
-                        for interface in ["GigabitEthernet0/0", "GigabitEthernet0/1"] {
-                            pending.push(Item {
-                                ts_ms: *start,
-                                device: *root,
-                                what: What::LinkDown { interface },
-                            });
-                        }
+                Active::Down { root, start, .. }
+                    if (t0..t1).contains(start)
+                        && accepts_link_down(self.estate.devices[*root].vendor) =>
+                {
+                    for interface in ["GigabitEthernet0/0", "GigabitEthernet0/1"] {
+                        pending.push(Item {
+                            ts_ms: *start,
+                            device: *root,
+                            what: What::LinkDown { interface },
+                        });
                     }
                 }
                 Active::Deploy { service, start, .. } if (t0..t1).contains(start) => {
@@ -369,14 +383,9 @@ impl<'a> Generator<'a> {
         let mut statuses: &[u16] = &[];
         for f in &self.faults {
             match f {
-                Active::Down { impacted, end, .. } => {
-                    if impacted
-                        .iter()
-                        .any(|&(d, onset)| d == device && (onset..*end).contains(&ts))
-                    {
-                        ratio = ratio.max(0.6);
-                        statuses = &[502, 504];
-                    }
+                Active::Down { .. } if f.degrades(device, ts) => {
+                    ratio = ratio.max(0.6);
+                    statuses = &[502, 504];
                 }
                 Active::Deploy {
                     web,
@@ -384,11 +393,9 @@ impl<'a> Generator<'a> {
                     end,
                     ratio: r,
                     ..
-                } => {
-                    if web.contains(&device) && (*onset..*end).contains(&ts) {
-                        ratio = ratio.max(*r);
-                        statuses = &[500, 503];
-                    }
+                } if web.contains(&device) && (*onset..*end).contains(&ts) => {
+                    ratio = ratio.max(*r);
+                    statuses = &[500, 503];
                 }
                 _ => {}
             }
@@ -513,16 +520,9 @@ impl<'a> Generator<'a> {
         for f in &self.faults {
             match *f {
                 Active::Noisy { target, noise: n } if target == device => noise = n,
-                Active::Down {
-                    ref impacted, end, ..
-                } => {
-                    if impacted
-                        .iter()
-                        .any(|&(d, onset)| d == device && (onset..end).contains(&ts))
-                    {
-                        latency_x = 6.0;
-                        cpu_add = 25.0;
-                    }
+                Active::Down { .. } if f.degrades(device, ts) => {
+                    latency_x = 6.0;
+                    cpu_add = 25.0;
                 }
                 Active::Creep {
                     target,

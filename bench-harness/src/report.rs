@@ -33,7 +33,7 @@ impl From<&LatencyMs> for LatencyReport {
 pub struct Report {
     pub transport: String,
     pub connections: u32,
-    /// Events/s asked for, or `"max"`.
+    /// Events/s asked for, `"max"`, or `"scenario"` (the scenario's own schedule).
     pub rate_target: Value,
     pub sent: u64,
     pub received: u64,
@@ -197,6 +197,7 @@ impl Report {
     pub fn table(&self) -> String {
         let rate = match &self.rate_target {
             Value::Number(n) => format!("{:.0} ev/s", n.as_f64().unwrap_or(0.0)),
+            Value::String(s) if s == "scenario" => "the scenario's schedule".to_string(),
             other => other.as_str().unwrap_or("max").to_string(),
         };
         let ms = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3} ms"));

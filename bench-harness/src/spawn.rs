@@ -280,13 +280,11 @@ impl Spawned {
     /// SIGTERM, then waits for the drain and exit; returns the final usage and whether it
     /// exited cleanly.
     pub fn stop(mut self) -> Result<(Usage, bool)> {
-        if let Some(pid) = i32::try_from(self.child.id()).ok() {
-            // SAFETY-free: `kill` through the command line keeps this crate free of libc.
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-        }
+        // `kill` through the command line keeps this crate free of libc and unsafe code.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + STOP_TIMEOUT;
         let status = loop {
             if let Some(status) = self.child.try_wait()? {
