@@ -137,12 +137,30 @@ pub(super) fn cloudtrail(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut 
 }
 
 const AZ_OPS: [(&str, &str); 6] = [
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE", "Succeeded.Created"),
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/RESTART/ACTION", "Succeeded."),
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/START/ACTION", "Succeeded."),
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/DEALLOCATE/ACTION", "Succeeded."),
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/WRITE", "Succeeded.OK"),
-    ("MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE", "Succeeded.Created"),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE",
+        "Succeeded.Created",
+    ),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/RESTART/ACTION",
+        "Succeeded.",
+    ),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/START/ACTION",
+        "Succeeded.",
+    ),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/DEALLOCATE/ACTION",
+        "Succeeded.",
+    ),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/WRITE",
+        "Succeeded.OK",
+    ),
+    (
+        "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE",
+        "Succeeded.Created",
+    ),
 ];
 
 /// Azure Activity Log (Azure Monitor export schema): administrative operations on the
@@ -478,13 +496,18 @@ pub(super) fn k8s_event_of(
             let _ = write!(out, "-{hash:07x} to {replicas}");
         }
     }
-    let _ = write!(out, "\",\"source\":{{\"component\":\"{}\",\"host\":\"", e.component);
+    let _ = write!(
+        out,
+        "\",\"source\":{{\"component\":\"{}\",\"host\":\"",
+        e.component
+    );
     write_json_text(&dev.hostname, out);
     out.push_str("\"},\"firstTimestamp\":\"");
     t.write_rfc3339_secs(out);
     out.push_str("\",\"lastTimestamp\":\"");
     t.write_rfc3339_secs(out);
-    let _ = write!(
+    let _ =
+        write!(
         out,
         "\",\"count\":{},\"type\":\"{}\",\"reportingComponent\":\"{}\",\"reportingInstance\":\"",
         if e.warning { rng.gen_range(1..30u32) } else { 1 },
@@ -529,9 +552,18 @@ pub(super) fn k8s_rollout_event(
 
 const WARNINGS: [(&str, &str); 4] = [
     ("BackOff", "Back-off restarting failed container"),
-    ("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
-    ("FailedScheduling", "0/6 nodes are available: 6 Insufficient memory."),
-    ("FailedMount", "MountVolume.SetUp failed for volume \"config\" : configmap \"app-config\" not found"),
+    (
+        "Unhealthy",
+        "Readiness probe failed: HTTP probe failed with statuscode: 503",
+    ),
+    (
+        "FailedScheduling",
+        "0/6 nodes are available: 6 Insufficient memory.",
+    ),
+    (
+        "FailedMount",
+        "MountVolume.SetUp failed for volume \"config\" : configmap \"app-config\" not found",
+    ),
 ];
 const NORMALS: [(&str, &str); 5] = [
     ("Scheduled", "Successfully assigned pod to node"),

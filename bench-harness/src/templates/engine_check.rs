@@ -27,7 +27,10 @@ fn devices(v: Vendor) -> Vec<Device> {
     (1..=5u8)
         .map(|i| Device {
             hostname: if i == 5 {
-                format!("{}-{i:02}.dc1.example.net", v.host_prefix().trim_end_matches('-'))
+                format!(
+                    "{}-{i:02}.dc1.example.net",
+                    v.host_prefix().trim_end_matches('-')
+                )
             } else {
                 format!("{}{i:02}", v.host_prefix())
             },
@@ -127,7 +130,13 @@ fn s(v: &Value) -> &str {
 }
 
 /// Checks one line of vendor `v` normalised by `n`; returns the event.
-fn check_line(n: &Normaliser, v: Vendor, line: &str, ts_ms: i64, before: (u64, u64, u64)) -> Outcome {
+fn check_line(
+    n: &Normaliser,
+    v: Vendor,
+    line: &str,
+    ts_ms: i64,
+    before: (u64, u64, u64),
+) -> Outcome {
     assert!(
         !line.contains('\n') && !line.contains('\r'),
         "{}: line break in {line:?}",
@@ -141,7 +150,12 @@ fn check_line(n: &Normaliser, v: Vendor, line: &str, ts_ms: i64, before: (u64, u
         v.name(),
         o.vendor
     );
-    assert_eq!(o.lines, before.2 + 1, "{}: not given to a mapping: {line}", v.name());
+    assert_eq!(
+        o.lines,
+        before.2 + 1,
+        "{}: not given to a mapping: {line}",
+        v.name()
+    );
     assert_eq!(
         o.unmapped,
         before.0,
@@ -296,8 +310,18 @@ fn auth_failures_are_failed_authentications() {
         |v, ev, line| {
             assert_eq!(ev["class_uid"], 3002, "{}: {line}\n{ev}", v.name());
             assert_eq!(ev["status"], "Failure", "{}: {line}\n{ev}", v.name());
-            assert_eq!(ev["src_endpoint"]["ip"], "198.51.100.77", "{}: {line}", v.name());
-            assert_eq!(ev["actor"]["user"]["name"], "mallory", "{}: {line}\n{ev}", v.name());
+            assert_eq!(
+                ev["src_endpoint"]["ip"],
+                "198.51.100.77",
+                "{}: {line}",
+                v.name()
+            );
+            assert_eq!(
+                ev["actor"]["user"]["name"],
+                "mallory",
+                "{}: {line}\n{ev}",
+                v.name()
+            );
         },
     );
 }
@@ -322,7 +346,11 @@ fn http_statuses_carry_code_path_and_time() {
             assert_eq!(ev["status"], "Failure", "{line}");
             assert!(ev.to_string().contains("/api/v1/checkout"), "{line}\n{ev}");
             if v == Vendor::NginxAccess {
-                assert_eq!(ev["metrics"]["request_time_s"].as_f64(), Some(2.345), "{ev}");
+                assert_eq!(
+                    ev["metrics"]["request_time_s"].as_f64(),
+                    Some(2.345),
+                    "{ev}"
+                );
             }
         },
     );
@@ -411,7 +439,11 @@ fn metrics_land_in_their_field_with_the_device_as_entity() {
         assert_eq!(o.unmapped, 0, "{line}");
         assert_eq!(o.parse_errors, 0, "{line}");
         let ev = &o.event;
-        assert_eq!(ev["metrics"][m.field()].as_f64(), Some(value), "{line}\n{ev}");
+        assert_eq!(
+            ev["metrics"][m.field()].as_f64(),
+            Some(value),
+            "{line}\n{ev}"
+        );
         assert_eq!(ev["tocsin"]["entity"], "web-07", "{ev}");
         assert_eq!(ev["time"], ts / 1000 * 1000, "{ev}");
     }

@@ -270,7 +270,15 @@ pub(super) fn sophos_auth(
 }
 
 /// `<PRI>May  1 12:00:00 pfsense-01 filterlog[pid]: ` with `filterlog`'s CSV following.
-fn pfsense_header(dev: &Device, t: &Civil, facility: u8, sev: u8, prog: &str, pid: u32, out: &mut String) {
+fn pfsense_header(
+    dev: &Device,
+    t: &Civil,
+    facility: u8,
+    sev: u8,
+    prog: &str,
+    pid: u32,
+    out: &mut String,
+) {
     write_pri(facility, sev, out);
     t.write_3164(out);
     let _ = write!(out, " {} {prog}[{pid}]: ", dev.hostname);
@@ -281,7 +289,15 @@ fn pfsense_header(dev: &Device, t: &Civil, facility: u8, sev: u8, prog: &str, pi
 pub(super) fn pfsense(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut String) {
     if rng.gen_range(0..100u32) >= 95 {
         let ok = rng.gen_bool(0.7);
-        pfsense_header(dev, t, AUTH, if ok { 5 } else { 3 }, "php-fpm", rng.gen_range(300..9999), out);
+        pfsense_header(
+            dev,
+            t,
+            AUTH,
+            if ok { 5 } else { 3 },
+            "php-fpm",
+            rng.gen_range(300..9999),
+            out,
+        );
         if ok {
             let _ = write!(
                 out,
@@ -299,7 +315,15 @@ pub(super) fn pfsense(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut Str
         }
         return;
     }
-    pfsense_header(dev, t, LOCAL0, 6, "filterlog", rng.gen_range(300..99_999), out);
+    pfsense_header(
+        dev,
+        t,
+        LOCAL0,
+        6,
+        "filterlog",
+        rng.gen_range(300..99_999),
+        out,
+    );
     let pass = rng.gen_bool(0.6);
     let (action, dir, iface, rule, tracker) = if pass {
         ("pass", "out", "igb0", 71, 1_700_000_000u32)

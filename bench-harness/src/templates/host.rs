@@ -117,7 +117,10 @@ pub(super) fn linux_auth(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut 
                     uid_of(user)
                 );
             } else {
-                let _ = write!(out, "pam_unix(sshd:session): session closed for user {user}");
+                let _ = write!(
+                    out,
+                    "pam_unix(sshd:session): session closed for user {user}"
+                );
             }
         }
         82..=91 => {
@@ -220,13 +223,7 @@ fn http_status(rng: &mut SmallRng) -> u16 {
 
 /// The common request part: `client - user [time] "METHOD path HTTP/1.1" status size
 /// "referrer" "agent"`.
-fn access_common(
-    rng: &mut SmallRng,
-    t: &Civil,
-    status: u16,
-    path: &str,
-    out: &mut String,
-) {
+fn access_common(rng: &mut SmallRng, t: &Civil, status: u16, path: &str, out: &mut String) {
     let client = if rng.gen_bool(0.7) {
         outside_ip(rng)
     } else {
@@ -255,7 +252,14 @@ fn access_common(
     let _ = write!(
         out,
         " HTTP/1.1\" {status} {size} \"{}\" \"{}\"",
-        pick(rng, &["-", "https://shop.example.com/", "https://www.example.com/start"]),
+        pick(
+            rng,
+            &[
+                "-",
+                "https://shop.example.com/",
+                "https://www.example.com/start"
+            ]
+        ),
         pick(rng, &AGENTS)
     );
 }
@@ -335,7 +339,10 @@ pub(super) fn generic_json(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mu
         75..=89 => "warn",
         _ => "error",
     };
-    let _ = write!(out, "\",\"level\":\"{level}\",\"service\":\"{app}\",\"host\":\"");
+    let _ = write!(
+        out,
+        "\",\"level\":\"{level}\",\"service\":\"{app}\",\"host\":\""
+    );
     write_json_text(&dev.hostname, out);
     out.push('"');
     match kind {

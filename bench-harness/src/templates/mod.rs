@@ -858,6 +858,35 @@ mod tests {
         assert_eq!(s, "a\\\"b\\\\c\\nd\\u0001");
     }
 
+    /// Rendering cost per vendor (`cargo test --release -p tocsin-bench render_cost --
+    /// --ignored --nocapture`): one reused `out`, as the pool and the scenario engine render.
+    #[test]
+    #[ignore = "timing; run it in release"]
+    fn render_cost_per_line() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let dev = Device {
+            hostname: "edge-fw-01".into(),
+            ip: Ipv4Addr::new(10, 1, 1, 1),
+        };
+        let mut out = String::with_capacity(4096);
+        for v in Vendor::ALL {
+            let n = 50_000;
+            let start = std::time::Instant::now();
+            let mut bytes = 0;
+            for i in 0..n {
+                out.clear();
+                render_normal(v, &dev, 1_714_564_800_000 + i, &mut rng, &mut out);
+                bytes += out.len();
+            }
+            let ns = start.elapsed().as_nanos() as f64 / n as f64;
+            eprintln!(
+                "{:<20} {ns:>8.0} ns/line {:>5} bytes/line",
+                v.name(),
+                bytes / n as usize
+            );
+        }
+    }
+
     pub(crate) fn render_all(vendor: Vendor) -> Vec<String> {
         lines(vendor, 2000)
     }

@@ -676,7 +676,11 @@ fn panos_globalprotect(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut St
     let (event, stage, desc) = if rng.gen_bool(0.5) {
         ("portal-prelogin", "before-login", "Portal pre-login")
     } else {
-        ("gateway-connected", "connected", "GlobalProtect gateway connected")
+        (
+            "gateway-connected",
+            "connected",
+            "GlobalProtect gateway connected",
+        )
     };
     let _ = write!(
         out,
