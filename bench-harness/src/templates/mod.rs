@@ -19,7 +19,8 @@
 //! - `azure_activity`: the entity is the lower-cased `resourceId` (the hostname is its last
 //!   segment, a virtual machine or resource name).
 //! - `gcp_audit`: the entity is the `resourceName` (the hostname is the instance name in it).
-//! - `kubernetes_audit`: the entity is `namespace/resource` of the object acted on.
+//! - `kubernetes_audit`: the entity is `namespace/resource` of the object acted on; the audit
+//!   format has no host, so the device does not appear in the line.
 //! - `kubernetes_events`: the entity is `namespace/name` of the involved object; the hostname
 //!   is the reporting node (`source.host`), so `device.hostname` is the device's.
 //!
@@ -54,9 +55,11 @@ pub enum Vendor {
     Checkpoint,
     /// `juniper_srx`: Junos SRX RT_FLOW, RT_IDS screens, logins, link traps.
     JuniperSrx,
-    /// `sophos_xg`: Sophos Firewall (SFOS) key=value logs.
+    /// `sophos_xg`: Sophos Firewall (SFOS 18) key=value logs behind an RFC 3164 header with the
+    /// device's hostname (the body's `device_name` is not read as the host by the mapping).
     SophosXg,
-    /// `pfsense`: pfSense `filterlog` CSV, sshd and webConfigurator lines.
+    /// `pfsense`: pfSense `filterlog` CSV and webConfigurator logins (its sshd lines are left
+    /// out: auto-detection gives them to `linux_auth`).
     Pfsense,
     /// `aws_vpcflow`: VPC Flow Logs, version 2 default format.
     AwsVpcFlow,
@@ -238,7 +241,8 @@ pub enum Special<'a> {
     /// user), cisco_asa (113015 AAA user authentication Rejected), fortinet_fortigate (admin
     /// login failed), panw_panos (AUTHENTICATION auth-fail), sophos_xg (Firewall
     /// Authentication Failed), cisco_ios (SEC_LOGIN-4-LOGIN_FAILED), juniper_srx
-    /// (SSHD_LOGIN_FAILED), pfsense (sshd Failed password), checkpoint (Failed Log In).
+    /// (SSHD_LOGIN_FAILED), pfsense (webConfigurator authentication error), checkpoint (Mobile
+    /// Access Failed Log In).
     AuthFailure { src_ip: Ipv4Addr, user: &'a str },
     /// An access-log line with this status and path, and the request time where the format
     /// has one: nginx_access (`$request_time`), apache_access (`%D`, microseconds).
@@ -345,7 +349,7 @@ pub fn render_special(
                 fortigate::admin_login(rng, dev, ts_ms, &t, Some((src_ip, user)), out);
             }
             Vendor::SophosXg => firewalls::sophos_auth(rng, dev, &t, Some((src_ip, user)), out),
-            Vendor::Pfsense => firewalls::pfsense_sshd_failure(rng, dev, &t, src_ip, user, out),
+            Vendor::Pfsense => firewalls::pfsense_auth_failure(rng, dev, &t, src_ip, user, out),
             Vendor::Checkpoint => {
                 firewalls::checkpoint_failed_login(rng, dev, ts_ms, &t, src_ip, user, out);
             }
