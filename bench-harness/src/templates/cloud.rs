@@ -286,9 +286,10 @@ fn audit_head(
     out.push_str("\",\"groups\":[\"system:authenticated\"]},");
 }
 
-/// Kubernetes audit events (level Metadata): get/list/watch (70%), create/update/patch/delete
-/// (25%) of core and apps objects, forbidden requests (5%). `stageTimestamp` is the event time.
-pub(super) fn k8s_audit(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut String) {
+/// Kubernetes audit events (level Metadata): get/list/watch (70%), create/patch/delete (25%)
+/// of core and apps objects, forbidden requests (5%). `stageTimestamp` is the event time. The
+/// audit format has no host: the device does not appear in the line.
+pub(super) fn k8s_audit(rng: &mut SmallRng, _dev: &Device, t: &Civil, out: &mut String) {
     let ns = pick(rng, &NAMESPACES);
     let deploy = pick(rng, &DEPLOYMENTS);
     let kind = rng.gen_range(0..100u32);
@@ -339,28 +340,26 @@ pub(super) fn k8s_audit(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut S
         };
         let _ = write!(out, "\"code\":{code}}},");
     }
-    audit_tail(rng, dev, t, if forbidden { "forbid" } else { "allow" }, out);
+    audit_tail(rng, t, if forbidden { "forbid" } else { "allow" }, out);
 }
 
 /// `"requestReceivedTimestamp":...,"stageTimestamp":...,"annotations":{...}}`.
-fn audit_tail(rng: &mut SmallRng, dev: &Device, t: &Civil, decision: &str, out: &mut String) {
+fn audit_tail(rng: &mut SmallRng, t: &Civil, decision: &str, out: &mut String) {
     out.push_str("\"requestReceivedTimestamp\":\"");
     t.write_rfc3339_fine(rng, 3, out);
     out.push_str("\",\"stageTimestamp\":\"");
     t.write_rfc3339_fine(rng, 3, out);
     let _ = write!(
         out,
-        "\",\"annotations\":{{\"authorization.k8s.io/decision\":\"{decision}\",\"authorization.k8s.io/reason\":\"\",\"tocsin.example/apiserver\":\""
+        "\",\"annotations\":{{\"authorization.k8s.io/decision\":\"{decision}\",\"authorization.k8s.io/reason\":\"\"}}}}"
     );
-    write_json_text(&dev.hostname, out);
-    out.push_str("\"}}");
 }
 
 /// `patch` of `apps/v1` `deployments/<deployment>` in `namespace` by a user, at level Request
 /// with the new container image in `requestObject`.
 pub(super) fn k8s_rollout_audit(
     rng: &mut SmallRng,
-    dev: &Device,
+    _dev: &Device,
     t: &Civil,
     namespace: &str,
     deployment: &str,
@@ -394,7 +393,7 @@ pub(super) fn k8s_rollout_audit(
     out.push_str("\",\"image\":\"");
     write_json_text(image, out);
     out.push_str("\"}]}}}},");
-    audit_tail(rng, dev, t, "allow", out);
+    audit_tail(rng, t, "allow", out);
 }
 
 /// What a Kubernetes Event says.

@@ -372,7 +372,7 @@ pub(super) fn pfsense(rng: &mut SmallRng, dev: &Device, t: &Civil, out: &mut Str
 
 /// `php-fpm[pid]: /index.php: webConfigurator authentication error for user 'u' from: ip`
 /// (pfSense's sshd lines are detected as `linux_auth`, so the webConfigurator says it).
-pub(super) fn pfsense_sshd_failure(
+pub(super) fn pfsense_auth_failure(
     rng: &mut SmallRng,
     dev: &Device,
     t: &Civil,

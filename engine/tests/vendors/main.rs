@@ -22,3 +22,4 @@ mod pfsense;
 mod props;
 mod sophos_xg;
 mod support;
+mod telegraf_json;
