@@ -4,6 +4,9 @@
 CARGO ?= cargo
 CONFIG ?= config/tocsin.toml
 
+# A bare `make` builds the release binaries (tocsin and tocsin-bench).
+.DEFAULT_GOAL := build
+
 .PHONY: run build test fmt-check clippy unit bench
 
 run: build

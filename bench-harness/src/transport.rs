@@ -1,6 +1,6 @@
-//! Senders: one thread per connection walking the shared pool and pushing runs of lines over
-//! TCP (large writes, TCP_NODELAY), UDP (one datagram per line) or HTTP (text/plain batches,
-//! resent on 503/429 after Retry-After).
+//! Senders: one thread per connection walking its pool and pushing runs of lines over TCP
+//! (large writes, TCP_NODELAY), UDP (one datagram per line), HTTP (NDJSON batches, resent on
+//! 503/429 after Retry-After) or into a capture file.
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
@@ -156,7 +156,12 @@ impl HttpSink {
     }
 
     fn post(&mut self, raw: &[u8]) -> Result<(), Box<ureq::Error>> {
-        let req = self.agent.post(&self.url).set("Content-Type", "text/plain");
+        // NDJSON: JSON lines (cloud, Kubernetes, metrics) arrive as objects, syslog lines as the
+        // raw lines the engine takes non-JSON lines of an NDJSON body for.
+        let req = self
+            .agent
+            .post(&self.url)
+            .set("Content-Type", "application/x-ndjson");
         let resp = if self.gzip {
             self.body.clear();
             let mut enc = GzEncoder::new(&mut self.body, Compression::fast());

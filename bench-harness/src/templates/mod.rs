@@ -233,7 +233,6 @@ pub struct Device {
 
 // The scenario engine (scenario*.rs, written in parallel) is this API's caller; until it is
 // wired in, the binary itself does not call it.
-#[cfg_attr(not(test), allow(dead_code))]
 /// A line that carries a fault signal, for [`render_special`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Special<'a> {
@@ -273,7 +272,6 @@ pub enum Special<'a> {
 
 // The scenario engine (scenario*.rs, written in parallel) is this API's caller; until it is
 // wired in, the binary itself does not call it.
-#[cfg_attr(not(test), allow(dead_code))]
 /// A host metric, for [`render_metric`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
@@ -285,9 +283,9 @@ pub enum Metric {
     LatencyMs,
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 impl Metric {
     /// The `metrics.<name>` the engine's `telegraf_json` mapping puts the value in.
+    #[cfg(test)]
     pub fn field(self) -> &'static str {
         match self {
             Metric::CpuPct => "cpu_pct",
@@ -326,7 +324,6 @@ pub fn render_normal(v: Vendor, dev: &Device, ts_ms: i64, rng: &mut SmallRng, ou
 
 // The scenario engine (scenario*.rs, written in parallel) is this API's caller; until it is
 // wired in, the binary itself does not call it.
-#[cfg_attr(not(test), allow(dead_code))]
 /// A line of vendor `v` that carries the fault signal `s`; returns false (and writes nothing)
 /// when `v` cannot express it. Which vendors express which signal: see [`Special`].
 pub fn render_special(
@@ -414,7 +411,6 @@ pub fn render_special(
 
 // The scenario engine (scenario*.rs, written in parallel) is this API's caller; until it is
 // wired in, the binary itself does not call it.
-#[cfg_attr(not(test), allow(dead_code))]
 /// One host-metric sample as a Telegraf JSON serializer line (`json_timestamp_units = "1s"`,
 /// the default): `{"fields":{...},"name":"cpu","tags":{"cpu":"cpu-total","host":"web-01"},
 /// "timestamp":1700000000}`, with `value` in the field the engine's `telegraf_json` mapping
@@ -873,35 +869,6 @@ mod tests {
         let mut s = String::new();
         write_json_text("a\"b\\c\nd\u{1}", &mut s);
         assert_eq!(s, "a\\\"b\\\\c\\nd\\u0001");
-    }
-
-    /// Rendering cost per vendor (`cargo test --release -p tocsin-bench render_cost --
-    /// --ignored --nocapture`): one reused `out`, as the pool and the scenario engine render.
-    #[test]
-    #[ignore = "timing; run it in release"]
-    fn render_cost_per_line() {
-        let mut rng = SmallRng::seed_from_u64(1);
-        let dev = Device {
-            hostname: "edge-fw-01".into(),
-            ip: Ipv4Addr::new(10, 1, 1, 1),
-        };
-        let mut out = String::with_capacity(4096);
-        for v in Vendor::ALL {
-            let n = 50_000;
-            let start = std::time::Instant::now();
-            let mut bytes = 0;
-            for i in 0..n {
-                out.clear();
-                render_normal(v, &dev, 1_714_564_800_000 + i, &mut rng, &mut out);
-                bytes += out.len();
-            }
-            let ns = start.elapsed().as_nanos() as f64 / n as f64;
-            eprintln!(
-                "{:<20} {ns:>8.0} ns/line {:>5} bytes/line",
-                v.name(),
-                bytes / n as usize
-            );
-        }
     }
 
     pub(crate) fn render_all(vendor: Vendor) -> Vec<String> {

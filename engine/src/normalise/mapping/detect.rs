@@ -363,7 +363,7 @@ fn occurs_at(t: &[u8], head: Head, haystack: &[u8], at: usize) -> bool {
 }
 
 /// How often each byte occurs in log text, per 65,536 bytes (counted on the mixed sample of
-/// the 18 shipped vendors; at least 1). Only orders candidate fragments and lead bytes: a
+/// the shipped vendors; at least 1). Only orders candidate fragments and lead bytes: a
 /// wrong guess makes detection slower, never different.
 #[rustfmt::skip]
 const BYTE_FREQUENCY: [u16; 256] = [
