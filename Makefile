@@ -24,8 +24,9 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The SIGTERM and harness tests run the real binaries: build them first (debug profile, same as
-# the tests).
+# the tests). The harness's peer test needs rsyslog, installed from Debian when missing.
 unit:
+	./tests/install-deps.sh
 	$(CARGO) build --bin tocsin --bin tocsin-bench
 	$(CARGO) test --workspace
 

@@ -92,18 +92,22 @@ fn json(path: &Path) -> Value {
 
 /// Plays the scenario over `transport` and checks what every report must say.
 fn scenario_over(transport: &str) -> (tempfile::TempDir, Value) {
+    scenario_over_with(transport, &[])
+}
+
+/// The same, with more arguments.
+fn scenario_over_with(transport: &str, extra: &[&str]) -> (tempfile::TempDir, Value) {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("scenario.toml");
     std::fs::write(&scenario, SCENARIO).unwrap();
-    let out = bench(
-        dir.path(),
-        &[
-            "--scenario",
-            scenario.to_str().unwrap(),
-            "--transport",
-            transport,
-        ],
-    );
+    let mut args = vec![
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--transport",
+        transport,
+    ];
+    args.extend_from_slice(extra);
+    let out = bench(dir.path(), &args);
     let table = String::from_utf8_lossy(&out.stdout).to_string();
     let run = dir.path().join("run");
     let report = json(&run.join("report.json"));
@@ -203,6 +207,18 @@ fn scenario_over_udp_accounts_for_every_datagram() {
         delivered + dropped + report["parse_errors"].as_u64().unwrap() + lost as u64,
         sent
     );
+}
+
+#[test]
+fn rsyslog_peer_gets_the_same_lines_in_the_same_run() {
+    let (_dir, report) = scenario_over_with("tcp", &["--peer", "rsyslog"]);
+    let peer = &report["peer"];
+    assert_eq!(peer["name"], "rsyslog", "{report:#}");
+    assert!(!peer["version"].as_str().unwrap().is_empty());
+    // rsyslog writes one line per message it received: the same lines tocsin got.
+    assert_eq!(peer["sent"], report["sent"]);
+    assert_eq!(peer["delivered"], report["sent"], "{report:#}");
+    assert_eq!(peer["lost"], 0);
 }
 
 #[test]
