@@ -78,6 +78,18 @@ struct Endpoints {
     capture: Option<PathBuf>,
 }
 
+impl Endpoints {
+    /// A syslog TCP peer with no API (rsyslog).
+    fn syslog_tcp(addr: SocketAddr) -> Endpoints {
+        Endpoints {
+            transport: Transport::Tcp,
+            target: Some(addr),
+            api: String::new(),
+            capture: None,
+        }
+    }
+}
+
 /// What sending a set of lanes measured.
 #[derive(Debug)]
 struct Outcome {
@@ -518,12 +530,7 @@ fn saturation(
 /// The same saturation search against rsyslog over TCP.
 fn peer_saturation(cli: &Cli, dir: Option<&Path>, pool: &Arc<Pool>) -> Result<Value> {
     let rs = peer::Rsyslog::start(dir.unwrap_or(Path::new(".")))?;
-    let ends = Endpoints {
-        transport: Transport::Tcp,
-        target: Some(rs.addr),
-        api: String::new(),
-        capture: None,
-    };
+    let ends = Endpoints::syslog_tcp(rs.addr);
     let mut probe = LineFileProbe::new(rs.out.clone());
     let steps = saturation(cli, &ends, pool, &mut probe, false)?;
     let version = rs.version.clone();
@@ -543,12 +550,7 @@ fn peer_run(cli: &Cli, dir: Option<&Path>, lanes: Vec<Lane>, total: Option<u64>)
     if !cli.quiet {
         eprintln!("peer: rsyslogd {} on {}", rs.version, rs.addr);
     }
-    let ends = Endpoints {
-        transport: Transport::Tcp,
-        target: Some(rs.addr),
-        api: String::new(),
-        capture: None,
-    };
+    let ends = Endpoints::syslog_tcp(rs.addr);
     let mut probe = LineFileProbe::new(rs.out.clone());
     let baseline = probe.totals()?;
     let o = send(
