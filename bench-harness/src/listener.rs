@@ -143,7 +143,7 @@ fn record(line: &[u8], now_us: u64, r: &Received) {
 /// is unique in the engine's JSON form; the harness reads a million of these a minute).
 pub fn logged_time_ms(line: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"\"logged_time\":";
-    let at = line.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let at = memchr::memmem::find(line, KEY)? + KEY.len();
     let digits = line[at..].iter().take_while(|b| b.is_ascii_digit()).count();
     std::str::from_utf8(&line[at..at + digits])
         .ok()?
