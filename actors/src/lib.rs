@@ -22,4 +22,4 @@ pub mod stage;
 pub mod targets;
 pub mod watchdog;
 
-pub use pipeline::{Pipeline, PipelineError, ShutdownReport};
+pub use pipeline::{Pipeline, PipelineError, PipelineOptions, ShutdownReport};

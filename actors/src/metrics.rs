@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use tocsin_engine::normalise::mapping::VendorRegistry;
@@ -74,6 +74,11 @@ pub struct ConnectorMetrics {
     pub truncated: AtomicU64,
     /// Frames dropped, by reason.
     pub dropped: ReasonCounters,
+    /// True once the connector has stopped reading for good. A `file` source sets it when its
+    /// reading ends: at the end of the file in `once` mode (after the last frame was handed to
+    /// the normalisers), when that file cannot be opened, or at shutdown. `tocsin replay` waits
+    /// for it. Stored with `Release` after the connector's last counter update.
+    pub finished: AtomicBool,
 }
 
 impl ConnectorMetrics {
@@ -91,6 +96,7 @@ impl ConnectorMetrics {
             connections_total: AtomicU64::new(0),
             truncated: AtomicU64::new(0),
             dropped: ReasonCounters::default(),
+            finished: AtomicBool::new(false),
         })
     }
 
@@ -126,6 +132,13 @@ pub struct StageMetrics {
     pub parse_errors: ReasonCounters,
     /// Events dropped, by reason.
     pub dropped: ReasonCounters,
+    /// Input the stage gave up on and wrote to the dead-letter file for a reason other than a
+    /// parse error (counted in `parse_errors`): a batch whose handler panicked, a failed write.
+    pub dead_lettered: AtomicU64,
+    /// True once the stage's input link is closed and everything in it was handled: every
+    /// stage before it has drained and dropped its senders. Set once (with `Release`, after the
+    /// stage's last counter update), never cleared.
+    pub drained: AtomicBool,
     /// The stage's input link.
     pub input: Option<Arc<dyn DepthProbe>>,
 }
@@ -148,6 +161,8 @@ impl StageMetrics {
             stalled: AtomicBool::new(false),
             parse_errors: ReasonCounters::default(),
             dropped: ReasonCounters::default(),
+            dead_lettered: AtomicU64::new(0),
+            drained: AtomicBool::new(false),
             input,
         })
     }
@@ -301,6 +316,20 @@ impl PipelineMetrics {
         read(&self.connectors).iter().all(|c| c.bound.load(Relaxed))
     }
 
+    /// True when every connector has finished reading (see [`ConnectorMetrics::finished`]).
+    pub fn sources_finished(&self) -> bool {
+        read(&self.connectors)
+            .iter()
+            .all(|c| c.finished.load(Acquire))
+    }
+
+    /// True when every stage has drained its closed input (see [`StageMetrics::drained`]):
+    /// nothing is in flight any more, so every frame read is delivered, dropped, a parse error
+    /// or dead-lettered, and the totals are final.
+    pub fn drained(&self) -> bool {
+        read(&self.stages).iter().all(|s| s.drained.load(Acquire))
+    }
+
     /// Totals across the pipeline.
     pub fn totals(&self) -> Totals {
         let connectors = read(&self.connectors);
@@ -361,6 +390,7 @@ impl PipelineMetrics {
                     "connections_total": c.connections_total.load(Relaxed),
                     "truncated": c.truncated.load(Relaxed),
                     "dropped": c.dropped.all(),
+                    "finished": c.finished.load(Relaxed),
                 })
             })
             .collect();
@@ -379,6 +409,8 @@ impl PipelineMetrics {
                     "stalled": s.stalled.load(Relaxed),
                     "parse_errors": s.parse_errors.all(),
                     "dropped": s.dropped.all(),
+                    "dead_lettered": s.dead_lettered.load(Relaxed),
+                    "drained": s.drained.load(Relaxed),
                 })
             })
             .collect();

@@ -146,6 +146,7 @@ impl StreamHandler<RawBatch> for NormaliserShard {
             }
             Err(panic) => {
                 tracing::error!(actor = %self.metrics.name, panic = %panic, frames = n, "handler panicked; batch dead-lettered");
+                self.metrics.dead_lettered.fetch_add(n, Relaxed);
                 self.dead_letters.write_all(
                     self.origin(&batch),
                     "panic",
@@ -162,6 +163,9 @@ impl StreamHandler<RawBatch> for NormaliserShard {
         // stays idle (not stopped) so its supervisor does not restart it.
         self.finished = true;
         self.outputs = None;
+        self.metrics
+            .drained
+            .store(true, std::sync::atomic::Ordering::Release);
         self.drained.done();
     }
 }

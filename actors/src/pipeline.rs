@@ -68,6 +68,24 @@ pub enum PipelineError {
     },
 }
 
+/// How a pipeline runs, beyond what its [`Config`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineOptions {
+    /// Keep each `file` source's read offset in `data_dir/checkpoints/<source>.json`, so a
+    /// restart resumes where the engine left off. On for `tocsin run`; off for `tocsin replay`,
+    /// which always reads its files from the start and must not read or move the offsets of a
+    /// live engine sharing the data folder.
+    pub file_checkpoints: bool,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            file_checkpoints: true,
+        }
+    }
+}
+
 /// What shutdown achieved.
 #[derive(Debug, Clone, Copy)]
 pub struct ShutdownReport {
@@ -113,8 +131,17 @@ fn shards(configured: usize) -> usize {
 }
 
 impl Pipeline {
-    /// Starts the pipeline. Must run inside an actix `System`.
+    /// Starts the pipeline with the default [`PipelineOptions`]. Must run inside an actix
+    /// `System`.
     pub fn start(config: &Config) -> Result<Pipeline, PipelineError> {
+        Pipeline::start_with(config, PipelineOptions::default())
+    }
+
+    /// Starts the pipeline. Must run inside an actix `System`.
+    pub fn start_with(
+        config: &Config,
+        options: PipelineOptions,
+    ) -> Result<Pipeline, PipelineError> {
         let metrics = Arc::new(PipelineMetrics::default());
         if let Ok(mut s) = metrics.config_summary.write() {
             *s = config.summary();
@@ -312,11 +339,13 @@ impl Pipeline {
                             StartAt::End => FileStart::End,
                         },
                         poll: Duration::from_millis(f.poll_ms.max(10)),
-                        checkpoint: config
-                            .engine
-                            .data_dir
-                            .join("checkpoints")
-                            .join(format!("{}.json", f.name)),
+                        checkpoint: options.file_checkpoints.then(|| {
+                            config
+                                .engine
+                                .data_dir
+                                .join("checkpoints")
+                                .join(format!("{}.json", f.name))
+                        }),
                     };
                     let addr = Supervisor::start_in_arbiter(&io_arbiter.handle(), move |_| {
                         FileConnector::new(settings, cx)

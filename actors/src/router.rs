@@ -98,6 +98,9 @@ impl StreamHandler<EventBatch> for RouterShard {
     fn finished(&mut self, _ctx: &mut Context<Self>) {
         self.finished = true;
         self.default_route = None;
+        self.metrics
+            .drained
+            .store(true, std::sync::atomic::Ordering::Release);
         self.drained.done();
     }
 }

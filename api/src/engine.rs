@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tocsin_actors::metrics::PipelineMetrics;
-use tocsin_actors::{Pipeline, ShutdownReport};
+use tocsin_actors::{Pipeline, PipelineOptions, ShutdownReport};
 use tocsin_engine::config::{Config, SourceConfig};
 use tocsin_engine::normalise::mapping::VendorRegistry;
 use tokio::sync::oneshot;
@@ -36,13 +36,22 @@ impl RunningEngine {
     /// Starts the engine; returns once every listener is bound. With `handle_signals`, SIGINT
     /// and SIGTERM start the draining shutdown.
     pub fn start(config: Config, handle_signals: bool) -> anyhow::Result<RunningEngine> {
+        RunningEngine::start_with(config, handle_signals, PipelineOptions::default())
+    }
+
+    /// [`RunningEngine::start`] with pipeline options (`tocsin replay` keeps no file offsets).
+    pub fn start_with(
+        config: Config,
+        handle_signals: bool,
+        options: PipelineOptions,
+    ) -> anyhow::Result<RunningEngine> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<Bound>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("tocsin-system".into())
             .spawn(move || {
                 let system = actix_rt::System::new();
-                system.block_on(serve(config, handle_signals, ready_tx, stop_rx))
+                system.block_on(serve(config, options, handle_signals, ready_tx, stop_rx))
             })
             .context("cannot start the engine thread")?;
         match ready_rx.recv() {
@@ -75,6 +84,11 @@ impl RunningEngine {
     /// A socket source's bound address.
     pub fn source_addr(&self, name: &str) -> Option<SocketAddr> {
         self.bound.sources.get(name).copied()
+    }
+
+    /// True once the engine has stopped by itself (a signal) or failed.
+    pub fn is_stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Drains and stops the engine.
@@ -143,11 +157,12 @@ async fn shutdown_requested(
 
 async fn serve(
     config: Config,
+    options: PipelineOptions,
     handle_signals: bool,
     ready: std::sync::mpsc::Sender<anyhow::Result<Bound>>,
     stop: oneshot::Receiver<()>,
 ) -> anyhow::Result<ShutdownReport> {
-    let pipeline = match Pipeline::start(&config) {
+    let pipeline = match Pipeline::start_with(&config, options) {
         Ok(p) => p,
         Err(e) => {
             let msg = e.to_string();

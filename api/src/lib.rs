@@ -5,9 +5,11 @@
 //! - [`engine`]: starts the pipeline and the API in one actix `System` on its own thread, and
 //!   stops them with a draining shutdown (used by `tocsin run` and the integration tests).
 //! - [`normalize`]: `tocsin normalize`, the offline form of the live normaliser.
+//! - [`replay`]: `tocsin replay`, a config's real pipeline run over captured files.
 
 pub mod engine;
 pub mod normalize;
+pub mod replay;
 pub mod server;
 
 pub use engine::RunningEngine;

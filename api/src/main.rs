@@ -49,11 +49,28 @@ enum Command {
         /// Input files; stdin when none.
         files: Vec<PathBuf>,
     },
+    /// Replay captured files (one raw line per line) through the config's real pipeline, in
+    /// place of its sources: each file is read once from its start (no checkpoint is read or
+    /// written), the API listens on 127.0.0.1:0, and the command exits 0 once every line is
+    /// delivered, dropped, a parse error or dead-lettered, with a summary on stderr.
+    Replay {
+        /// The engine config whose vendors, shards, targets, route, dead letters and data
+        /// folder are used; its sources are not.
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The vendor mapping to apply, or `auto` to detect it per line.
+        #[arg(long, default_value = "auto")]
+        vendor: String,
+        /// Capture files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
-fn init_logging() {
+/// Logs to stderr at `RUST_LOG`, or at `default` without it.
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -71,50 +88,57 @@ fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { config } => match load(&config) {
-            Ok(c) => match VendorRegistry::load_dir(&c.engine.vendors_dir) {
-                Ok(vendors) => {
-                    let unknown: Vec<String> = c
-                        .sources
-                        .iter()
-                        .filter(|s| s.vendor() != "auto" && !vendors.contains(s.vendor()))
-                        .map(|s| {
-                            format!(
-                                "source {:?}: no vendor mapping named {:?}",
-                                s.name(),
-                                s.vendor()
-                            )
-                        })
-                        .collect();
-                    if !unknown.is_empty() {
-                        for u in &unknown {
-                            eprintln!("{}: {u}", config.display());
-                        }
-                        return ExitCode::from(1);
-                    }
-                    println!(
-                        "{}: ok ({} sources, {} targets, {} vendor mappings)",
-                        config.display(),
-                        c.sources.len(),
-                        c.targets.len(),
-                        vendors.list().len()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    eprintln!(
-                        "tocsin: {} broken vendor mapping(s) in {}",
-                        e.0.len(),
-                        c.engine.vendors_dir.display()
-                    );
-                    ExitCode::from(1)
-                }
-            },
+        Command::CheckConfig { config: path } => match checked(&path) {
+            Ok((c, vendors)) => {
+                println!(
+                    "{}: ok ({} sources, {} targets, {} vendor mappings)",
+                    path.display(),
+                    c.sources.len(),
+                    c.targets.len(),
+                    vendors.list().len()
+                );
+                ExitCode::SUCCESS
+            }
             Err(code) => code,
         },
+        Command::Replay {
+            config: path,
+            vendor,
+            files,
+        } => {
+            let (config, vendors) = match checked(&path) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            if vendor != "auto" && !vendors.contains(&vendor) {
+                return unknown_vendor(&vendor, &vendors);
+            }
+            let files = match tocsin_api::replay::check_files(&files) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("tocsin: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            // Warnings and errors only by default: the summary is what a replay prints.
+            init_logging("warn");
+            match tocsin_api::replay::run(&config, &files, &vendor) {
+                Ok(summary) => {
+                    eprint!("{summary}");
+                    if summary.complete() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("tocsin: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Run { config } => {
-            init_logging();
+            init_logging("info");
             let config = match load(&config) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -159,12 +183,7 @@ fn main() -> ExitCode {
                 }
             };
             if vendor != "auto" && !registry.contains(&vendor) {
-                let known: Vec<String> = registry.list().into_iter().map(|v| v.name).collect();
-                eprintln!(
-                    "tocsin: unknown vendor {vendor:?} (known: auto, {})",
-                    known.join(", ")
-                );
-                return ExitCode::from(2);
+                return unknown_vendor(&vendor, &registry);
             }
             let hint = (vendor != "auto").then(|| Symbol::intern(&vendor));
             let normaliser = Normaliser::with_vendors(max_line, registry);
@@ -178,6 +197,51 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// A config as `check-config` checks it: parsed and validated, its vendor mappings loaded, and
+/// every source's vendor known. Prints every error (as `check-config` does) and gives exit
+/// code 1 when there is one.
+fn checked(path: &std::path::Path) -> Result<(Config, VendorRegistry), ExitCode> {
+    let c = load(path)?;
+    let vendors = VendorRegistry::load_dir(&c.engine.vendors_dir).map_err(|e| {
+        eprintln!("{e}");
+        eprintln!(
+            "tocsin: {} broken vendor mapping(s) in {}",
+            e.0.len(),
+            c.engine.vendors_dir.display()
+        );
+        ExitCode::from(1)
+    })?;
+    let unknown: Vec<String> = c
+        .sources
+        .iter()
+        .filter(|s| s.vendor() != "auto" && !vendors.contains(s.vendor()))
+        .map(|s| {
+            format!(
+                "source {:?}: no vendor mapping named {:?}",
+                s.name(),
+                s.vendor()
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        for u in &unknown {
+            eprintln!("{}: {u}", path.display());
+        }
+        return Err(ExitCode::from(1));
+    }
+    Ok((c, vendors))
+}
+
+/// `--vendor` names no mapping: says which exist (exit code 2, a usage error).
+fn unknown_vendor(vendor: &str, registry: &VendorRegistry) -> ExitCode {
+    let known: Vec<String> = registry.list().into_iter().map(|v| v.name).collect();
+    eprintln!(
+        "tocsin: unknown vendor {vendor:?} (known: auto, {})",
+        known.join(", ")
+    );
+    ExitCode::from(2)
 }
 
 /// `--config` for `normalize`: a config file, or a folder holding `tocsin.toml` and/or

@@ -1,7 +1,13 @@
 //! The `file` connector: reads a file once, or follows it like `tail -F` (survives rotation and
 //! truncation, waits for a file that does not exist yet). The offset reached is checkpointed in
 //! the data folder after the batch holding it was accepted by the pipeline, so a restart resumes
-//! where the engine left off instead of re-reading or skipping lines.
+//! where the engine left off instead of re-reading or skipping lines. Without a checkpoint
+//! path (`tocsin replay`) the offset lives only in memory: every start reads from `start`, and a
+//! live engine's checkpoints are neither read nor written.
+//!
+//! When reading ends (a `once` file at its end, a file that cannot be opened, shutdown) the
+//! connector sets [`ConnectorMetrics::finished`](crate::metrics::ConnectorMetrics::finished)
+//! and lets go of its links, so the stages after it can drain.
 
 use super::ConnectorContext;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Supervised};
@@ -45,8 +51,8 @@ pub struct FileSettings {
     pub start: FileStart,
     /// How often to look for growth and rotation while following.
     pub poll: Duration,
-    /// Where the offset checkpoint is kept.
-    pub checkpoint: PathBuf,
+    /// Where the offset checkpoint is kept; `None`: keep none (always start at `start`).
+    pub checkpoint: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -85,7 +91,13 @@ impl Actor for FileConnector {
         ctx.spawn(
             actix::fut::wrap_future(read_file(self.settings.clone(), cx)).map(
                 |_, act: &mut FileConnector, _| {
-                    act.cx = None;
+                    // Reading is over for good: let go of the links (the normalisers drain
+                    // once every sender is gone) and say so.
+                    if let Some(cx) = act.cx.take() {
+                        cx.metrics
+                            .finished
+                            .store(true, std::sync::atomic::Ordering::Release);
+                    }
                 },
             ),
         );
@@ -106,12 +118,15 @@ fn inode_of(meta: &std::fs::Metadata) -> u64 {
     }
 }
 
-fn load_checkpoint(path: &Path) -> Option<Checkpoint> {
-    let text = std::fs::read_to_string(path).ok()?;
+fn load_checkpoint(path: Option<&Path>) -> Option<Checkpoint> {
+    let text = std::fs::read_to_string(path?).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-fn save_checkpoint(path: &Path, cp: &Checkpoint) {
+fn save_checkpoint(path: Option<&Path>, cp: &Checkpoint) {
+    let Some(path) = path else {
+        return;
+    };
     let tmp = path.with_extension("tmp");
     let result = (|| {
         if let Some(dir) = path.parent() {
@@ -130,7 +145,7 @@ async fn read_file(settings: FileSettings, cx: ConnectorContext) {
     let mut framer = SyslogFramer::new(Framing::Newline, cx.max_line);
     let mut frames = Vec::with_capacity(cx.batch_size);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let mut checkpoint = load_checkpoint(&settings.checkpoint);
+    let mut checkpoint = load_checkpoint(settings.checkpoint.as_deref());
     let mut first_open = true;
     'files: loop {
         // Open (or wait for) the file.
@@ -199,7 +214,7 @@ async fn read_file(settings: FileSettings, cx: ConnectorContext) {
                     offset: read_pos - buf.len() as u64,
                 };
                 if last_saved.elapsed() >= CHECKPOINT_EVERY {
-                    save_checkpoint(&settings.checkpoint, &cp);
+                    save_checkpoint(settings.checkpoint.as_deref(), &cp);
                     last_saved = Instant::now();
                 }
                 checkpoint = Some(cp);
@@ -216,13 +231,13 @@ async fn read_file(settings: FileSettings, cx: ConnectorContext) {
                     inode,
                     offset: read_pos,
                 };
-                save_checkpoint(&settings.checkpoint, &cp);
+                save_checkpoint(settings.checkpoint.as_deref(), &cp);
                 tracing::info!(path = %settings.path.display(), "file read to the end");
                 return;
             }
             if let Some(cp) = &checkpoint {
                 if last_saved.elapsed() >= CHECKPOINT_EVERY {
-                    save_checkpoint(&settings.checkpoint, cp);
+                    save_checkpoint(settings.checkpoint.as_deref(), cp);
                     last_saved = Instant::now();
                 }
             }
@@ -248,6 +263,127 @@ async fn read_file(settings: FileSettings, cx: ConnectorContext) {
         }
     }
     if let Some(cp) = &checkpoint {
-        save_checkpoint(&settings.checkpoint, cp);
+        save_checkpoint(settings.checkpoint.as_deref(), cp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::RawBatch;
+    use crate::deadletter::DeadLetters;
+    use crate::link::link;
+    use crate::metrics::{ConnectorMetrics, PipelineMetrics};
+    use actix::Actor;
+    use futures_util::StreamExt;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+    use tocsin_engine::schema::Symbol;
+
+    /// Reads `path` once with a real connector and collects every frame it hands on until it
+    /// lets go of its link; returns the lines and the connector's metrics.
+    fn read_once(
+        dir: &Path,
+        path: &Path,
+        checkpoint: Option<PathBuf>,
+    ) -> (Vec<String>, Arc<ConnectorMetrics>) {
+        let dead_letters = DeadLetters::open(
+            &dir.join("deadletter.ndjson"),
+            1 << 20,
+            1,
+            Arc::new(PipelineMetrics::default()),
+        )
+        .unwrap();
+        let settings = FileSettings {
+            path: path.to_owned(),
+            mode: FileReadMode::Once,
+            start: FileStart::Beginning,
+            poll: Duration::from_millis(10),
+            checkpoint,
+        };
+        actix_rt::System::new().block_on(async move {
+            // A small link and small batches: the connector has to wait for room.
+            let (tx, rx) = link::<RawBatch>(1);
+            let metrics = ConnectorMetrics::new("capture", "file");
+            let cx = ConnectorContext {
+                outputs: vec![tx],
+                source: Symbol::intern("capture"),
+                vendor: None,
+                batch_size: 3,
+                max_line: 1024,
+                metrics: metrics.clone(),
+                cancel: tokio_util::sync::CancellationToken::new(),
+                dead_letters,
+                flows: Arc::new(AtomicU64::new(0)),
+            };
+            let _addr = FileConnector::new(settings, cx).start();
+            let mut lines = Vec::new();
+            let mut stream = rx.stream();
+            let until_closed = async {
+                while let Some(batch) = stream.next().await {
+                    for f in &batch.frames {
+                        lines.push(String::from_utf8_lossy(&f.data).into_owned());
+                    }
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(30), until_closed)
+                .await
+                .expect("the connector lets go of its link once the file is read");
+            (lines, metrics)
+        })
+    }
+
+    fn write_lines(path: &Path, n: usize) -> Vec<String> {
+        let lines: Vec<String> = (0..n).map(|i| format!("line {i}")).collect();
+        // The last line has no newline: it is still a line at the end of a `once` file.
+        std::fs::write(path, lines.join("\n")).unwrap();
+        lines
+    }
+
+    #[test]
+    fn once_sets_finished_after_the_last_line_and_keeps_no_checkpoint_without_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("capture.log");
+        let expected = write_lines(&input, 10);
+        let (lines, metrics) = read_once(dir.path(), &input, None);
+        assert_eq!(lines, expected);
+        assert!(metrics.finished.load(std::sync::atomic::Ordering::Acquire));
+        assert_eq!(metrics.events_in.load(Relaxed), 10);
+        // Read again: the same lines from the start, and nothing was written beside the input.
+        let (again, _) = read_once(dir.path(), &input, None);
+        assert_eq!(again, expected);
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["capture.log", "deadletter.ndjson"]);
+    }
+
+    #[test]
+    fn once_with_a_checkpoint_resumes_at_the_end_it_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("capture.log");
+        let expected = write_lines(&input, 7);
+        let cp = dir.path().join("checkpoints").join("capture.json");
+        let (lines, _) = read_once(dir.path(), &input, Some(cp.clone()));
+        assert_eq!(lines, expected);
+        let saved = load_checkpoint(Some(&cp)).expect("checkpoint saved at the end");
+        assert_eq!(saved.offset, std::fs::metadata(&input).unwrap().len());
+        let (resumed, metrics) = read_once(dir.path(), &input, Some(cp));
+        assert!(
+            resumed.is_empty(),
+            "read again from the checkpoint: {resumed:?}"
+        );
+        assert!(metrics.finished.load(std::sync::atomic::Ordering::Acquire));
+    }
+
+    #[test]
+    fn once_on_a_missing_file_finishes_with_nothing_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lines, metrics) = read_once(dir.path(), &dir.path().join("absent.log"), None);
+        assert!(lines.is_empty());
+        assert!(metrics.finished.load(std::sync::atomic::Ordering::Acquire));
+        assert_eq!(metrics.events_in.load(Relaxed), 0);
     }
 }

@@ -160,6 +160,9 @@ impl TargetActor {
     }
 
     fn dead_letter(&self, events: &[Event], reason: &'static str, error: &str) {
+        self.stage
+            .dead_lettered
+            .fetch_add(events.len() as u64, Relaxed);
         let mut line = Vec::with_capacity(512);
         let lines: Vec<Vec<u8>> = events
             .iter()
@@ -222,6 +225,9 @@ impl StreamHandler<TargetBatch> for TargetActor {
             tracing::error!(target = %self.metrics.name, error = %e, "final flush failed");
         }
         self.finished = true;
+        self.stage
+            .drained
+            .store(true, std::sync::atomic::Ordering::Release);
         self.drained.done();
     }
 }

@@ -1,0 +1,262 @@
+//! `tocsin replay`, the real binary: a multi-vendor capture through a config's pipeline yields
+//! exactly the events `tocsin normalize` makes of it, a second run appends them again (no
+//! checkpoint), and bad input fails early with a clear message.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tocsin_tests::{read_ndjson, tocsin_bin, vendors_dir};
+
+const LINES: usize = 2000;
+
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// `LINES` lines taken in turn from every vendor's corpus file (`benches/corpus/*.log`),
+/// walking each file with a different stride so the mix varies.
+fn mixed_capture() -> String {
+    let mut corpus: Vec<PathBuf> = std::fs::read_dir(workspace_root().join("benches/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    corpus.sort();
+    let files: Vec<Vec<String>> = corpus
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect();
+    assert!(files.len() >= 10, "the corpus has many vendors");
+    let mut out = String::new();
+    for i in 0..LINES {
+        let (f, round) = (i % files.len(), i / files.len());
+        let lines = &files[f];
+        out.push_str(&lines[(round * (f + 1) + f) % lines.len()]);
+        out.push('\n');
+    }
+    out
+}
+
+/// A config with a live TCP source and a followed file source (both replaced by the replay),
+/// a file target and a blackhole target on the default route.
+fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("tocsin.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[engine]
+data_dir = "{data}"
+vendors_dir = "{vendors}"
+normaliser_shards = 2
+router_shards = 2
+batch_size = 128
+[api]
+listen = "127.0.0.1:0"
+workers = 1
+[[sources]]
+type = "syslog_tcp"
+name = "tcp"
+listen = "127.0.0.1:0"
+[[sources]]
+type = "file"
+name = "live"
+path = "{live}"
+mode = "follow"
+[[targets]]
+type = "file"
+name = "file"
+path = "events.ndjson"
+[[targets]]
+type = "blackhole"
+name = "void"
+[router]
+default_targets = ["file", "void"]
+"#,
+            data = dir.join("data").display(),
+            vendors = vendors_dir().display(),
+            live = dir.join("live.log").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn tocsin(args: &[&str], paths: &[&Path]) -> Output {
+    Command::new(tocsin_bin())
+        .args(args)
+        .args(paths)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// An event without its wall-clock fields and its source name (the replay names the source
+/// after the file; `normalize` calls it `normalize`). The wall-clock fields are the receive
+/// time `metadata.logged_time`, and `time` where it is the receive time too: a line with no
+/// timestamp of its own (such as a bare `%ASA-6-302015:` line) takes its receive time.
+fn masked(mut e: Value) -> Value {
+    let received = e["metadata"]["logged_time"].clone();
+    if let Some(m) = e.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("logged_time");
+    }
+    if let Some(o) = e.as_object_mut() {
+        if o.get("time") == Some(&received) {
+            o.remove("time");
+        }
+    }
+    if let Some(t) = e.get_mut("tocsin").and_then(Value::as_object_mut) {
+        t.remove("source");
+    }
+    e
+}
+
+fn vendor_of(e: &Value) -> String {
+    e["metadata"]["product"]["vendor_name"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn replay_yields_the_events_normalize_makes_and_a_rerun_appends_them_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let capture = dir.path().join("capture.log");
+    std::fs::write(&capture, mixed_capture()).unwrap();
+    // A live engine's checkpoint: the replay must neither read nor touch it.
+    let checkpoints = dir.path().join("data/checkpoints");
+    std::fs::create_dir_all(&checkpoints).unwrap();
+    let live_cp = checkpoints.join("live.json");
+    std::fs::write(&live_cp, r#"{"path":"/elsewhere","inode":1,"offset":7}"#).unwrap();
+
+    let out = tocsin(&["replay", "--config"], &[&config, &capture]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stderr(&out);
+    assert!(
+        summary.contains(&format!("{LINES} lines read")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("delivered: file {LINES}, void {LINES}")),
+        "{summary}"
+    );
+
+    let events_path = dir.path().join("data/events.ndjson");
+    let replayed = read_ndjson(&events_path);
+    assert_eq!(replayed.len(), LINES, "one event per line");
+    assert!(replayed
+        .iter()
+        .all(|e| e["tocsin"]["source"] == capture.display().to_string()));
+
+    let normalized = tocsin(&["normalize", "--config"], &[&config, &capture]);
+    assert!(normalized.status.success(), "{}", stderr(&normalized));
+    let expected: Vec<Value> = String::from_utf8(normalized.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| masked(serde_json::from_str(l).unwrap()))
+        .collect();
+    assert_eq!(expected.len(), LINES);
+    for (i, (got, want)) in replayed.iter().zip(&expected).enumerate() {
+        assert_eq!(&masked(got.clone()), want, "line {} of the capture", i + 1);
+    }
+    let mut vendors: Vec<String> = replayed.iter().map(vendor_of).collect();
+    vendors.sort();
+    vendors.dedup();
+    assert!(vendors.len() >= 10, "a varied capture: {vendors:?}");
+
+    // Again: no checkpoint makes it resume at the end; the same events are appended.
+    let again = tocsin(&["replay", "--config"], &[&config, &capture]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let all = read_ndjson(&events_path);
+    assert_eq!(all.len(), 2 * LINES);
+    for (i, (second, first)) in all[LINES..].iter().zip(&all[..LINES]).enumerate() {
+        assert_eq!(
+            masked(second.clone()),
+            masked(first.clone()),
+            "line {} again",
+            i + 1
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&checkpoints)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["live.json"], "the replay keeps no checkpoint");
+    assert_eq!(
+        std::fs::read_to_string(&live_cp).unwrap(),
+        r#"{"path":"/elsewhere","inode":1,"offset":7}"#
+    );
+}
+
+#[test]
+fn a_missing_file_fails_before_the_pipeline_starts_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let present = dir.path().join("present.log");
+    std::fs::write(&present, "<13>Jan  5 10:00:00 host app: hello\n").unwrap();
+    let missing = dir.path().join("no-such-capture.log");
+    let out = tocsin(&["replay", "--config"], &[&config, &present, &missing]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&missing.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "the pipeline never started"
+    );
+}
+
+#[test]
+fn an_empty_file_exits_0_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    let out = tocsin(&["replay", "--config"], &[&config, &empty]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("0 lines read"), "{}", stderr(&out));
+    assert!(read_ndjson(&dir.path().join("data/events.ndjson")).is_empty());
+}
+
+#[test]
+fn an_unknown_vendor_lists_the_known_ones_and_a_bad_config_gives_check_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let capture = dir.path().join("capture.log");
+    std::fs::write(&capture, "<13>Jan  5 10:00:00 host app: hello\n").unwrap();
+    let out = tocsin(
+        &["replay", "--vendor", "no_such_vendor", "--config"],
+        &[&config, &capture],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no_such_vendor") && err.contains("known: auto,") && err.contains("cisco_asa"),
+        "{err}"
+    );
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[engine]\nbatch_size = 0\n").unwrap();
+    let out = tocsin(&["replay", "--config"], &[&broken, &capture]);
+    let check = tocsin(&["check-config", "--config"], &[&broken]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), stderr(&check));
+    assert!(
+        stderr(&out).contains("engine.batch_size"),
+        "{}",
+        stderr(&out)
+    );
+}
