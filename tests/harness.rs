@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// Two sites, a router whose failure degrades a web server and a host, metrics on both, a
-/// password-guessing run: 4 wall seconds at 400 lines/s, an event minute per wall second.
+/// Two sites, a router whose failure degrades a web server and a host, metrics on both, VPC flow
+/// records (header-less lines that start with digits), a password-guessing run: 4 wall seconds at 400 lines/s, an event minute per wall second.
 const SCENARIO: &str = r#"
 name = "harness-test"
 seed = 3
@@ -23,6 +23,7 @@ cisco_ios = 1
 nginx_access = 2
 linux_auth = 2
 fortinet_fortigate = 2
+aws_vpcflow = 1
 [metrics]
 interval_secs = 10
 [[sites]]
@@ -34,7 +35,10 @@ devices = [
 ]
 [[sites]]
 name = "b"
-devices = [{ role = "fw", vendor = "fortinet_fortigate" }]
+devices = [
+  { role = "fw", vendor = "fortinet_fortigate" },
+  { role = "vpc", vendor = "aws_vpcflow" },
+]
 [[faults]]
 kind = "device_failure"
 at_min = 1
@@ -113,7 +117,7 @@ fn scenario_over_with(transport: &str, extra: &[&str]) -> (tempfile::TempDir, Va
     let report = json(&run.join("report.json"));
     assert_eq!(report["transport"], transport);
     assert_eq!(report["scenario"]["name"], "harness-test");
-    assert_eq!(report["scenario"]["devices"], 4);
+    assert_eq!(report["scenario"]["devices"], 5);
     assert_eq!(report["scenario"]["faults"], 2);
     let sent = report["sent"].as_u64().unwrap();
     // 400 lines/s for 4 s, minus the router's share while it is down, plus metric samples

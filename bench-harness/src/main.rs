@@ -241,7 +241,10 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     let mut truth = None;
     let lanes: Vec<Lane> = match (&scenario, &estate) {
         (Some(sc), Some(estate)) => {
-            let traffic = traffic::render(sc, estate, framing, cli.connections);
+            // Syslog transports carry header-less lines (cloud JSON, flow logs, metrics) behind
+            // a collector's header; HTTP and capture files take them as they are.
+            let relay = matches!(cli.transport, Transport::Tcp | Transport::Udp);
+            let traffic = traffic::render(sc, estate, framing, relay, cli.connections);
             let dir = run_dir.as_deref().unwrap_or(Path::new("."));
             let tp = dir.join("truth.json");
             std::fs::write(&tp, serde_json::to_string_pretty(&traffic.truth)? + "\n")

@@ -774,8 +774,29 @@ pub fn template_devices(estate: &Estate) -> Vec<templates::Device> {
         .collect()
 }
 
-/// Writes `item`'s line (no framing) to `out`.
+/// Writes `item`'s line (no framing) to `out`; with `relay`, a line without a syslog header of
+/// its own gets a collector's (for the syslog transports).
 pub fn render(
+    item: &Item,
+    estate: &Estate,
+    devices: &[templates::Device],
+    rng: &mut SmallRng,
+    relay: bool,
+    out: &mut String,
+) {
+    let start = out.len();
+    render_bare(item, estate, devices, rng, out);
+    if relay {
+        let tag = match item.what {
+            What::Metric(..) => "telegraf",
+            _ => estate.devices[item.device].vendor.relay_tag(),
+        };
+        templates::relay_bare(tag, &devices[item.device].hostname, item.ts_ms, out, start);
+    }
+}
+
+/// The line as the device (or its cloud service) writes it.
+fn render_bare(
     item: &Item,
     estate: &Estate,
     devices: &[templates::Device],

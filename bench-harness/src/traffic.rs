@@ -31,8 +31,15 @@ pub struct Traffic {
 }
 
 /// Renders every tick of `sc` into at most `connections` lanes (fewer when the estate has
-/// fewer devices; a lane is never empty).
-pub fn render(sc: &Scenario, estate: &Estate, framing: PoolFraming, connections: u32) -> Traffic {
+/// fewer devices; a lane is never empty). `relay` puts a collector's syslog header before lines
+/// that have none (for the syslog transports).
+pub fn render(
+    sc: &Scenario,
+    estate: &Estate,
+    framing: PoolFraming,
+    relay: bool,
+    connections: u32,
+) -> Traffic {
     let n = (connections.max(1) as usize).min(estate.devices.len().max(1));
     let mut gen = Generator::new(sc, estate);
     let per_lane = (sc.run.rate * sc.run.duration_secs * 1.3) as usize / n + 1;
@@ -50,7 +57,7 @@ pub fn render(sc: &Scenario, estate: &Estate, framing: PoolFraming, connections:
     } {
         for item in &items {
             line.clear();
-            plan::render(item, estate, &devices, &mut rng, &mut line);
+            plan::render(item, estate, &devices, &mut rng, relay, &mut line);
             builders[item.device % n].push(line.as_bytes());
         }
         for (lane, d) in due.iter_mut().enumerate() {
@@ -111,7 +118,7 @@ devices = [
     fn lanes_hold_every_line_once_and_schedules_end_at_their_totals() {
         let sc = Scenario::parse(TINY).unwrap();
         let estate = sc.expand();
-        let t = render(&sc, &estate, PoolFraming::Newline, 4);
+        let t = render(&sc, &estate, PoolFraming::Newline, true, 4);
         assert_eq!(t.lanes.len(), 4);
         // 200 lines/s for 3 s, plus 3 hosts x 3 families every 10 event-seconds over 180.
         let metrics = 3 * 3 * 18;
@@ -130,9 +137,35 @@ devices = [
     }
 
     #[test]
+    fn syslog_transports_get_a_relay_header_on_header_less_lines() {
+        let sc = Scenario::parse(TINY).unwrap();
+        let estate = sc.expand();
+        let lines = |relay: bool| -> Vec<String> {
+            let t = render(&sc, &estate, PoolFraming::Newline, relay, 1);
+            let pool = &t.lanes[0].pool;
+            String::from_utf8(pool.run(0, pool.len()).to_vec())
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        let relayed = lines(true);
+        assert!(relayed.iter().all(|l| l.starts_with('<')));
+        let metric = relayed.iter().find(|l| l.contains("\"fields\"")).unwrap();
+        assert!(
+            metric.starts_with("<14>Nov  2 06:00:00 s-host-01 telegraf: {\"fields\""),
+            "{metric}"
+        );
+        // Over HTTP or into a file the metric objects go as they are.
+        let bare = lines(false);
+        assert_eq!(bare.len(), relayed.len());
+        assert!(bare.iter().any(|l| l.starts_with("{\"fields\"")));
+    }
+
+    #[test]
     fn more_connections_than_devices_leaves_no_empty_lane() {
         let sc = Scenario::parse(TINY).unwrap();
-        let t = render(&sc, &sc.expand(), PoolFraming::Datagram, 64);
+        let t = render(&sc, &sc.expand(), PoolFraming::Datagram, true, 64);
         assert_eq!(t.lanes.len(), 5);
         assert!(t.lanes.iter().all(|l| l.pool.len() > 0));
     }

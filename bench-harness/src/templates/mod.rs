@@ -182,8 +182,8 @@ impl Vendor {
         }
     }
 
-    /// The syslog tag a collector relays this vendor's header-less lines under ([`Renderer`]).
-    fn relay_tag(self) -> &'static str {
+    /// The syslog tag a collector relays this vendor's header-less lines under.
+    pub fn relay_tag(self) -> &'static str {
         match self {
             Vendor::AwsVpcFlow => "vpcflow",
             Vendor::AwsCloudTrail => "cloudtrail",
@@ -498,21 +498,36 @@ impl Renderer {
         self.device.ip = Ipv4Addr::from(0x0a00_0000 | (100 + slot) << 16 | (index + 1) & 0xffff);
         let start = out.len();
         render_normal(vendor, &self.device, ts_ms, &mut self.rng, out);
-        if !out[start..].starts_with('<') {
-            let mut header = [0u8; 96];
-            let n = {
-                let mut w = SliceWriter {
-                    buf: &mut header,
-                    len: 0,
-                };
-                let _ = write!(w, "<14>");
-                Civil::from_unix_ms(ts_ms).write_3164(&mut w);
-                let _ = write!(w, " {} {}: ", self.device.hostname, vendor.relay_tag());
-                w.len
-            };
-            if let Ok(h) = std::str::from_utf8(&header[..n]) {
-                out.insert_str(start, h);
-            }
+        relay_bare(vendor.relay_tag(), &self.device.hostname, ts_ms, out, start);
+    }
+}
+
+/// Puts a collector's RFC 3164 header (`<14>`, the time, `host`, `tag:`) before the line written
+/// at `out[start..]` when it has no `<PRI>` of its own (cloud JSON, VPC flow logs, application
+/// JSON, metrics), as a syslog relay carries such lines. Without it a syslog receiver may take
+/// a line that starts with digits (a VPC flow record) for an RFC 6587 octet count.
+pub fn relay_bare(tag: &str, host: &str, ts_ms: i64, out: &mut String, start: usize) {
+    if out[start..].starts_with('<') {
+        return;
+    }
+    let mut header = [0u8; 160];
+    let mut w = SliceWriter {
+        buf: &mut header,
+        len: 0,
+    };
+    // `<14>` and the 15-byte time always fit; the host name may not.
+    let _ = write!(w, "<14>");
+    Civil::from_unix_ms(ts_ms).write_3164(&mut w);
+    let fits = write!(w, " {host} {tag}: ").is_ok();
+    let n = w.len;
+    match (fits, std::str::from_utf8(&header[..n])) {
+        (true, Ok(h)) => out.insert_str(start, h),
+        _ => {
+            // A host name too long for the stack buffer: the same header, allocated.
+            let mut h = String::from("<14>");
+            Civil::from_unix_ms(ts_ms).write_3164(&mut h);
+            let _ = write!(h, " {host} {tag}: ");
+            out.insert_str(start, &h);
         }
     }
 }
