@@ -9,9 +9,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 use tocsin_engine::normalise::Frame;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Instant;
 
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
@@ -67,20 +69,42 @@ impl Actor for SyslogUdpConnector {
 
 impl Supervised for SyslogUdpConnector {}
 
-/// Per-peer frames gathered during one drain of the socket.
+/// How long frames may wait for more of their peer's datagrams before they go out as a batch.
+/// Draining the socket once per readiness gives tiny batches at moderate rates (a few datagrams
+/// each), and a mailbox of 64 tiny batches overflows long before the normalisers are busy; a
+/// short wait makes batches of hundreds at the cost of at most this much latency.
+const LINGER: Duration = Duration::from_millis(2);
+
+/// Per-peer frames gathered over one or more drains of the socket, with the receive time of
+/// the oldest.
 #[derive(Default)]
 struct Pending {
-    by_peer: HashMap<SocketAddr, Vec<Frame>>,
+    by_peer: HashMap<SocketAddr, (u64, Vec<Frame>)>,
+    /// When the oldest pending frame arrived (None when nothing is pending).
+    since: Option<Instant>,
 }
 
 async fn recv_loop(socket: Rc<UdpSocket>, cx: ConnectorContext) {
     let mut buf = BytesMut::with_capacity(1 << 20);
     let mut pending = Pending::default();
     loop {
+        let linger_over = pending.since.map(|t| t + LINGER);
         tokio::select! {
             biased;
-            _ = cx.cancel.cancelled() => return,
-            r = socket.readable() => if r.is_err() { return },
+            _ = cx.cancel.cancelled() => {
+                // Shutdown: what was received goes on, not lost.
+                flush(&cx, &mut pending);
+                return;
+            }
+            r = socket.readable() => if r.is_err() {
+                flush(&cx, &mut pending);
+                return;
+            },
+            _ = tokio::time::sleep_until(linger_over.unwrap_or_else(Instant::now).into()),
+                if linger_over.is_some() => {
+                flush(&cx, &mut pending);
+                continue;
+            }
         }
         let received_ns = tocsin_engine::clock::now_ns();
         loop {
@@ -91,14 +115,19 @@ async fn recv_loop(socket: Rc<UdpSocket>, cx: ConnectorContext) {
                 Ok((n, peer)) => {
                     cx.metrics.bytes_in.fetch_add(n as u64, Relaxed);
                     let datagram = buf.split_to(n).freeze();
-                    let frames = pending.by_peer.entry(peer).or_default();
+                    pending.since.get_or_insert_with(Instant::now);
+                    let (first_ns, frames) = pending
+                        .by_peer
+                        .entry(peer)
+                        .or_insert_with(|| (received_ns, Vec::new()));
                     split_datagram(datagram, cx.max_line, frames, &cx);
                     if frames.len() >= cx.batch_size {
-                        let frames = std::mem::take(frames);
-                        offer(&cx, peer, received_ns, frames);
+                        let (first_ns, frames) = (*first_ns, std::mem::take(frames));
+                        pending.by_peer.remove(&peer);
+                        offer(&cx, peer, first_ns, frames);
                     }
                     if pending.by_peer.len() >= MAX_PEERS_PER_DRAIN {
-                        flush(&cx, &mut pending, received_ns);
+                        flush(&cx, &mut pending);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -108,7 +137,11 @@ async fn recv_loop(socket: Rc<UdpSocket>, cx: ConnectorContext) {
                 }
             }
         }
-        flush(&cx, &mut pending, received_ns);
+        if pending.by_peer.is_empty() {
+            pending.since = None;
+        } else if pending.since.is_some_and(|t| t.elapsed() >= LINGER) {
+            flush(&cx, &mut pending);
+        }
     }
 }
 
@@ -145,12 +178,13 @@ fn split_datagram(
     }
 }
 
-fn flush(cx: &ConnectorContext, pending: &mut Pending, received_ns: u64) {
-    for (peer, frames) in pending.by_peer.drain() {
+fn flush(cx: &ConnectorContext, pending: &mut Pending) {
+    for (peer, (received_ns, frames)) in pending.by_peer.drain() {
         if !frames.is_empty() {
             offer(cx, peer, received_ns, frames);
         }
     }
+    pending.since = None;
 }
 
 /// Hands a batch over without waiting: a full link drops it, counted.
