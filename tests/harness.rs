@@ -226,6 +226,38 @@ fn rsyslog_peer_gets_the_same_lines_in_the_same_run() {
 }
 
 #[test]
+fn spawn_on_the_shipped_config_keeps_its_file_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/tocsin.toml");
+    let data = dir.path().join("engine-data");
+    bench(
+        dir.path(),
+        &[
+            "--engine-config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--count",
+            "3000",
+            "--rate",
+            "3000",
+        ],
+    );
+    let report = json(&dir.path().join("run/report.json"));
+    assert_eq!(report["sent"], 3000);
+    assert_eq!(report["delivered"], 3000);
+    assert_eq!(report["harness"]["received"], 3000);
+    // The shipped config's own file target wrote every event into the given data folder.
+    let events = std::fs::read_to_string(data.join("events.ndjson")).unwrap();
+    assert_eq!(events.lines().count(), 3000);
+    let merged = std::fs::read_to_string(dir.path().join("run/tocsin.toml")).unwrap();
+    assert!(
+        merged.contains("default_targets = [\"file\", \"harness\"]"),
+        "{merged}"
+    );
+}
+
+#[test]
 fn saturation_reports_its_steps_and_the_highest_sustained_rate() {
     let dir = tempfile::tempdir().unwrap();
     let out = bench(

@@ -86,6 +86,11 @@ pub struct Cli {
     #[arg(long)]
     pub reset_latency: bool,
 
+    /// Count delivery at this engine target only, for an engine that routes every event to
+    /// several targets (with --spawn the harness's own listener target is used).
+    #[arg(long)]
+    pub count_target: Option<String>,
+
     /// Peer mode: count newline-terminated lines appended to this file instead of asking the
     /// engine API (e.g. rsyslog's omfile output). Latency is then n/a.
     #[arg(long)]
@@ -116,6 +121,15 @@ pub struct Cli {
     /// The engine binary for --spawn (default: `tocsin` next to this binary).
     #[arg(long)]
     pub engine_bin: Option<PathBuf>,
+
+    /// With --spawn: start the engine on this config (its shards, mailboxes, targets, ...); the
+    /// harness replaces its sources and API address and adds its own target to the route.
+    #[arg(long)]
+    pub engine_config: Option<PathBuf>,
+
+    /// With --spawn: the engine's data folder (default: `data` in the run folder).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 
     /// Folder for this run's files (config, engine data and log, truth, reports). Default:
     /// target/tocsin-bench/<scenario or "run">-<unix time>.
@@ -306,6 +320,9 @@ impl Cli {
             if !(0.0..1.0).contains(&self.max_loss) {
                 bail!("--max-loss must be in [0, 1)");
             }
+        }
+        if !self.spawn && (self.engine_config.is_some() || self.data_dir.is_some()) {
+            bail!("--engine-config and --data-dir are for --spawn");
         }
         if self.spawn && self.count_file.is_some() {
             bail!("--spawn starts tocsin; --count-file is for measuring a peer");

@@ -32,12 +32,15 @@ pub trait DeliveryProbe {
 #[derive(Debug)]
 pub struct EngineProbe {
     pub api: EngineApi,
+    /// Count delivery at this target only (an engine that routes to several targets delivers
+    /// each event once per target).
+    pub target: Option<String>,
     pub last: Option<(PipelineSnapshot, Value)>,
 }
 
 impl DeliveryProbe for EngineProbe {
     fn totals(&mut self) -> Result<Totals> {
-        let (snap, json) = self.api.pipeline()?;
+        let (snap, json) = self.api.pipeline_at(self.target.as_deref())?;
         self.last = Some((snap, json));
         Ok(snap.totals)
     }

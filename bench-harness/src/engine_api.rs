@@ -72,6 +72,19 @@ fn num_f64(v: &Value, ptr: &str) -> f64 {
 }
 
 impl PipelineSnapshot {
+    /// Like [`PipelineSnapshot::from_json`], but counting as delivered only what reached
+    /// target `name` (the engine's total adds up every target an event was routed to).
+    pub fn for_target(v: &Value, name: &str) -> PipelineSnapshot {
+        let mut s = PipelineSnapshot::from_json(v);
+        let stage = format!("target-{name}");
+        s.totals.delivered = v
+            .get("stages")
+            .and_then(Value::as_array)
+            .and_then(|stages| stages.iter().find(|st| st["name"] == stage.as_str()))
+            .map_or(0, |st| num_u64(st, "/events_out"));
+        s
+    }
+
     pub fn from_json(v: &Value) -> PipelineSnapshot {
         PipelineSnapshot {
             uptime_s: num_f64(v, "/uptime_s"),
@@ -111,6 +124,15 @@ impl EngineApi {
             agent,
             base: base.trim_end_matches('/').to_string(),
         }
+    }
+
+    /// The pipeline JSON, parsed (delivery counted at `target` when given) and raw.
+    pub fn pipeline_at(&self, target: Option<&str>) -> Result<(PipelineSnapshot, Value)> {
+        let (snap, json) = self.pipeline()?;
+        Ok(match target {
+            Some(t) => (PipelineSnapshot::for_target(&json, t), json),
+            None => (snap, json),
+        })
     }
 
     /// The pipeline JSON, parsed and raw.
@@ -159,6 +181,32 @@ fn describe(url: &str, e: ureq::Error) -> anyhow::Error {
             anyhow!("{url} answered HTTP {code}: {}", body.trim())
         }
         ureq::Error::Transport(t) => anyhow!("engine API unreachable: {t}"),
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    #[test]
+    fn delivery_is_counted_at_the_named_target() {
+        let v = serde_json::json!({
+            "totals": {"received": 10, "delivered": 20},
+            "stages": [
+                {"name": "target-file", "kind": "target", "events_out": 10},
+                {"name": "target-harness", "kind": "target", "events_out": 9},
+            ]
+        });
+        assert_eq!(PipelineSnapshot::from_json(&v).totals.delivered, 20);
+        assert_eq!(
+            PipelineSnapshot::for_target(&v, "harness").totals.delivered,
+            9
+        );
+        assert_eq!(
+            PipelineSnapshot::for_target(&v, "harness").totals.received,
+            10
+        );
+        assert_eq!(PipelineSnapshot::for_target(&v, "nope").totals.delivered, 0);
     }
 }
 

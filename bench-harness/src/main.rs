@@ -165,6 +165,8 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             follow_file: capture.clone(),
             forward_to: listener.as_ref().map(|l| l.addr),
             topology: estate.as_ref().map(Estate::topology_toml),
+            base_config: cli.engine_config.clone(),
+            data_dir: cli.data_dir.clone(),
         };
         let s = Spawned::start(&spec)?;
         if !cli.quiet {
@@ -197,6 +199,11 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         Some(path) => Box::new(LineFileProbe::new(path.clone())),
         None => Box::new(EngineProbe {
             api: EngineApi::new(&ends.api),
+            target: match (&listener, &cli.count_target) {
+                (_, Some(t)) => Some(t.clone()),
+                (Some(_), None) => Some(spawn::HARNESS_TARGET.to_string()),
+                (None, None) => None,
+            },
             last: None,
         }),
     };

@@ -18,6 +18,9 @@ use serde::Serialize;
 
 use crate::engine_api::EngineApi;
 
+/// The name of the engine target that forwards to the harness's listener.
+pub const HARNESS_TARGET: &str = "harness";
+
 /// How long the engine may take to answer `/ready`.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long it may take to drain and exit after SIGTERM.
@@ -40,6 +43,11 @@ pub struct SpawnSpec {
     pub forward_to: Option<SocketAddr>,
     /// Written next to the config for the engine (the scenario's estate).
     pub topology: Option<String>,
+    /// The user's engine config to start from (shards, mailboxes, targets, ...); its sources
+    /// and API address are replaced by the harness's, its targets kept.
+    pub base_config: Option<PathBuf>,
+    /// The engine's data folder (default: `data` in the run folder).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// A running engine started by the harness.
@@ -167,8 +175,8 @@ pub fn engine_config(spec: &SpawnSpec, syslog_port: u16, api_port: u16, data_dir
         Some(addr) => {
             let _ = write!(
                 c,
-                "\n[[targets]]\ntype = \"tcp\"\nname = \"harness\"\naddress = \"{addr}\"\n\n\
-                 [router]\ndefault_targets = [\"harness\"]\n"
+                "\n[[targets]]\ntype = \"tcp\"\nname = \"{HARNESS_TARGET}\"\naddress = \"{addr}\"\n\n\
+                 [router]\ndefault_targets = [\"{HARNESS_TARGET}\"]\n"
             );
         }
         None => {
@@ -180,6 +188,73 @@ pub fn engine_config(spec: &SpawnSpec, syslog_port: u16, api_port: u16, data_dir
         }
     }
     c
+}
+
+/// The harness's config laid over the user's: the harness owns the data and vendors folders
+/// (unless the user's config names a vendors folder), the API address and the sources; the
+/// user's targets stay and the harness's target is added to the default route.
+pub fn merge_config(base: &str, base_dir: &Path, harness: &str) -> Result<String> {
+    let mut merged: toml::Table =
+        toml::from_str(base).map_err(|e| anyhow::anyhow!("the engine config: {e}"))?;
+    let ours: toml::Table = toml::from_str(harness)?;
+    let table = |t: &mut toml::Table, key: &str| -> Result<toml::Table> {
+        match t.remove(key) {
+            None => Ok(toml::Table::new()),
+            Some(toml::Value::Table(t)) => Ok(t),
+            Some(_) => bail!("the engine config: `{key}` must be a table"),
+        }
+    };
+    let mut engine = table(&mut merged, "engine")?;
+    let our_engine = ours["engine"].as_table().cloned().unwrap_or_default();
+    match engine.get("vendors_dir").and_then(toml::Value::as_str) {
+        // A relative vendors folder is taken against the user's config file.
+        Some(dir) if Path::new(dir).is_relative() => {
+            let abs = base_dir.join(dir).display().to_string();
+            engine.insert("vendors_dir".into(), toml::Value::String(abs));
+        }
+        Some(_) => {}
+        None => {
+            engine.insert("vendors_dir".into(), our_engine["vendors_dir"].clone());
+        }
+    }
+    engine.insert("data_dir".into(), our_engine["data_dir"].clone());
+    merged.insert("engine".into(), toml::Value::Table(engine));
+    let mut api = table(&mut merged, "api")?;
+    api.insert("listen".into(), ours["api"]["listen"].clone());
+    merged.insert("api".into(), toml::Value::Table(api));
+    merged.insert("sources".into(), ours["sources"].clone());
+    let our_target = ours["targets"][0].clone();
+    let our_name = our_target["name"].clone();
+    let mut targets = match merged.remove("targets") {
+        Some(toml::Value::Array(a)) => a,
+        None => Vec::new(),
+        Some(_) => bail!("the engine config: `targets` must be an array of tables"),
+    };
+    let user_has_targets = !targets.is_empty();
+    // The user's file target, when there is one, already stores events: ours is only needed
+    // when it is the harness's listener or when the user's config has no target at all.
+    let forward = our_target["type"].as_str() == Some("tcp");
+    let mut router = table(&mut merged, "router")?;
+    if forward || !user_has_targets {
+        if targets.iter().any(|t| t.get("name") == Some(&our_name)) {
+            bail!("the engine config already has a target named {our_name}");
+        }
+        targets.push(our_target);
+        let mut route = match router.remove("default_targets") {
+            Some(toml::Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        route.push(our_name);
+        router.insert("default_targets".into(), toml::Value::Array(route));
+    }
+    merged.insert("targets".into(), toml::Value::Array(targets));
+    merged.insert("router".into(), toml::Value::Table(router));
+    Ok(format!(
+        "# Written by tocsin-bench --spawn: {} with the harness's sources, API address and\n\
+         # data folder.\n{}",
+        base_dir.display(),
+        toml::to_string(&merged)?
+    ))
 }
 
 impl Spawned {
@@ -194,15 +269,38 @@ impl Spawned {
         fs::create_dir_all(&spec.dir)
             .with_context(|| format!("cannot create {}", spec.dir.display()))?;
         let dir = fs::canonicalize(&spec.dir)?;
-        let data = dir.join("data");
-        fs::create_dir_all(&data)?;
+        let data = match &spec.data_dir {
+            Some(d) => {
+                fs::create_dir_all(d)
+                    .with_context(|| format!("cannot create the data folder {}", d.display()))?;
+                fs::canonicalize(d)?
+            }
+            None => {
+                fs::create_dir_all(dir.join("data"))?;
+                dir.join("data")
+            }
+        };
         if let Some(topology) = &spec.topology {
             fs::write(dir.join("topology.toml"), topology)?;
         }
         let syslog_port = free_port_pair()?;
         let api_port = free_tcp_port()?;
         let config = dir.join("tocsin.toml");
-        fs::write(&config, engine_config(spec, syslog_port, api_port, &data))?;
+        let ours = engine_config(spec, syslog_port, api_port, &data);
+        let text = match &spec.base_config {
+            Some(base) => {
+                let base_text = fs::read_to_string(base)
+                    .with_context(|| format!("cannot read the engine config {}", base.display()))?;
+                let base_dir = fs::canonicalize(base)?
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                merge_config(&base_text, &base_dir, &ours)
+                    .with_context(|| format!("cannot use {} for --spawn", base.display()))?
+            }
+            None => ours,
+        };
+        fs::write(&config, text)?;
         let log = dir.join("engine.log");
         let log_file = fs::File::create(&log)?;
         let child = Command::new(&spec.bin)
@@ -416,6 +514,83 @@ mod tests {
     }
 
     #[test]
+    fn a_users_config_keeps_its_settings_and_targets_but_gets_our_sources() {
+        let spec = SpawnSpec {
+            bin: PathBuf::from("tocsin"),
+            dir: PathBuf::from("/tmp/x"),
+            vendors: PathBuf::from("/repo/config/vendors"),
+            follow_file: None,
+            forward_to: Some("127.0.0.1:7000".parse().unwrap()),
+            topology: None,
+            base_config: None,
+            data_dir: None,
+        };
+        let ours = engine_config(&spec, 5600, 8600, Path::new("/tmp/x/data"));
+        let base = r#"
+[engine]
+data_dir = "/var/lib/tocsin"
+vendors_dir = "my-vendors"
+normaliser_shards = 3
+[engine.mailbox]
+normaliser = 8
+[api]
+listen = "0.0.0.0:8080"
+workers = 1
+[[sources]]
+type = "syslog_udp"
+name = "prod-udp"
+listen = "0.0.0.0:514"
+[[targets]]
+type = "file"
+name = "archive"
+path = "archive.ndjson"
+[router]
+default_targets = ["archive"]
+"#;
+        let merged = merge_config(base, Path::new("/etc/tocsin"), &ours).unwrap();
+        let v: toml::Value = toml::from_str(&merged).unwrap();
+        assert_eq!(v["engine"]["normaliser_shards"].as_integer(), Some(3));
+        assert_eq!(v["engine"]["mailbox"]["normaliser"].as_integer(), Some(8));
+        assert_eq!(v["engine"]["data_dir"].as_str(), Some("/tmp/x/data"));
+        assert_eq!(
+            v["engine"]["vendors_dir"].as_str(),
+            Some("/etc/tocsin/my-vendors")
+        );
+        assert_eq!(v["api"]["listen"].as_str(), Some("127.0.0.1:8600"));
+        assert_eq!(v["api"]["workers"].as_integer(), Some(1));
+        let sources = v["sources"].as_array().unwrap();
+        assert!(sources
+            .iter()
+            .all(|s| s["name"].as_str() != Some("prod-udp")));
+        assert_eq!(sources[1]["listen"].as_str(), Some("127.0.0.1:5600"));
+        let names: Vec<&str> = v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["archive", "harness"]);
+        let route: Vec<&str> = v["router"]["default_targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(route, ["archive", "harness"]);
+        // Without the listener (saturation), the user's own targets are all there is.
+        let spec = SpawnSpec {
+            forward_to: None,
+            ..spec
+        };
+        let ours = engine_config(&spec, 5600, 8600, Path::new("/tmp/x/data"));
+        let v: toml::Value =
+            toml::from_str(&merge_config(base, Path::new("/etc/tocsin"), &ours).unwrap()).unwrap();
+        assert_eq!(v["targets"].as_array().unwrap().len(), 1);
+        assert_eq!(v["router"]["default_targets"].as_array().unwrap().len(), 1);
+        assert!(merge_config("[engine", Path::new("/"), &ours).is_err());
+    }
+
+    #[test]
     fn config_names_the_ports_and_the_forward_target() {
         let spec = SpawnSpec {
             bin: PathBuf::from("tocsin"),
@@ -424,6 +599,8 @@ mod tests {
             follow_file: Some(PathBuf::from("/tmp/x/capture.log")),
             forward_to: Some("127.0.0.1:7000".parse().unwrap()),
             topology: None,
+            base_config: None,
+            data_dir: None,
         };
         let c = engine_config(&spec, 5600, 8600, Path::new("/tmp/x/data"));
         let v: toml::Value = toml::from_str(&c).unwrap();
