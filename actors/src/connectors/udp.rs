@@ -100,7 +100,7 @@ async fn recv_loop(socket: Rc<UdpSocket>, cx: ConnectorContext) {
                 flush(&cx, &mut pending);
                 return;
             },
-            _ = tokio::time::sleep_until(linger_over.unwrap_or_else(Instant::now).into()),
+            _ = tokio::time::sleep_until(linger_over.unwrap_or_else(Instant::now)),
                 if linger_over.is_some() => {
                 flush(&cx, &mut pending);
                 continue;
