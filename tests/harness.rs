@@ -279,7 +279,8 @@ fn saturation_reports_its_steps_and_the_highest_sustained_rate() {
     let report = json(&dir.path().join("run/report.json"));
     assert_eq!(report["mode"], "saturation");
     let steps = report["steps"].as_array().unwrap();
-    assert!(!steps.is_empty() && steps.len() <= 2, "{report:#}");
+    // Two rates, each run at most twice (a failed step is retried once).
+    assert!(!steps.is_empty() && steps.len() <= 4, "{report:#}");
     assert_eq!(steps[0]["rate"], 1000.0);
     let first = &steps[0];
     assert_eq!(first["sent"], first["delivered"], "{report:#}");
