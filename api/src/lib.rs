@@ -6,10 +6,12 @@
 //!   stops them with a draining shutdown (used by `tocsin run` and the integration tests).
 //! - [`normalize`]: `tocsin normalize`, the offline form of the live normaliser.
 //! - [`replay`]: `tocsin replay`, a config's real pipeline run over captured files.
+//! - [`score_series`]: `tocsin score-series`, one signal scored offline by the detectors.
 
 pub mod engine;
 pub mod normalize;
 pub mod replay;
+pub mod score_series;
 pub mod server;
 
 pub use engine::RunningEngine;

@@ -53,6 +53,13 @@ enum Command {
     /// place of its sources: each file is read once from its start (no checkpoint is read or
     /// written), the API listens on 127.0.0.1:0, and the command exits 0 once every line is
     /// delivered, dropped, a parse error or dead-lettered, with a summary on stderr.
+    /// Score one signal offline: a CSV with `timestamp,value` rows in time order in, the same
+    /// rows with `anomaly_score` (0..1, computed online: a row's score uses only the rows up to
+    /// it) out on stdout.
+    ScoreSeries {
+        /// The CSV file.
+        file: PathBuf,
+    },
     Replay {
         /// The engine config whose vendors, shards, targets, route, dead letters and data
         /// folder are used; its sources are not.
@@ -101,6 +108,28 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::ScoreSeries { file } => {
+            let opened = std::fs::File::open(&file);
+            let result = opened
+                .map_err(|source| tocsin_api::score_series::SeriesError::Io {
+                    path: file.display().to_string(),
+                    source,
+                })
+                .and_then(|f| {
+                    tocsin_api::score_series::score_series(
+                        &file.display().to_string(),
+                        std::io::BufReader::new(f),
+                        std::io::BufWriter::new(std::io::stdout().lock()),
+                    )
+                });
+            match result {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tocsin: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Replay {
             config: path,
             vendor,

@@ -6,6 +6,7 @@
 //!   parsing (RFC 5424, RFC 3164 and real-world deviations) and the frame -> event step.
 //! - [`config`]: the typed, validated engine configuration.
 //! - [`clock`]: the one injectable wall clock.
+//! - [`score`]: anomaly detectors (streaming statistics so far).
 //!
 //! Every algorithm here is a plain struct or function, unit-tested in place; the actors in
 //! `tocsin-actors` own these values and move batches between them.
@@ -14,3 +15,4 @@ pub mod clock;
 pub mod config;
 pub mod normalise;
 pub mod schema;
+pub mod score;

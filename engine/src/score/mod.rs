@@ -1,0 +1,8 @@
+//! Anomaly scoring (issue "Anomaly scoring"): detectors that turn a stream of values or events
+//! into scores in 0..1, as plain structs the scorer shards own.
+//!
+//! - [`stats`]: streaming statistics (EWMA, robust z, CUSUM drift, count bursts, rare codes).
+//! - [`series`]: one numeric signal scored by the statistics detectors together.
+
+pub mod series;
+pub mod stats;
