@@ -57,7 +57,9 @@ impl Default for SeriesScorer {
 impl SeriesScorer {
     pub fn new(weights: SeriesWeights) -> SeriesScorer {
         SeriesScorer {
-            ewma: Ewma::new(0.01, 100),
+            // A long memory (about 670 values: two days of 5-minute samples) so a level that
+            // lasts hours is still measured against the days before it.
+            ewma: Ewma::new(0.003, 100),
             robust: RobustZ::new(500, 100),
             // A slack of 2 standard deviations: the swing of a daily or square-wave signal
             // (about 1.4 sd at its peaks) must not add up as drift.
