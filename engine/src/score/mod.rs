@@ -4,7 +4,9 @@
 //! - [`stats`]: streaming statistics (EWMA, robust z, CUSUM drift, count bursts, rare codes).
 //! - [`series`]: one numeric signal scored by the statistics detectors together.
 //! - [`window`]: per-entity windows on event time with the signals the detectors score.
+//! - [`rules`]: the threshold rules of `config/detectors.toml`.
 
+pub mod rules;
 pub mod series;
 pub mod stats;
 pub mod window;

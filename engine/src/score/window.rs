@@ -64,6 +64,8 @@ pub struct Signals {
     /// Failed authentications.
     pub auth_failures: u32,
     sources: SmallVec<[IpAddr; 8]>,
+    /// Failed logins per source address (the first [`MAX_SOURCES`] sources).
+    auth_by_source: SmallVec<[(IpAddr, u32); 4]>,
     /// More distinct sources than [`MAX_SOURCES`] were seen.
     pub sources_overflowed: bool,
     pub metrics: SmallVec<[MetricSummary; 4]>,
@@ -84,6 +86,24 @@ impl Signals {
         self.sources.len()
     }
 
+    /// The most failed logins from one source address in the window.
+    pub fn max_auth_failures_from_one_source(&self) -> u32 {
+        self.auth_by_source
+            .iter()
+            .map(|(_, n)| *n)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Failures over events (0 without events).
+    pub fn error_rate(&self) -> f64 {
+        if self.events == 0 {
+            0.0
+        } else {
+            f64::from(self.failures) / f64::from(self.events)
+        }
+    }
+
     pub fn metric(&self, name: &str) -> Option<&MetricSummary> {
         self.metrics.iter().find(|m| m.name.as_str() == name)
     }
@@ -94,6 +114,13 @@ impl Signals {
             self.failures += 1;
             if e.class_uid == CLASS_AUTHENTICATION {
                 self.auth_failures += 1;
+                if let Some(ip) = e.src.ip {
+                    if let Some((_, n)) = self.auth_by_source.iter_mut().find(|(s, _)| *s == ip) {
+                        *n += 1;
+                    } else if self.auth_by_source.len() < MAX_SOURCES {
+                        self.auth_by_source.push((ip, 1));
+                    }
+                }
             }
         }
         if e.disposition
@@ -256,6 +283,8 @@ mod tests {
             (3, 1, 1, 1)
         );
         assert_eq!(s.distinct_sources(), 2);
+        assert_eq!(s.max_auth_failures_from_one_source(), 1);
+        assert!((s.error_rate() - 1.0 / 3.0).abs() < 1e-12);
         let cpu = s.metric("cpu_pct").unwrap();
         assert_eq!((cpu.count, cpu.max, cpu.mean()), (2, 95.0, 67.5));
         assert_eq!(w.open_windows(), 1);
