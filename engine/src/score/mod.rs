@@ -5,7 +5,9 @@
 //! - [`series`]: one numeric signal scored by the statistics detectors together.
 //! - [`window`]: per-entity windows on event time with the signals the detectors score.
 //! - [`rules`]: the threshold rules of `config/detectors.toml`.
+//! - [`forest`]: isolation forest over window feature vectors.
 
+pub mod forest;
 pub mod rules;
 pub mod series;
 pub mod stats;
