@@ -258,7 +258,7 @@ impl<'a> Generator<'a> {
         let faults = sc
             .faults
             .iter()
-            .map(|f| resolve(f, sc, estate, start_ms))
+            .map(|f| resolve(f, estate, start_ms))
             .collect::<Vec<_>>();
         let ticks = (sc.run.duration_secs / TICK.as_secs_f64()).round().max(1.0) as u64;
         Generator {
@@ -655,7 +655,7 @@ impl<'a> Generator<'a> {
     }
 }
 
-fn resolve(f: &FaultSpec, sc: &Scenario, estate: &Estate, start_ms: i64) -> Active {
+fn resolve(f: &FaultSpec, estate: &Estate, start_ms: i64) -> Active {
     let at = |min: f64| start_ms + (min * MINUTE_MS) as i64;
     let dev = |id: &str| estate.device(id).expect("validated fault target");
     match f {
@@ -734,13 +734,10 @@ fn resolve(f: &FaultSpec, sc: &Scenario, estate: &Estate, start_ms: i64) -> Acti
             end: at(at_min + duration_min),
             to_ms: *to_ms,
         },
-        FaultSpec::NoisyNode { target, noise } => {
-            let _ = sc;
-            Active::Noisy {
-                target: dev(target),
-                noise: *noise,
-            }
-        }
+        FaultSpec::NoisyNode { target, noise } => Active::Noisy {
+            target: dev(target),
+            noise: *noise,
+        },
     }
 }
 

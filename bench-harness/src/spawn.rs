@@ -73,8 +73,8 @@ pub struct Usage {
     pub wall_secs: f64,
     /// Highest CPU use over one sample period, in cores (2.0 = two cores busy).
     pub peak_cores: f64,
-    /// (seconds since start, cores busy, RSS MiB) every sample.
-    pub samples: Vec<(f64, f64, f64)>,
+    /// Samples taken.
+    pub samples: u32,
     #[serde(skip)]
     first: Option<(Instant, f64)>,
 }
@@ -92,16 +92,13 @@ impl Usage {
     fn record(&mut self, now: Instant, cpu_secs: f64, rss_mib: f64, hwm_mib: f64) {
         let (t0, cpu0) = *self.first.get_or_insert((now, cpu_secs));
         let wall = now.duration_since(t0).as_secs_f64();
-        if let Some(&(t_prev, _, _)) = self.samples.last() {
-            let dt = wall - t_prev;
-            if dt > 0.0 {
-                let cores = (cpu_secs - cpu0 - self.cpu_secs) / dt;
-                self.peak_cores = self.peak_cores.max(cores);
-                self.samples.push((wall, cores, rss_mib));
-            }
-        } else {
-            self.samples.push((wall, 0.0, rss_mib));
+        // Cores busy since the previous sample (`cpu_secs` and `wall_secs` are still its).
+        let dt = wall - self.wall_secs;
+        if self.samples > 0 && dt > 0.0 {
+            let cores = (cpu_secs - cpu0 - self.cpu_secs) / dt;
+            self.peak_cores = self.peak_cores.max(cores);
         }
+        self.samples += 1;
         self.cpu_secs = cpu_secs - cpu0;
         self.wall_secs = wall;
         self.peak_rss_mib = self.peak_rss_mib.max(hwm_mib).max(rss_mib);
@@ -510,7 +507,7 @@ mod tests {
         assert!((u.peak_cores - 1.5).abs() < 1e-9);
         assert!((u.mean_cores() - 1.0).abs() < 1e-9);
         assert_eq!(u.peak_rss_mib, 80.0);
-        assert_eq!(u.samples.len(), 3);
+        assert_eq!(u.samples, 3);
     }
 
     #[test]
