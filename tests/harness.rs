@@ -258,6 +258,26 @@ fn spawn_on_the_shipped_config_keeps_its_file_target() {
 }
 
 #[test]
+fn a_scenario_too_big_for_memory_is_refused_before_it_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.toml");
+    let text = SCENARIO
+        .replace("duration_secs = 4", "duration_secs = 86400")
+        .replace("rate = 400", "rate = 10000000");
+    std::fs::write(&huge, text).unwrap();
+    let out = Command::new(bin("tocsin-bench"))
+        .args(["--quiet", "--scenario", huge.to_str().unwrap()])
+        .arg("--run-dir")
+        .arg(dir.path().join("run"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("kept in memory while it is sent"), "{err}");
+}
+
+#[test]
 fn saturation_reports_its_steps_and_the_highest_sustained_rate() {
     let dir = tempfile::tempdir().unwrap();
     let out = bench(

@@ -251,6 +251,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             // Syslog transports carry header-less lines (cloud JSON, flow logs, metrics) behind
             // a collector's header; HTTP and capture files take them as they are.
             let relay = matches!(cli.transport, Transport::Tcp | Transport::Udp);
+            check_memory(traffic::estimate_bytes(sc, estate))?;
             let traffic = traffic::render(sc, estate, framing, relay, cli.connections);
             let dir = run_dir.as_deref().unwrap_or(Path::new("."));
             let tp = dir.join("truth.json");
@@ -705,6 +706,24 @@ fn compare_with(cli: &Cli, new: &Value) -> Result<()> {
     println!("\ncompared with {}:", path.display());
     print!("{}", report::compare(&old, new));
     Ok(())
+}
+
+/// A scenario is rendered whole before it is sent (sending must not wait on formatting): refuse
+/// one that would take more than half the memory available now, before trying.
+fn check_memory(bytes: u64) -> Result<()> {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| spawn::parse_status_kib(&m, "MemAvailable:"))
+        .map(|kib| (kib * 1024.0) as u64);
+    match available {
+        Some(avail) if bytes > avail / 2 => bail!(
+            "the scenario renders to about {:.1} GiB and is kept in memory while it is sent; \
+             {:.1} GiB is available: shorten run.duration_secs or lower run.rate",
+            bytes as f64 / (1u64 << 30) as f64,
+            avail as f64 / (1u64 << 30) as f64
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Polls `done` every 20 ms until it holds or `limit` passes.

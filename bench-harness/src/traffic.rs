@@ -42,9 +42,10 @@ pub fn render(
 ) -> Traffic {
     let n = (connections.max(1) as usize).min(estate.devices.len().max(1));
     let mut gen = Generator::new(sc, estate);
-    let per_lane = (sc.run.rate * sc.run.duration_secs * 1.3) as usize / n + 1;
+    // Room for each lane's share up front (capped: a wrong guess only costs a regrowth).
+    let per_lane = (estimate_bytes(sc, estate) / n as u64).min(1 << 30) as usize;
     let mut builders: Vec<PoolBuilder> = (0..n)
-        .map(|_| PoolBuilder::new(framing, per_lane.min(1 << 22) * 300))
+        .map(|_| PoolBuilder::new(framing, per_lane))
         .collect();
     let mut due: Vec<Vec<u64>> = vec![Vec::with_capacity(gen.ticks() as usize); n];
     let devices = plan::template_devices(estate);
@@ -88,6 +89,37 @@ pub fn render(
         lines,
         bytes,
     }
+}
+
+/// Bytes of a generated line, framing included, as an upper bound (msp-small averages about
+/// 335).
+const LINE_BYTES: u64 = 420;
+
+/// About how many bytes a scenario renders to (it is kept in memory while it is sent): the log
+/// lines at the busiest hour's rate, the metric samples, and the attacks.
+pub fn estimate_bytes(sc: &Scenario, estate: &Estate) -> u64 {
+    let busiest = sc
+        .run
+        .daily_shape
+        .as_ref()
+        .map_or(1.0, |s| s.iter().copied().fold(0.0, f64::max));
+    let logs = sc.run.rate * busiest * sc.run.duration_secs;
+    let series = estate.devices.iter().filter(|d| d.metrics).count() as f64
+        * sc.metrics.families.len() as f64;
+    let samples = series * sc.run_minutes() * 60.0 / sc.metrics.interval_secs;
+    let attacks: f64 = sc
+        .faults
+        .iter()
+        .map(|f| match f {
+            crate::scenario::FaultSpec::BruteForce {
+                duration_min,
+                attempts_per_min,
+                ..
+            } => duration_min * attempts_per_min,
+            _ => 0.0,
+        })
+        .sum();
+    ((logs + samples + attacks) * LINE_BYTES as f64) as u64
 }
 
 #[cfg(test)]
@@ -160,6 +192,17 @@ devices = [
         let bare = lines(false);
         assert_eq!(bare.len(), relayed.len());
         assert!(bare.iter().any(|l| l.starts_with("{\"fields\"")));
+    }
+
+    #[test]
+    fn the_size_estimate_is_close_to_what_renders() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (sc, _) = Scenario::load("msp-small", &repo).unwrap();
+        let estate = sc.expand();
+        let t = render(&sc, &estate, PoolFraming::Newline, true, 4);
+        let est = estimate_bytes(&sc, &estate);
+        // An upper bound (the busiest hour's rate throughout), within 2x of the real size.
+        assert!(est >= t.bytes && est < 2 * t.bytes, "{est} vs {}", t.bytes);
     }
 
     #[test]
