@@ -219,6 +219,11 @@ pub struct Event {
     pub metrics: Metrics,
     /// `unmapped`
     pub unmapped: Unmapped,
+    /// `tocsin.score` and `tocsin.detectors`: the entity's score when the event was scored.
+    pub score: Option<crate::score::anomaly::EventScore>,
+    /// The anomaly a Detection Finding (class 2004) reports: `finding_info` and
+    /// `tocsin.anomaly` in JSON. Boxed: only findings carry one.
+    pub finding: Option<Box<crate::score::anomaly::Anomaly>>,
 }
 
 impl Event {
@@ -250,6 +255,8 @@ impl Event {
             entity,
             metrics,
             unmapped,
+            score,
+            finding,
         } = self;
         *time = 0;
         *received_ns = 0;
@@ -272,6 +279,8 @@ impl Event {
         *entity = None;
         metrics.clear();
         unmapped.clear();
+        *score = None;
+        *finding = None;
     }
 
     /// `metadata.logged_time`: the receive time in ms.

@@ -32,7 +32,7 @@ impl Default for ForestParams {
 /// holds in `value` the path length still to add for the training points it kept (c(size),
 /// precomputed so scoring takes no logarithm). Single precision halves the forest's memory
 /// (100 trees fit in the L2 cache); thresholds on window signals need no more.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 struct Node {
     value: f32,
     feature: u16,
@@ -51,8 +51,9 @@ impl Node {
     }
 }
 
-/// A trained forest over vectors of `dims` features.
-#[derive(Debug, Clone, PartialEq)]
+/// A trained forest over vectors of `dims` features. Archived with rkyv to be saved (see
+/// [`crate::score::models`]); one read back is [`IsolationForest::check`]ed before use.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct IsolationForest {
     dims: usize,
     /// Every tree's nodes, one after another; a tree's root is at its entry in `roots`.
@@ -133,6 +134,38 @@ impl IsolationForest {
 
     pub fn dims(&self) -> usize {
         self.dims
+    }
+
+    /// Trees in the forest.
+    pub fn trees(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Checks what scoring relies on (children and features in range, a sane height and
+    /// norm), so a forest read from a damaged or foreign file is refused, never a panic later.
+    pub fn check(&self) -> Result<(), String> {
+        if self.dims == 0 || self.dims > usize::from(u16::MAX) {
+            return Err(format!("{} features", self.dims));
+        }
+        if self.roots.is_empty() || self.height > 64 || !(self.norm.is_finite() && self.norm > 0.0)
+        {
+            return Err("no trees, or a height or norm out of range".into());
+        }
+        let n = self.nodes.len();
+        if let Some(r) = self.roots.iter().find(|r| **r as usize >= n) {
+            return Err(format!("a root ({r}) past the {n} nodes"));
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if !node.leaf
+                && (node.next as usize + 1 >= n || usize::from(node.feature) >= self.dims)
+            {
+                return Err(format!("node {i} points outside the forest"));
+            }
+            if !node.value.is_finite() {
+                return Err(format!("node {i} holds a value that is not a number"));
+            }
+        }
+        Ok(())
     }
 
     /// The anomaly score of one point (0..1; 0.5 and over is anomalous). A point of the wrong

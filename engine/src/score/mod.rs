@@ -7,8 +7,11 @@
 //! - [`rules`]: the threshold rules of `config/detectors.toml`.
 //! - [`forest`]: isolation forest over window feature vectors.
 
+pub mod anomaly;
 pub mod forest;
+pub mod models;
 pub mod rules;
+pub mod scorer;
 pub mod series;
 pub mod stats;
 pub mod window;

@@ -88,6 +88,8 @@ enum Op {
 pub struct Rule {
     pub name: String,
     pub kind: String,
+    /// The signal as written (`metric.cpu_pct.mean`).
+    pub signal_name: String,
     signal: Signal,
     op: Op,
     value: f64,
@@ -147,6 +149,7 @@ impl Rule {
         Ok(Rule {
             name: spec.name.clone(),
             kind: spec.kind.clone(),
+            signal_name: spec.signal.clone(),
             signal,
             op,
             value: spec.value,
@@ -154,6 +157,16 @@ impl Rule {
             over_windows: spec.over_windows,
             min_events: spec.min_events,
         })
+    }
+
+    /// The threshold the rule compares with.
+    pub fn threshold(&self) -> f64 {
+        self.value
+    }
+
+    /// The signal's value in one window (for a sliding error rate, the window's own rate).
+    pub fn value_in(&self, w: &Signals) -> Option<f64> {
+        self.read(w)
     }
 
     /// The signal's value in one window; `None` when the window does not carry it (a metric
@@ -211,8 +224,9 @@ impl RuleSet {
         }
     }
 
-    /// Scores a closed window of an entity: the rules that fire now (each with score 1).
-    pub fn evaluate<'a>(&'a self, state: &mut RuleState, w: &Signals) -> Vec<&'a Rule> {
+    /// Scores a closed window of an entity: the rules that fire now (each with score 1), with
+    /// the value that made each fire (for a sliding error rate, the rate over its windows).
+    pub fn evaluate<'a>(&'a self, state: &mut RuleState, w: &Signals) -> Vec<(&'a Rule, f64)> {
         let keep = self.rules.iter().map(|r| r.over_windows).max().unwrap_or(1) as usize;
         state.recent.push_back((w.events, w.failures));
         while state.recent.len() > keep {
@@ -237,12 +251,12 @@ impl RuleSet {
             } else {
                 rule.read(w)
             };
-            if value.is_some_and(|v| rule.holds(v)) {
+            if let Some(v) = value.filter(|v| rule.holds(*v)) {
                 state.streak[i] += 1;
                 // Fires once the condition has held long enough, then once per further
                 // `for_windows` (a lasting breach is reported again, not on every window).
                 if state.streak[i] % rule.for_windows == 0 {
-                    fired.push(rule);
+                    fired.push((rule, v));
                 }
             } else {
                 state.streak[i] = 0;
@@ -298,7 +312,7 @@ mod tests {
                 rules
                     .evaluate(&mut state, w)
                     .into_iter()
-                    .map(move |r| (i, r.name.clone()))
+                    .map(move |(r, _)| (i, r.name.clone()))
                     .collect::<Vec<_>>()
             })
             .collect()

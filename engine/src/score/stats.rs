@@ -254,6 +254,11 @@ impl CountBurst {
         }
     }
 
+    /// The usual count: the running mean of the counts before.
+    pub fn expected(&self) -> f64 {
+        self.rate.mean()
+    }
+
     /// Scores a window's count (only rises above the usual count), then learns it.
     pub fn score(&mut self, count: f64) -> f64 {
         let warm = self.rate.z(count) != 0.0 || self.rate.n >= self.rate.warmup.max(2);

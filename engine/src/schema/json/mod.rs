@@ -161,6 +161,8 @@ mod tests {
                 (Symbol::intern("latency_ms"), 2.5)
             ],
             unmapped: [("zone", "inside"), ("acl", "out-1")].into_iter().collect(),
+            score: None,
+            finding: None,
         }
     }
     fn expected_after_round_trip(mut event: Event) -> Event {

@@ -330,14 +330,97 @@ impl Writer<'_> {
             }
             self.put(b"}");
         }
-        self.pair_object_kept(
-            1,
-            b",\"tocsin\":{",
-            (b"\"source\":\"", event.source),
-            (b"\"entity\":\"", event.entity),
-            b"}",
-        );
+        if let Some(finding) = &event.finding {
+            self.finding_info(finding);
+        }
+        match &event.score {
+            None => self.pair_object_kept(
+                1,
+                b",\"tocsin\":{",
+                (b"\"source\":\"", event.source),
+                (b"\"entity\":\"", event.entity),
+                b"}",
+            ),
+            Some(score) => self.tocsin_scored(event, score),
+        }
         self.put(b"}");
+    }
+
+    /// The `tocsin` object of a scored event: source and entity, `score`, `detectors`, and
+    /// for a finding `anomaly`.
+    fn tocsin_scored(&mut self, event: &Event, score: &crate::score::anomaly::EventScore) {
+        self.put(b",\"tocsin\":{");
+        if let Some(source) = event.source {
+            self.put(b"\"source\":\"");
+            self.body(source.as_str().as_bytes());
+            self.put(b",");
+        }
+        if let Some(entity) = event.entity {
+            self.put(b"\"entity\":\"");
+            self.body(entity.as_str().as_bytes());
+            self.put(b",");
+        }
+        self.put(b"\"score\":");
+        self.unit(score.score);
+        let p = &score.parts.0;
+        self.put(b",\"detectors\":{\"statistics\":");
+        self.unit(p[0]);
+        self.put(b",\"rules\":");
+        self.unit(p[1]);
+        self.put(b",\"forest\":");
+        self.unit(p[2]);
+        self.put(b",\"lstm\":");
+        self.unit(p[3]);
+        self.put(b",\"rare_codes\":");
+        self.unit(p[4]);
+        self.put(b"}");
+        if let Some(finding) = &event.finding {
+            self.put(b",\"anomaly\":");
+            let json = serde_json::to_vec(&finding.to_json()).unwrap_or_else(|_| b"null".to_vec());
+            self.raw(&json);
+        }
+        self.put(b"}");
+    }
+
+    /// OCSF `finding_info` of a Detection Finding: uid, title and types (the anomaly kind).
+    fn finding_info(&mut self, finding: &crate::score::anomaly::Anomaly) {
+        self.put(b",\"finding_info\":{\"uid\":\"");
+        self.body(finding.id.as_bytes());
+        self.put(b",\"title\":\"");
+        self.body(finding.title().as_bytes());
+        self.put(b",\"types\":[\"");
+        self.body(finding.kind.as_str().as_bytes());
+        self.put(b"]}");
+    }
+
+    /// A score in 0..1 with three decimals (`0`, `1`, or `0.ddd`).
+    fn unit(&mut self, x: f32) {
+        let m = if x.is_nan() {
+            0
+        } else {
+            (x.clamp(0.0, 1.0) * 1000.0).round() as u32
+        };
+        match m {
+            0 => self.put(b"0"),
+            1000 => self.put(b"1"),
+            _ => {
+                let d = [
+                    b'0',
+                    b'.',
+                    b'0' + (m / 100) as u8,
+                    b'0' + (m / 10 % 10) as u8,
+                    b'0' + (m % 10) as u8,
+                ];
+                self.put(&d);
+            }
+        }
+    }
+
+    /// Writes `bytes` as they are (already JSON), of any length.
+    fn raw(&mut self, bytes: &[u8]) {
+        flush(self.out, self.stage, self.n);
+        self.n = 0;
+        self.out.extend_from_slice(bytes);
     }
 
     /// `,"severity_id":N,"severity":"Caption"`: one constant for OCSF's ids 0..=6; any other
