@@ -51,7 +51,7 @@ at_min = 0.5
 duration_min = 2
 target = "a-host-01"
 source_ip = "203.0.113.66"
-attempts_per_min = 30
+attempts_per_min = 120
 "#;
 
 fn bin(name: &str) -> PathBuf {
@@ -131,7 +131,16 @@ fn scenario_over_with(transport: &str, extra: &[&str]) -> (tempfile::TempDir, Va
     assert!(report["harness"]["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
     assert!(report["resources"]["peak_rss_mib"].as_f64().unwrap() > 1.0);
     assert_eq!(report["resources"]["clean_exit"], true);
-    assert_eq!(report["detection"]["measured"], false);
+    // Scored against the truth: the failed-login burst is caught (by the failed-auth-burst
+    // rule, which holds whatever the traffic's noise).
+    assert_eq!(report["detection"]["measured"], true, "{:#}", report["detection"]);
+    let brute = report["detection"]["per_fault"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "brute_force")
+        .expect("the brute-force fault is scored");
+    assert_eq!(brute["detected"], true, "{:#}", report["detection"]);
     assert!(!report["timeline"].as_array().unwrap().is_empty());
     // Truth and topology are written for the run.
     let truth = json(&run.join("truth.json"));

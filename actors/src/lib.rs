@@ -18,8 +18,10 @@ pub mod metrics;
 pub mod normaliser;
 pub mod pipeline;
 pub mod router;
+pub mod scorer;
 pub mod stage;
 pub mod targets;
+pub mod trainer;
 pub mod watchdog;
 
 pub use pipeline::{Pipeline, PipelineError, PipelineOptions, ShutdownReport};

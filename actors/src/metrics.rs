@@ -247,6 +247,19 @@ pub struct PipelineMetrics {
     pub config_summary: RwLock<Value>,
     /// The vendor mappings, for their per-vendor counters.
     pub vendors: RwLock<Option<Arc<VendorRegistry>>>,
+    /// Scoring: the shards' counters, the models and the anomaly store.
+    pub scoring: RwLock<ScoringMetrics>,
+}
+
+/// What `/metrics` shows of scoring.
+#[derive(Debug, Default)]
+pub struct ScoringMetrics {
+    /// Each scorer shard's counters.
+    pub shards: Vec<Arc<crate::scorer::ScorerMetrics>>,
+    /// The model store.
+    pub models: Option<Arc<tocsin_engine::score::models::Models>>,
+    /// The anomaly store.
+    pub anomalies: Option<Arc<crate::scorer::AnomalyStore>>,
 }
 
 impl Default for PipelineMetrics {
@@ -261,6 +274,7 @@ impl Default for PipelineMetrics {
             dead_letters_discarded: AtomicU64::new(0),
             config_summary: RwLock::new(Value::Null),
             vendors: RwLock::new(None),
+            scoring: RwLock::default(),
         }
     }
 }
@@ -278,6 +292,9 @@ pub struct Totals {
     pub parse_errors: u64,
     /// Frames written to the dead-letter file.
     pub dead_letters: u64,
+    /// Events the pipeline made itself: anomalies sent on as Detection Findings. Targets
+    /// count them in `delivered` too (once per target routed to).
+    pub generated: u64,
 }
 
 fn read<T: Clone>(l: &RwLock<Vec<T>>) -> Vec<T> {
@@ -341,6 +358,13 @@ impl PipelineMetrics {
         for c in &connectors {
             t.received += c.events_in.load(Relaxed);
             t.dropped += c.dropped.total();
+        }
+        if let Ok(scoring) = self.scoring.read() {
+            t.generated = scoring
+                .shards
+                .iter()
+                .map(|m| m.anomalies.load(Relaxed))
+                .sum();
         }
         for s in &stages {
             t.dropped += s.dropped.total();
@@ -437,6 +461,7 @@ impl PipelineMetrics {
             "totals": {
                 "received": t.received, "delivered": t.delivered, "dropped": t.dropped,
                 "parse_errors": t.parse_errors, "dead_letters": t.dead_letters,
+                "generated": t.generated,
             },
             "latency_ms": latency_json(&self.latency()),
             "dead_letters": self.dead_letters.all(),
@@ -446,6 +471,13 @@ impl PipelineMetrics {
             "vendors": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| serde_json::to_value(v.list()).unwrap_or(Value::Null)),
             "unrecognised": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| v.unrecognised().into_iter().collect::<std::collections::BTreeMap<_, _>>()),
             "config": self.config_summary.read().map(|c| c.clone()).unwrap_or(Value::Null),
+            "scoring": self.scoring.read().ok().filter(|s| !s.shards.is_empty()).map(|s| json!({
+                "entities": s.shards.iter().map(|m| m.entities.load(Relaxed)).sum::<u64>(),
+                "windows": s.shards.iter().map(|m| m.windows.load(Relaxed)).sum::<u64>(),
+                "anomalies": s.shards.iter().map(|m| m.anomalies.load(Relaxed)).sum::<u64>(),
+                "evicted": s.shards.iter().map(|m| m.evicted.load(Relaxed)).sum::<u64>(),
+                "late": s.shards.iter().map(|m| m.late.load(Relaxed)).sum::<u64>(),
+            })),
         })
     }
 
@@ -702,7 +734,148 @@ impl PipelineMetrics {
                 );
             }
         }
+        if let Ok(scoring) = self.scoring.read() {
+            render_scoring(w, &scoring);
+        }
         out
+    }
+}
+
+/// Scoring series: per shard its entities and counters, anomalies by kind, and the models.
+fn render_scoring(w: &mut String, s: &ScoringMetrics) {
+    use crate::scorer::ScorerMetrics;
+    if s.shards.is_empty() {
+        return;
+    }
+    type Pick = fn(&ScorerMetrics) -> u64;
+    let series: [(&str, &str, &str, Pick); 7] = [
+        (
+            "tocsin_scorer_entities",
+            "gauge",
+            "Entities a scorer shard keeps state for.",
+            |m| m.entities.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_entities_evicted_total",
+            "counter",
+            "Entities forgotten to stay within score.max_entities.",
+            |m| m.evicted.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_entities_expired_total",
+            "counter",
+            "Entities forgotten after score.idle_expiry_secs without events.",
+            |m| m.expired.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_late_events_total",
+            "counter",
+            "Events older than their entity's open windows (scored, not windowed).",
+            |m| m.late.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_unscored_events_total",
+            "counter",
+            "Events without an entity, passed on unscored.",
+            |m| m.no_entity.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_windows_total",
+            "counter",
+            "Entity windows scored.",
+            |m| m.windows.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_anomalies_suppressed_total",
+            "counter",
+            "Anomalies not reported again while the same problem lasts.",
+            |m| m.suppressed.load(Relaxed),
+        ),
+    ];
+    for (name, kind, help, pick) in series {
+        header(w, name, kind, help);
+        for m in &s.shards {
+            let _ = writeln!(w, "{name}{{shard=\"{}\"}} {}", esc(&m.name), pick(m));
+        }
+    }
+    header(
+        w,
+        "tocsin_anomalies_total",
+        "counter",
+        "Anomalies emitted, by kind.",
+    );
+    for (i, kind) in tocsin_engine::score::anomaly::AnomalyKind::ALL
+        .iter()
+        .enumerate()
+    {
+        let n: u64 = s.shards.iter().map(|m| m.by_kind[i].load(Relaxed)).sum();
+        let _ = writeln!(
+            w,
+            "tocsin_anomalies_total{{kind=\"{}\"}} {n}",
+            kind.as_str()
+        );
+    }
+    if let Some(store) = &s.anomalies {
+        header(
+            w,
+            "tocsin_anomalies_rotated_total",
+            "counter",
+            "Anomalies that left the API's store to make room (still routed).",
+        );
+        let _ = writeln!(
+            w,
+            "tocsin_anomalies_rotated_total {}",
+            store.rotated.load(Relaxed)
+        );
+    }
+    if let Some(models) = &s.models {
+        header(
+            w,
+            "tocsin_model_version",
+            "gauge",
+            "Version of the forest in use, per entity class.",
+        );
+        for m in models.list() {
+            let _ = writeln!(
+                w,
+                "tocsin_model_version{{kind=\"forest\",class=\"{}\"}} {}",
+                esc(&m.class),
+                m.version
+            );
+        }
+        header(
+            w,
+            "tocsin_models_trained_total",
+            "counter",
+            "Forests fitted and published.",
+        );
+        let _ = writeln!(
+            w,
+            "tocsin_models_trained_total {}",
+            models.counters.trained.load(Relaxed)
+        );
+        header(
+            w,
+            "tocsin_model_load_failures_total",
+            "counter",
+            "Model files that could not be loaded at start.",
+        );
+        let _ = writeln!(
+            w,
+            "tocsin_model_load_failures_total {}",
+            models.counters.load_failures.load(Relaxed)
+        );
+        header(
+            w,
+            "tocsin_model_samples_dropped_total",
+            "counter",
+            "Window vectors not sampled because too many entity classes were sampled already.",
+        );
+        let _ = writeln!(
+            w,
+            "tocsin_model_samples_dropped_total {}",
+            models.counters.class_overflow.load(Relaxed)
+        );
     }
 }
 

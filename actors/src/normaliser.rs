@@ -25,6 +25,9 @@ pub struct NormaliserShard {
     normaliser: Normaliser,
     input: SharedReceiver<RawBatch>,
     outputs: Option<Vec<Sender<EventBatch>>>,
+    /// Split each batch by entity over the outputs (the scorer shards), instead of sending it
+    /// whole by flow (to the router shards).
+    by_entity: bool,
     metrics: Arc<StageMetrics>,
     dead_letters: DeadLetters,
     drained: Arc<Completion>,
@@ -48,12 +51,34 @@ impl NormaliserShard {
             normaliser,
             input,
             outputs: Some(outputs),
+            by_entity: false,
             metrics,
             dead_letters,
             drained,
             finished: false,
             slots: std::cell::RefCell::default(),
         }
+    }
+
+    /// Sends each batch's events to the output that owns their entity (the scorer shards).
+    pub fn split_by_entity(mut self) -> NormaliserShard {
+        self.by_entity = true;
+        self
+    }
+
+    /// The batch's events grouped by the output that owns their entity; events without one go
+    /// to the flow's output.
+    fn split(&self, flow: u64, events: Vec<Event>, n: usize) -> Vec<Vec<Event>> {
+        let mut parts: Vec<Vec<Event>> = (0..n).map(|_| Vec::new()).collect();
+        let by_flow = (flow % n as u64) as usize;
+        for e in events {
+            let i = e
+                .entity
+                .or(e.device.hostname)
+                .map_or(by_flow, |entity| crate::scorer::shard_of(entity, n));
+            parts[i].push(e);
+        }
+        parts
     }
 
     fn normalise(&self, batch: &RawBatch) -> Vec<Event> {
@@ -133,6 +158,25 @@ impl StreamHandler<RawBatch> for NormaliserShard {
                     self.metrics.dropped.add("shutting_down", count);
                     return;
                 };
+                if self.by_entity && outputs.len() > 1 {
+                    let parts = self.split(batch.flow, events, outputs.len());
+                    for (tx, events) in outputs.iter().zip(parts) {
+                        if events.is_empty() {
+                            continue;
+                        }
+                        let n = events.len() as u64;
+                        let out = EventBatch {
+                            flow: batch.flow,
+                            events,
+                        };
+                        if forward(ctx, tx, out) {
+                            self.metrics.events_out.fetch_add(n, Relaxed);
+                        } else {
+                            self.metrics.dropped.add("downstream_closed", n);
+                        }
+                    }
+                    return;
+                }
                 let tx = &outputs[(batch.flow % outputs.len() as u64) as usize];
                 let out = EventBatch {
                     flow: batch.flow,

@@ -14,9 +14,11 @@ use crate::link::{link, DepthProbe};
 use crate::metrics::{ConnectorMetrics, PipelineMetrics, StageMetrics, TargetMetrics, Totals};
 use crate::normaliser::NormaliserShard;
 use crate::router::RouterShard;
+use crate::scorer::{AnomalyStore, ScorerMetrics, ScorerShard};
 use crate::stage::{Completion, PauseSwitch};
 use crate::targets::{BlackholeSink, FileSink, SinkWriter, StdoutSink, TargetActor, TcpSink};
-use actix::{Arbiter, Supervisor};
+use crate::trainer::{Trainer, TrainerStatus};
+use actix::{Actor, Arbiter, Supervisor};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -26,6 +28,10 @@ use tocsin_engine::config::{Config, FileMode, SourceConfig, StartAt, TargetConfi
 use tocsin_engine::normalise::mapping::VendorRegistry;
 use tocsin_engine::normalise::Normaliser;
 use tocsin_engine::schema::Symbol;
+use tocsin_engine::score::models::Models;
+use tocsin_engine::score::rules::RuleSet;
+use tocsin_engine::score::scorer::{Scorer, ScorerSettings};
+use tocsin_engine::score::window::WindowSpec;
 use tokio::sync::mpsc::Sender;
 use tokio_util::sync::CancellationToken;
 
@@ -48,6 +54,17 @@ pub enum PipelineError {
     /// A vendor mapping is broken.
     #[error("vendor mappings: {0}")]
     Vendors(tocsin_engine::normalise::mapping::MappingErrors),
+    /// The detectors file is broken.
+    #[error("detectors file {path}: {why}")]
+    Detectors {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The model store could not be opened.
+    #[error("models: {0}")]
+    Models(tocsin_engine::score::models::ModelError),
     /// A source names a vendor with no mapping.
     #[error("source {source_name:?}: no vendor mapping named {vendor:?} (see the vendors folder)")]
     UnknownVendor {
@@ -110,6 +127,20 @@ pub struct Pipeline {
     source_addrs: HashMap<String, SocketAddr>,
     pauses: HashMap<String, Arc<PauseSwitch>>,
     shutdown_timeout: Duration,
+    scoring: Option<Scoring>,
+}
+
+/// The scoring side of a running pipeline, for the API.
+#[derive(Debug, Clone)]
+pub struct Scoring {
+    /// The latest anomalies.
+    pub anomalies: Arc<AnomalyStore>,
+    /// The forests and their samples.
+    pub models: Arc<Models>,
+    /// The trainer (send it [`Retrain`](crate::trainer::Retrain)).
+    pub trainer: actix::Addr<Trainer>,
+    /// What the trainer has done.
+    pub trainer_status: Arc<TrainerStatus>,
 }
 
 fn io_err(
@@ -128,6 +159,101 @@ fn shards(configured: usize) -> usize {
             .map(|n| n.get())
             .unwrap_or(1)
     }
+}
+
+/// The threshold rules: the configured file, or the shipped rules built in when none is.
+fn load_rules(config: &Config) -> Result<RuleSet, PipelineError> {
+    let Some(path) = &config.score.detectors_file else {
+        tracing::info!("no detectors file: using the shipped threshold rules");
+        return RuleSet::parse(tocsin_engine::score::rules::SHIPPED).map_err(|why| {
+            PipelineError::Detectors {
+                path: "(built in)".into(),
+                why,
+            }
+        });
+    };
+    let text = std::fs::read_to_string(path).map_err(io_err("detectors file", path))?;
+    RuleSet::parse(&text).map_err(|why| PipelineError::Detectors {
+        path: path.display().to_string(),
+        why,
+    })
+}
+
+/// Starts the scorer shards (sending to `routers`) and the trainer; returns the shards' links.
+fn start_scoring(
+    config: &Config,
+    metrics: &Arc<PipelineMetrics>,
+    routers: Vec<Sender<EventBatch>>,
+    arbiters: &mut Vec<Arbiter>,
+    addrs: &mut Vec<Box<dyn std::any::Any + Send>>,
+) -> Result<(Vec<Sender<EventBatch>>, Scoring), PipelineError> {
+    let sc = &config.score;
+    let rules = Arc::new(load_rules(config)?);
+    let models = Arc::new(
+        Models::open(&config.engine.data_dir.join("models"), sc.trainer.reservoir)
+            .map_err(PipelineError::Models)?,
+    );
+    for why in &models.load_errors {
+        tracing::error!(error = %why, "model not loaded");
+    }
+    let n = sc.shard_count();
+    let settings = ScorerSettings {
+        window: WindowSpec {
+            len_ms: sc.window_ms as i64,
+            lateness_ms: sc.lateness_ms as i64,
+        },
+        max_entities: sc.max_entities.div_ceil(n).max(1),
+        idle_expiry_ms: (sc.idle_expiry_secs as i64).saturating_mul(1000),
+        threshold: sc.threshold,
+        weights: sc.weights.as_array(),
+        refractory_windows: sc.refractory_windows,
+        warmup_windows: sc.warmup_windows,
+        rules,
+    };
+    let anomalies = AnomalyStore::new(sc.anomalies_kept);
+    if let Ok(mut slot) = metrics.scoring.write() {
+        slot.models = Some(models.clone());
+        slot.anomalies = Some(anomalies.clone());
+    }
+    let drained = Completion::new(n);
+    let mut links = Vec::with_capacity(n);
+    for i in 0..n {
+        let (tx, rx) = link::<EventBatch>(config.engine.mailbox.scorer);
+        let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
+        let stage = StageMetrics::new(format!("scorer-{i}"), "scorer", Some(probe));
+        metrics.add_stage(stage.clone());
+        let sm = ScorerMetrics::new(format!("scorer-{i}"));
+        if let Ok(mut slot) = metrics.scoring.write() {
+            slot.shards.push(sm.clone());
+        }
+        let scorer = Scorer::new(settings.clone(), models.clone());
+        let (routers, store, done) = (routers.clone(), anomalies.clone(), drained.clone());
+        let arbiter = Arbiter::new();
+        let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+            ScorerShard::new(scorer, rx, routers, stage, sm, store, done)
+        });
+        addrs.push(Box::new(addr));
+        arbiters.push(arbiter);
+        links.push(tx);
+    }
+    let status = Arc::new(TrainerStatus::default());
+    let every =
+        (sc.trainer.interval_secs > 0).then(|| Duration::from_secs(sc.trainer.interval_secs));
+    let trainer_arbiter = Arbiter::new();
+    let (m, st, min) = (models.clone(), status.clone(), sc.trainer.min_samples);
+    let trainer = Trainer::start_in_arbiter(&trainer_arbiter.handle(), move |_| {
+        Trainer::new(m, min, every, st)
+    });
+    arbiters.push(trainer_arbiter);
+    Ok((
+        links,
+        Scoring {
+            anomalies,
+            models,
+            trainer,
+            trainer_status: status,
+        },
+    ))
 }
 
 impl Pipeline {
@@ -240,6 +366,18 @@ impl Pipeline {
         }
         drop(default_route);
 
+        // Scorer shards, between the normalisers and the routers, and the trainer.
+        let mut scoring = None;
+        let next_links = if config.score.enabled {
+            let (links, sc) =
+                start_scoring(config, &metrics, router_links, &mut arbiters, &mut addrs)?;
+            scoring = Some(sc);
+            links
+        } else {
+            router_links
+        };
+        let by_entity = config.score.enabled;
+
         // Normaliser shards.
         let n_normalisers = shards(config.engine.normaliser_shards);
         let normalisers_drained = Completion::new(n_normalisers);
@@ -250,21 +388,26 @@ impl Pipeline {
             let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
             let stage = StageMetrics::new(format!("normaliser-{i}"), "normaliser", Some(probe));
             metrics.add_stage(stage.clone());
-            let (n, routers, dl, done) = (
+            let (n, next, dl, done) = (
                 normaliser.clone(),
-                router_links.clone(),
+                next_links.clone(),
                 dead_letters.clone(),
                 normalisers_drained.clone(),
             );
             let arbiter = Arbiter::new();
             let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-                NormaliserShard::new(n, rx, routers, stage, dl, done)
+                let shard = NormaliserShard::new(n, rx, next, stage, dl, done);
+                if by_entity {
+                    shard.split_by_entity()
+                } else {
+                    shard
+                }
             });
             addrs.push(Box::new(addr));
             arbiters.push(arbiter);
             normaliser_links.push(tx);
         }
-        drop(router_links);
+        drop(next_links);
 
         // Connectors, on one I/O arbiter.
         let cancel = CancellationToken::new();
@@ -388,7 +531,13 @@ impl Pipeline {
             source_addrs,
             pauses,
             shutdown_timeout: Duration::from_secs(config.engine.shutdown_timeout_secs),
+            scoring,
         })
+    }
+
+    /// The scoring side (anomalies, models, trainer); `None` when scoring is off.
+    pub fn scoring(&self) -> Option<Scoring> {
+        self.scoring.clone()
     }
 
     /// The pipeline's metrics.

@@ -177,6 +177,7 @@ async fn serve(
         pauses: Arc::new(pipeline.target_pauses()),
         api_bound: api_bound.clone(),
         vendors: pipeline.vendors(),
+        scoring: pipeline.scoring(),
     };
     let max_body = config.api.ingest_max_body_bytes;
     let app_state = state.clone();

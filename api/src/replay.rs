@@ -115,6 +115,8 @@ pub struct Ledger {
     pub dead_letters: u64,
     /// Events each target wrote, by target name, in config order.
     pub delivered: Vec<(String, u64)>,
+    /// Anomalies found, delivered beside the events (counted in `delivered`).
+    pub findings: u64,
     /// Lines or events no counter accounts for, summed over the stages; 0 when the books
     /// balance.
     pub unaccounted: u64,
@@ -149,9 +151,10 @@ impl Ledger {
                 }),
         );
 
+        // Scoring adds its findings to the events it passes on.
         let router_in = sum(&stages, "router", |s| s.events_in.load(Relaxed));
         let routed = sum(&stages, "router", |s| s.events_out.load(Relaxed));
-        off(router_in, normalised);
+        off(router_in, normalised + totals.generated);
         off(
             router_in,
             routed + sum(&stages, "router", |s| s.dropped.total()),
@@ -183,6 +186,7 @@ impl Ledger {
             dropped: totals.dropped,
             dead_letters: totals.dead_letters,
             delivered,
+            findings: totals.generated,
             unaccounted,
         }
     }
@@ -274,8 +278,8 @@ impl fmt::Display for ReplaySummary {
         )?;
         writeln!(
             f,
-            "  dropped {}, parse errors {}, dead letters {}",
-            l.dropped, l.parse_errors, l.dead_letters
+            "  dropped {}, parse errors {}, dead letters {}, anomalies {} (delivered beside the events)",
+            l.dropped, l.parse_errors, l.dead_letters, l.findings
         )?;
         if l.unaccounted > 0 {
             writeln!(

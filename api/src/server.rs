@@ -9,8 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tocsin_actors::connectors::http::{HttpIngest, IngestError};
 use tocsin_actors::metrics::PipelineMetrics;
+use tocsin_actors::pipeline::Scoring;
+use tocsin_actors::scorer::AnomalyQuery;
 use tocsin_actors::stage::PauseSwitch;
+use tocsin_actors::trainer::Retrain;
 use tocsin_engine::normalise::mapping::VendorRegistry;
+use tocsin_engine::score::anomaly::AnomalyKind;
 
 /// What the routes share.
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct AppState {
     pub api_bound: Arc<AtomicBool>,
     /// Vendor mappings.
     pub vendors: Arc<VendorRegistry>,
+    /// Anomalies, models and the trainer; `None` when scoring is off.
+    pub scoring: Option<Scoring>,
 }
 
 /// Registers every route.
@@ -41,6 +47,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/vendors", web::get().to(list_vendors))
         .route("/api/v1/vendors/{name}", web::get().to(get_vendor))
         .route("/api/v1/vendors/{name}", web::put().to(put_vendor))
+        .route("/api/v1/anomalies", web::get().to(list_anomalies))
+        .route("/api/v1/anomalies/{id}", web::get().to(get_anomaly))
+        .route("/api/v1/models", web::get().to(list_models))
+        .route("/api/v1/models/retrain", web::post().to(retrain))
         .route("/api/v1/targets/{name}/pause", web::post().to(pause_target))
         .route(
             "/api/v1/targets/{name}/resume",
@@ -183,6 +193,132 @@ async fn put_vendor(
         Err(e) => error(
             actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
             format!("mapping update failed: {e}"),
+        ),
+    }
+}
+
+fn scoring_off() -> HttpResponse {
+    error(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "scoring is off (score.enabled = false): there are no anomalies or models",
+    )
+}
+
+/// `GET /api/v1/anomalies?entity=&kind=&since=&min_score=&limit=`: the latest anomalies,
+/// oldest first (`since` is event-time ms of the window end; `limit` defaults to 1000).
+async fn list_anomalies(
+    state: web::Data<AppState>,
+    q: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let Some(scoring) = &state.scoring else {
+        return scoring_off();
+    };
+    let bad = |m: String| error(actix_web::http::StatusCode::BAD_REQUEST, m);
+    let mut query = AnomalyQuery {
+        entity: q.get("entity").cloned(),
+        limit: 1000,
+        ..AnomalyQuery::default()
+    };
+    for (key, value) in q.iter() {
+        match key.as_str() {
+            "entity" => {}
+            "kind" => match AnomalyKind::parse(value) {
+                Some(k) => query.kind = Some(k),
+                None => {
+                    let kinds: Vec<&str> = AnomalyKind::ALL.iter().map(|k| k.as_str()).collect();
+                    return bad(format!("kind {value:?} is not one of {}", kinds.join(", ")));
+                }
+            },
+            "since" => match value.parse::<i64>() {
+                Ok(t) => query.since = Some(t),
+                Err(_) => {
+                    return bad(format!(
+                        "since {value:?} is not a time in ms since the epoch"
+                    ))
+                }
+            },
+            "min_score" => match value.parse::<f64>() {
+                Ok(s) if (0.0..=1.0).contains(&s) => query.min_score = Some(s),
+                _ => return bad(format!("min_score {value:?} is not a number in 0..1")),
+            },
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=100_000).contains(&n) => query.limit = n,
+                _ => return bad(format!("limit {value:?} is not a number in 1..=100000")),
+            },
+            other => {
+                return bad(format!(
+                    "unknown parameter {other:?}; expected entity, kind, since, min_score, limit"
+                ))
+            }
+        }
+    }
+    let hits = scoring.anomalies.query(&query);
+    let list: Vec<serde_json::Value> = hits.iter().map(|a| a.to_json()).collect();
+    HttpResponse::Ok().json(json!({ "count": list.len(), "anomalies": list }))
+}
+
+async fn get_anomaly(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
+    let Some(scoring) = &state.scoring else {
+        return scoring_off();
+    };
+    match scoring.anomalies.get(&id) {
+        Some(a) => HttpResponse::Ok().json(a.to_json()),
+        None => error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no anomaly {:?} among the latest kept", id.as_str()),
+        ),
+    }
+}
+
+/// `GET /api/v1/models`: the published models, the samples gathered per class, and the
+/// trainer's state.
+async fn list_models(state: web::Data<AppState>) -> HttpResponse {
+    let Some(scoring) = &state.scoring else {
+        return scoring_off();
+    };
+    let samples: Vec<serde_json::Value> = scoring
+        .models
+        .sampled()
+        .into_iter()
+        .map(|(class, kept, seen)| json!({ "class": class, "kept": kept, "seen": seen }))
+        .collect();
+    let st = &scoring.trainer_status;
+    HttpResponse::Ok().json(json!({
+        "models": scoring.models.list(),
+        "samples": samples,
+        "trainer": {
+            "runs": st.runs.load(Ordering::Relaxed),
+            "failures": st.failures.load(Ordering::Relaxed),
+            "last_error": st.last_error.lock().ok().and_then(|e| e.clone()),
+        },
+    }))
+}
+
+/// `POST /api/v1/models/retrain`: fits every class with enough samples now; answers with the
+/// versions published.
+async fn retrain(state: web::Data<AppState>) -> HttpResponse {
+    let Some(scoring) = &state.scoring else {
+        return scoring_off();
+    };
+    match scoring.trainer.send(Retrain).await {
+        Ok(Ok(reports)) => {
+            let trained: Vec<serde_json::Value> = reports
+                .iter()
+                .map(|r| {
+                    json!({
+                        "class": r.class,
+                        "version": r.version,
+                        "trained_on": r.trained_on,
+                        "checksum": format!("{:016x}", r.checksum),
+                    })
+                })
+                .collect();
+            HttpResponse::Ok().json(json!({ "trained": trained }))
+        }
+        Ok(Err(e)) => error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("the trainer is not running: {e}"),
         ),
     }
 }

@@ -117,7 +117,7 @@ pub fn parse_anomalies(v: &Value) -> (Vec<Anomaly>, usize) {
 
 /// Asks the engine for its anomalies and scores them; the JSON for the report.
 pub fn measure(api: &EngineApi, truth: &Truth) -> Value {
-    match api.get_json("/api/v1/anomalies") {
+    match api.get_json("/api/v1/anomalies?limit=100000") {
         Ok(Some(v)) => {
             let (anomalies, skipped) = parse_anomalies(&v);
             let mut d = serde_json::to_value(score(truth, &anomalies)).unwrap_or(Value::Null);

@@ -15,6 +15,8 @@ pub struct Totals {
     pub dropped: u64,
     pub parse_errors: u64,
     pub dead_letters: u64,
+    /// Anomalies the engine found and delivered beside the events (not in `delivered`).
+    pub anomalies: u64,
 }
 
 impl Totals {
@@ -31,6 +33,7 @@ impl Totals {
             dropped: self.dropped.saturating_sub(base.dropped),
             parse_errors: self.parse_errors.saturating_sub(base.parse_errors),
             dead_letters: self.dead_letters.saturating_sub(base.dead_letters),
+            anomalies: self.anomalies.saturating_sub(base.anomalies),
         }
     }
 }
@@ -73,7 +76,8 @@ fn num_f64(v: &Value, ptr: &str) -> f64 {
 
 impl PipelineSnapshot {
     /// Like [`PipelineSnapshot::from_json`], but counting as delivered only what reached
-    /// target `name` (the engine's total adds up every target an event was routed to).
+    /// target `name` (the engine's total adds up every target an event was routed to), less
+    /// the anomalies the engine sent it beside the events.
     pub fn for_target(v: &Value, name: &str) -> PipelineSnapshot {
         let mut s = PipelineSnapshot::from_json(v);
         let stage = format!("target-{name}");
@@ -81,7 +85,8 @@ impl PipelineSnapshot {
             .get("stages")
             .and_then(Value::as_array)
             .and_then(|stages| stages.iter().find(|st| st["name"] == stage.as_str()))
-            .map_or(0, |st| num_u64(st, "/events_out"));
+            .map_or(0, |st| num_u64(st, "/events_out"))
+            .saturating_sub(s.totals.anomalies);
         s
     }
 
@@ -94,6 +99,7 @@ impl PipelineSnapshot {
                 dropped: num_u64(v, "/totals/dropped"),
                 parse_errors: num_u64(v, "/totals/parse_errors"),
                 dead_letters: num_u64(v, "/totals/dead_letters"),
+                anomalies: num_u64(v, "/totals/generated"),
             },
             latency_ms: LatencyMs {
                 count: num_u64(v, "/latency_ms/count"),

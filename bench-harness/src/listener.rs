@@ -17,6 +17,8 @@ use hdrhistogram::Histogram;
 #[derive(Debug)]
 pub struct Received {
     pub events: AtomicU64,
+    /// The engine's anomalies (Detection Findings), not counted in `events`.
+    pub findings: AtomicU64,
     /// Lines that were not an event with a `logged_time` (counted, not measured).
     pub unreadable: AtomicU64,
     /// Latency in microseconds (1 us .. 1 h, 3 significant digits).
@@ -27,6 +29,7 @@ impl Received {
     fn new() -> Received {
         Received {
             events: AtomicU64::new(0),
+            findings: AtomicU64::new(0),
             unreadable: AtomicU64::new(0),
             latency_us: Mutex::new(
                 Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
@@ -122,8 +125,13 @@ fn read_events(stream: TcpStream, r: &Received, stop: &AtomicBool) {
     }
 }
 
-/// Counts one NDJSON line and records its latency.
+/// Counts one NDJSON line and records its latency. The engine's own anomalies (Detection
+/// Findings with a `finding_info` it wrote) are counted apart: they are not the traffic sent.
 fn record(line: &[u8], now_us: u64, r: &Received) {
+    if memchr::memmem::find(line, b",\"finding_info\":{\"uid\":\"an-").is_some() {
+        r.findings.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
     r.events.fetch_add(1, Ordering::Relaxed);
     match logged_time_ms(line) {
         Some(ms) => {

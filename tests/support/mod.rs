@@ -280,6 +280,16 @@ pub fn read_ndjson(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The events of `events` that came from the traffic sent, without the engine's own anomalies
+/// (Detection Findings carrying `tocsin.anomaly`), which the targets receive beside them.
+/// Findings a vendor reported (mapped to class 2004 too) are traffic.
+pub fn traffic(events: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    events
+        .into_iter()
+        .filter(|e| e["tocsin"]["anomaly"].is_null())
+        .collect()
+}
+
 /// Extracts `key=N` from a message.
 pub fn field_u64(message: &str, key: &str) -> Option<u64> {
     let start = message.find(&format!("{key}="))? + key.len() + 1;

@@ -54,6 +54,9 @@ pub struct Config {
     /// `[dead_letter]`: where events that no target accepted are kept.
     #[serde(default)]
     pub dead_letter: DeadLetterConfig,
+    /// `[score]`: anomaly scoring (scorer shards, detectors, ensemble, trainer).
+    #[serde(default)]
+    pub score: ScoreConfig,
 }
 
 /// `[engine]`: pipeline-wide settings.
@@ -109,6 +112,8 @@ pub struct MailboxConfig {
     pub router: usize,
     /// Capacity of each target's mailbox. Default 64, range 1..=65536.
     pub target: usize,
+    /// Capacity of each scorer shard's mailbox. Default 64, range 1..=65536.
+    pub scorer: usize,
 }
 
 impl Default for MailboxConfig {
@@ -117,6 +122,7 @@ impl Default for MailboxConfig {
             normaliser: 64,
             router: 64,
             target: 64,
+            scorer: 64,
         }
     }
 }
@@ -505,6 +511,142 @@ impl Default for DeadLetterConfig {
     }
 }
 
+/// `[score]`: anomaly scoring. Scorer shards sit between the normalisers and the routers; each
+/// owns the entities whose key hashes to it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoreConfig {
+    /// Score events and emit anomalies. Default true; false passes events straight to the
+    /// routers.
+    pub enabled: bool,
+    /// Number of scorer shards; 0 means one per CPU core. Default 0, at most 1024.
+    pub shards: usize,
+    /// Window length in event-time milliseconds. Default 10000, range 100..=3600000.
+    pub window_ms: u64,
+    /// How long after a window's end its late events still count, ms. Default 5000, at most
+    /// 3600000.
+    pub lateness_ms: u64,
+    /// Most entities kept in all (shared evenly by the shards); past it the least recently
+    /// seen are evicted and counted. Default 200000, at least 1.
+    pub max_entities: usize,
+    /// An entity with no event for this many seconds of event time is forgotten. Default
+    /// 3600, at least 1.
+    pub idle_expiry_secs: u64,
+    /// Ensemble score (0..1) from which a window is an anomaly. Default 0.7, range 0.01..=1.
+    pub threshold: f64,
+    /// After an anomaly, windows during which the same entity's anomalies of the same kind
+    /// are not reported again while the problem lasts. Default 6, at most 10000.
+    pub refractory_windows: u32,
+    /// Windows an entity must have had before its statistics score. Default 12, at most
+    /// 10000.
+    pub warmup_windows: u64,
+    /// Threshold rules file (see the shipped one's comments). A relative path is taken from
+    /// the folder of the configuration file. Left out: `detectors.toml` beside the
+    /// configuration file when there is one, else the shipped rules built into the binary.
+    pub detectors_file: Option<PathBuf>,
+    /// Anomalies kept in memory for `GET /api/v1/anomalies` (all go to the router too).
+    /// Default 10000, at least 1.
+    pub anomalies_kept: usize,
+    /// `[score.weights]`: each detector's weight in the ensemble, 0..=1.
+    pub weights: ScoreWeights,
+    /// `[score.trainer]`: when the models are fitted.
+    pub trainer: TrainerConfig,
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        ScoreConfig {
+            enabled: true,
+            shards: 0,
+            window_ms: 10_000,
+            lateness_ms: 5_000,
+            max_entities: 200_000,
+            idle_expiry_secs: 3_600,
+            threshold: 0.7,
+            refractory_windows: 6,
+            warmup_windows: 12,
+            detectors_file: None,
+            anomalies_kept: 10_000,
+            weights: ScoreWeights::default(),
+            trainer: TrainerConfig::default(),
+        }
+    }
+}
+
+/// `[score.weights]`: the ensemble is a weighted noisy-or, `1 - prod(1 - w * s)`: a detector
+/// with weight 1 that is sure makes the score 1 on its own; weight 0 silences it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoreWeights {
+    /// Streaming statistics (EWMA of counts and metrics). Default 1.
+    pub statistics: f64,
+    /// Threshold rules of the detectors file. Default 1.
+    pub rules: f64,
+    /// Isolation forest of the entity's class. Default 0.6.
+    pub forest: f64,
+    /// LSTM forecast error. Default 0.6.
+    pub lstm: f64,
+    /// New or rare event codes. Default 0.5.
+    pub rare_codes: f64,
+}
+
+impl Default for ScoreWeights {
+    fn default() -> Self {
+        ScoreWeights {
+            statistics: 1.0,
+            rules: 1.0,
+            forest: 0.6,
+            lstm: 0.6,
+            rare_codes: 0.5,
+        }
+    }
+}
+
+impl ScoreWeights {
+    /// The weights in the ensemble's detector order.
+    pub fn as_array(&self) -> [f64; 5] {
+        [
+            self.statistics,
+            self.rules,
+            self.forest,
+            self.lstm,
+            self.rare_codes,
+        ]
+    }
+}
+
+/// `[score.trainer]`: the trainer fits forests from the samples the shards keep, on this
+/// schedule and on demand (`POST /api/v1/models/retrain`), and saves them under
+/// `engine.data_dir/models`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainerConfig {
+    /// Seconds between scheduled trainings; 0 trains only on demand. Default 600.
+    pub interval_secs: u64,
+    /// Window vectors a class needs before its forest is fitted. Default 512, at least 2.
+    pub min_samples: usize,
+    /// Window vectors kept per class for training (a uniform sample). Default 4096, range
+    /// 2..=1000000.
+    pub reservoir: usize,
+}
+
+impl Default for TrainerConfig {
+    fn default() -> Self {
+        TrainerConfig {
+            interval_secs: 600,
+            min_samples: 512,
+            reservoir: 4096,
+        }
+    }
+}
+
+impl ScoreConfig {
+    /// Scorer shards to run: `shards`, or the number of CPU cores when it is 0.
+    pub fn shard_count(&self) -> usize {
+        resolve_shards(self.shards)
+    }
+}
+
 impl EngineConfig {
     /// Normaliser shards to run: `normaliser_shards`, or the number of CPU cores when it is 0.
     pub fn normaliser_shard_count(&self) -> usize {
@@ -531,9 +673,19 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         match std::fs::read_to_string(path) {
             Ok(src) => Config::parse(&src, path).map(|mut c| {
+                let base = path.parent().unwrap_or(Path::new(""));
                 if c.engine.vendors_dir.is_relative() {
-                    let base = path.parent().unwrap_or(Path::new(""));
                     c.engine.vendors_dir = base.join(&c.engine.vendors_dir);
+                }
+                match &c.score.detectors_file {
+                    Some(f) if f.is_relative() => c.score.detectors_file = Some(base.join(f)),
+                    Some(_) => {}
+                    None => {
+                        let beside = base.join("detectors.toml");
+                        if beside.is_file() {
+                            c.score.detectors_file = Some(beside);
+                        }
+                    }
                 }
                 c
             }),
@@ -611,6 +763,12 @@ impl Config {
             },
             "sources": sources,
             "targets": targets,
+            "score": {
+                "enabled": self.score.enabled,
+                "shards": self.score.shard_count(),
+                "window_ms": self.score.window_ms,
+                "threshold": self.score.threshold,
+            },
             "default_targets": self.router.default_targets,
         })
     }

@@ -170,7 +170,8 @@ max_files = 1
             mailbox: MailboxConfig {
                 normaliser: 8,
                 router: 16,
-                target: 32
+                target: 32,
+                scorer: 64,
             },
             shutdown_timeout_secs: 5,
             vendors_dir: PathBuf::from("vendors"),

@@ -21,6 +21,7 @@ pub(super) fn validate(c: &Config, unparsed_targets: &[String]) -> Vec<ConfigErr
     router(c, unparsed_targets, &mut v);
     watchdog(c, &mut v);
     dead_letter(c, &mut v);
+    score(c, &mut v);
     v.0
 }
 
@@ -108,6 +109,7 @@ fn engine(c: &Config, v: &mut Checks) {
     );
     v.range("engine.mailbox.router", e.mailbox.router, 1, MAX_MAILBOX);
     v.range("engine.mailbox.target", e.mailbox.target, 1, MAX_MAILBOX);
+    v.range("engine.mailbox.scorer", e.mailbox.scorer, 1, MAX_MAILBOX);
 }
 
 fn api(c: &Config, v: &mut Checks) {
@@ -417,4 +419,45 @@ fn dead_letter(c: &Config, v: &mut Checks) {
         v.error("dead_letter.path", "must not be empty");
     }
     v.at_least("dead_letter.max_bytes", c.dead_letter.max_bytes, 1);
+}
+
+fn score(c: &Config, v: &mut Checks) {
+    let s = &c.score;
+    v.range("score.shards", s.shards, 0, MAX_SHARDS);
+    v.range("score.window_ms", s.window_ms, 100, 3_600_000);
+    v.range("score.lateness_ms", s.lateness_ms, 0, 3_600_000);
+    v.at_least("score.max_entities", s.max_entities, 1);
+    v.at_least("score.idle_expiry_secs", s.idle_expiry_secs, 1);
+    if !(0.01..=1.0).contains(&s.threshold) {
+        v.error(
+            "score.threshold",
+            format!("{} is out of range, expected 0.01..=1", s.threshold),
+        );
+    }
+    v.range("score.refractory_windows", s.refractory_windows, 0, 10_000);
+    v.range("score.warmup_windows", s.warmup_windows, 0, 10_000);
+    if s.detectors_file
+        .as_ref()
+        .is_some_and(|f| f.as_os_str().is_empty())
+    {
+        v.error("score.detectors_file", "must not be empty");
+    }
+    v.at_least("score.anomalies_kept", s.anomalies_kept, 1);
+    let w = &s.weights;
+    for (name, value) in [
+        ("statistics", w.statistics),
+        ("rules", w.rules),
+        ("forest", w.forest),
+        ("lstm", w.lstm),
+        ("rare_codes", w.rare_codes),
+    ] {
+        if !(0.0..=1.0).contains(&value) {
+            v.error(
+                format!("score.weights.{name}"),
+                format!("{value} is out of range, expected 0..=1"),
+            );
+        }
+    }
+    v.at_least("score.trainer.min_samples", s.trainer.min_samples, 2);
+    v.range("score.trainer.reservoir", s.trainer.reservoir, 2, 1_000_000);
 }

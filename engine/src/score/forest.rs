@@ -156,8 +156,7 @@ impl IsolationForest {
             return Err(format!("a root ({r}) past the {n} nodes"));
         }
         for (i, node) in self.nodes.iter().enumerate() {
-            if !node.leaf
-                && (node.next as usize + 1 >= n || usize::from(node.feature) >= self.dims)
+            if !node.leaf && (node.next as usize + 1 >= n || usize::from(node.feature) >= self.dims)
             {
                 return Err(format!("node {i} points outside the forest"));
             }

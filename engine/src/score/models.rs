@@ -202,7 +202,10 @@ impl Models {
                     loaded.insert(Symbol::intern(&model.class), Arc::new(model));
                 }
                 Ok(model) => {
-                    models.counters.load_failures.fetch_add(1, Ordering::Relaxed);
+                    models
+                        .counters
+                        .load_failures
+                        .fetch_add(1, Ordering::Relaxed);
                     models.load_errors.push(format!(
                         "{}: holds {:?} v{}, the registry names {:?} v{}; the class starts cold",
                         path.display(),
@@ -213,7 +216,10 @@ impl Models {
                     ));
                 }
                 Err(e) => {
-                    models.counters.load_failures.fetch_add(1, Ordering::Relaxed);
+                    models
+                        .counters
+                        .load_failures
+                        .fetch_add(1, Ordering::Relaxed);
                     models
                         .load_errors
                         .push(format!("{e}; the class starts cold"));
@@ -312,7 +318,8 @@ impl Models {
             let checksum = fnv(&bytes);
             let path = match &self.dir {
                 Some(dir) => {
-                    let path = dir.join(format!("forest-{}-v{version}.rkyv", file_safe(&file.class)));
+                    let path =
+                        dir.join(format!("forest-{}-v{version}.rkyv", file_safe(&file.class)));
                     write_atomic(&path, &bytes)?;
                     Some(path)
                 }
@@ -383,12 +390,11 @@ impl Models {
             })
             .collect();
         forests.sort_by(|a, b| a.class.cmp(&b.class));
-        let json = serde_json::to_vec_pretty(&Registry { forests }).map_err(|e| {
-            ModelError::Corrupt {
+        let json =
+            serde_json::to_vec_pretty(&Registry { forests }).map_err(|e| ModelError::Corrupt {
                 path: dir.join("registry.json").display().to_string(),
                 why: e.to_string(),
-            }
-        })?;
+            })?;
         write_atomic(&dir.join("registry.json"), &json)
     }
 }
@@ -547,7 +553,13 @@ mod tests {
             [f.forest.score(&odd_row()), f.forest.score(&normal_row(1))],
             scores
         );
-        assert_eq!(m.list()[0].file.as_deref().map(|p| p.ends_with("forest-Cisco_ASA_test-v2.rkyv")), Some(true));
+        assert_eq!(
+            m.list()[0]
+                .file
+                .as_deref()
+                .map(|p| p.ends_with("forest-Cisco_ASA_test-v2.rkyv")),
+            Some(true)
+        );
     }
 
     #[test]

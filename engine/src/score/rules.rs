@@ -10,6 +10,10 @@ use serde::Deserialize;
 
 use super::window::Signals;
 
+/// The shipped `config/detectors.toml`, built in: the rules an engine runs when its
+/// configuration names no detectors file of its own and none is beside it.
+pub const SHIPPED: &str = include_str!("../../../config/detectors.toml");
+
 /// The file format.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

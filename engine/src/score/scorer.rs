@@ -187,7 +187,6 @@ impl Scorer {
         for e in events.iter_mut() {
             self.score_event(e, out);
         }
-        self.tick(self.watermark, out);
     }
 
     /// Scores one event (the window tick is [`Scorer::tick`]).
@@ -219,8 +218,8 @@ impl Scorer {
             self.counters.late += 1;
         }
         let mut score = state.current;
-        score.parts.0[DetectorParts::RARE_CODES] = score.parts.0[DetectorParts::RARE_CODES]
-            .max(state.rare.0);
+        score.parts.0[DetectorParts::RARE_CODES] =
+            score.parts.0[DetectorParts::RARE_CODES].max(state.rare.0);
         score.score = score.parts.combine(&self.settings.weights) as f32;
         e.score = Some(score);
         if !self.closed.is_empty() {
@@ -230,7 +229,16 @@ impl Scorer {
             }
             self.closed = closed;
         }
-        self.watermark = self.watermark.max(e.time);
+        if e.time > self.watermark {
+            self.watermark = e.time;
+            // The window tick, when the watermark enters a new window: decided by the events
+            // alone, not by where batches happen to end, so the same input gives the same
+            // anomalies.
+            let len = self.settings.window.len_ms.max(1);
+            if self.ticked_to == i64::MIN || e.time.div_euclid(len) * len > self.ticked_to {
+                self.tick(e.time, out);
+            }
+        }
     }
 
     /// The window tick: once the watermark has passed a window boundary, closes every entity's
@@ -549,7 +557,13 @@ mod tests {
     }
 
     /// `per_window` ordinary events in each of `windows` 10 s windows from `from_window`.
-    fn steady(s: &mut Scorer, entity: &str, from_window: i64, windows: i64, per_window: i64) -> Vec<Anomaly> {
+    fn steady(
+        s: &mut Scorer,
+        entity: &str,
+        from_window: i64,
+        windows: i64,
+        per_window: i64,
+    ) -> Vec<Anomaly> {
         let mut out = Vec::new();
         for w in from_window..from_window + windows {
             let mut batch: Vec<Event> = (0..per_window)
@@ -743,7 +757,11 @@ mod tests {
                         } else {
                             Status::Success
                         };
-                        e.src.ip = Some(format!("10.0.0.{}", i % (1 + (w * 3 + d) % 3)).parse().unwrap());
+                        e.src.ip = Some(
+                            format!("10.0.0.{}", i % (1 + (w * 3 + d) % 3))
+                                .parse()
+                                .unwrap(),
+                        );
                         e
                     })
                     .collect();
@@ -756,7 +774,11 @@ mod tests {
         let mut b: Vec<Event> = (0..60)
             .map(|i| {
                 let mut e = event("fw-3", 300_000 + i * 100);
-                e.status = if i % 2 == 0 { Status::Failure } else { Status::Success };
+                e.status = if i % 2 == 0 {
+                    Status::Failure
+                } else {
+                    Status::Success
+                };
                 e.src.ip = Some(format!("192.0.2.{}", i % 20).parse().unwrap());
                 e
             })
@@ -764,6 +786,10 @@ mod tests {
         s.score_batch(&mut b, &mut out);
         s.flush(&mut out);
         let fw3 = s.entities.get(&Symbol::intern("fw-3")).unwrap();
-        assert!(fw3.current.parts.0[DetectorParts::FOREST] > 0.5, "{:?}", fw3.current);
+        assert!(
+            fw3.current.parts.0[DetectorParts::FOREST] > 0.5,
+            "{:?}",
+            fw3.current
+        );
     }
 }
