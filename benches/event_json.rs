@@ -57,6 +57,8 @@ fn typical_event() -> Event {
         ]
         .into_iter()
         .collect(),
+        score: None,
+        finding: None,
     }
 }
 

@@ -133,7 +133,11 @@ fn scenario_over_with(transport: &str, extra: &[&str]) -> (tempfile::TempDir, Va
     assert_eq!(report["resources"]["clean_exit"], true);
     // Scored against the truth: the failed-login burst is caught (by the failed-auth-burst
     // rule, which holds whatever the traffic's noise).
-    assert_eq!(report["detection"]["measured"], true, "{:#}", report["detection"]);
+    assert_eq!(
+        report["detection"]["measured"], true,
+        "{:#}",
+        report["detection"]
+    );
     let brute = report["detection"]["per_fault"]
         .as_array()
         .unwrap()

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tocsin_tests::{traffic, read_ndjson, tocsin_bin, vendors_dir};
+use tocsin_tests::{read_ndjson, tocsin_bin, traffic, vendors_dir};
 
 const LINES: usize = 2000;
 
@@ -131,7 +131,10 @@ fn masked(mut e: Value) -> Value {
 /// Masked events as sorted JSON texts: the same events, whatever their order across entities
 /// (scorer shards keep each entity's events in order, not the order between entities).
 fn sorted_masked(events: &[Value]) -> Vec<String> {
-    let mut v: Vec<String> = events.iter().map(|e| masked(e.clone()).to_string()).collect();
+    let mut v: Vec<String> = events
+        .iter()
+        .map(|e| masked(e.clone()).to_string())
+        .collect();
     v.sort();
     v
 }

@@ -63,7 +63,8 @@ fn interleaved_vendors_come_out_in_input_order_each_mapped() {
         .collect();
     assert_eq!(fg1.len(), 500);
     assert!(fg1.windows(2).all(|w| w[0] < w[1]), "FG1's events in order");
-    let mut numbered: Vec<(u64, &serde_json::Value)> = events.iter().map(|e| (seq_of(e), e)).collect();
+    let mut numbered: Vec<(u64, &serde_json::Value)> =
+        events.iter().map(|e| (seq_of(e), e)).collect();
     numbered.sort_by_key(|(seq, _)| *seq);
     for (i, (seq, e)) in numbered.iter().enumerate() {
         let i = i as u64;

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tocsin_tests::{traffic, field_u64, read_ndjson, wait_until, TestConfig, TestEngine};
+use tocsin_tests::{field_u64, read_ndjson, traffic, wait_until, TestConfig, TestEngine};
 
 const ACME: &str = r#"
 name = "acme_fw"

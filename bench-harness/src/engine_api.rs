@@ -226,6 +226,16 @@ mod tests {
       "connectors": [{"name": "syslog-tcp"}], "stages": [], "sinks": [], "config": {}}"#;
 
     #[test]
+    fn a_targets_delivered_count_leaves_out_the_engines_anomalies() {
+        let v = serde_json::json!({
+            "totals": {"received": 10, "delivered": 13, "generated": 3},
+            "stages": [{"name": "target-harness", "events_out": 13}],
+        });
+        let s = PipelineSnapshot::for_target(&v, "harness");
+        assert_eq!((s.totals.delivered, s.totals.anomalies), (10, 3));
+    }
+
+    #[test]
     fn reads_full_pipeline_json() {
         let v: Value = serde_json::from_str(SAMPLE).unwrap();
         let s = PipelineSnapshot::from_json(&v);
@@ -237,7 +247,8 @@ mod tests {
                 delivered: 990,
                 dropped: 4,
                 parse_errors: 6,
-                dead_letters: 6
+                dead_letters: 6,
+                anomalies: 0,
             }
         );
         assert_eq!(s.totals.accounted(), 1000);

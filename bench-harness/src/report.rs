@@ -466,6 +466,7 @@ mod tests {
             dropped: 4,
             parse_errors: 3,
             dead_letters: 3,
+            anomalies: 0,
         };
         let lat = LatencyMs {
             count: 990,

@@ -28,6 +28,8 @@ pub struct TestConfig {
     /// Address of a `tcp` target named `collector` that every event is also routed to, with
     /// its backoff in ms (none by default).
     pub tcp_target: Option<(SocketAddr, u64)>,
+    /// More TOML appended to the config (e.g. a `[score]` section).
+    pub extra: String,
 }
 
 impl Default for TestConfig {
@@ -41,6 +43,7 @@ impl Default for TestConfig {
             max_line_bytes: 65536,
             vendors_dir: None,
             tcp_target: None,
+            extra: String::new(),
         }
     }
 }
@@ -95,6 +98,7 @@ default_targets = ["file"{tcp_route}]
 [watchdog]
 interval_ms = 100
 stall_after_ms = 1000
+{extra}
 "#,
         dir = dir.display(),
         batch = t.batch_size,
@@ -110,6 +114,7 @@ stall_after_ms = 1000
                 "\n[[targets]]\ntype = \"tcp\"\nname = \"collector\"\naddress = \"{addr}\"\n\
              reconnect_backoff_ms = {backoff}\nreconnect_backoff_max_ms = {backoff}\n"
             )),
+        extra = t.extra,
         tcp_route = if t.tcp_target.is_some() {
             ", \"collector\""
         } else {
@@ -135,7 +140,11 @@ pub struct TestEngine {
 impl TestEngine {
     /// Starts an engine with these knobs.
     pub fn start(t: &TestConfig) -> TestEngine {
-        let dir = tempfile::tempdir().expect("temp dir");
+        TestEngine::start_in(tempfile::tempdir().expect("temp dir"), t)
+    }
+
+    /// Starts an engine on an existing data folder (a restart keeps what the last one saved).
+    pub fn start_in(dir: tempfile::TempDir, t: &TestConfig) -> TestEngine {
         let text = config_text(dir.path(), t);
         let config = Config::parse(&text, Path::new("test.toml")).expect("test config is valid");
         let engine = RunningEngine::start(config, false).expect("engine starts");
@@ -234,6 +243,12 @@ impl TestEngine {
         wait_until(limit, &format!("{n} events delivered"), || {
             self.delivered() >= n
         });
+    }
+
+    /// Shuts the engine down and hands back its data folder.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        self.shutdown();
+        self.dir
     }
 
     /// Shuts the engine down (draining) and returns the report.
