@@ -79,7 +79,7 @@ impl PipelineSnapshot {
     /// target `name` (the engine's total adds up every target an event was routed to), less
     /// the anomalies the engine sent it beside the events.
     pub fn for_target(v: &Value, name: &str) -> PipelineSnapshot {
-        let mut s = PipelineSnapshot::from_json(v);
+        let mut s = PipelineSnapshot::raw(v);
         let stage = format!("target-{name}");
         s.totals.delivered = v
             .get("stages")
@@ -90,7 +90,22 @@ impl PipelineSnapshot {
         s
     }
 
+    /// The pipeline's counters. `delivered` is the traffic the targets wrote: the engine's
+    /// total counts its anomalies too, once per default target, and those are taken out.
     pub fn from_json(v: &Value) -> PipelineSnapshot {
+        let mut s = PipelineSnapshot::raw(v);
+        let routes = v
+            .pointer("/config/default_targets")
+            .and_then(Value::as_array)
+            .map_or(1, |t| t.len() as u64);
+        s.totals.delivered = s
+            .totals
+            .delivered
+            .saturating_sub(s.totals.anomalies * routes);
+        s
+    }
+
+    fn raw(v: &Value) -> PipelineSnapshot {
         PipelineSnapshot {
             uptime_s: num_f64(v, "/uptime_s"),
             totals: Totals {
@@ -233,6 +248,11 @@ mod tests {
         });
         let s = PipelineSnapshot::for_target(&v, "harness");
         assert_eq!((s.totals.delivered, s.totals.anomalies), (10, 3));
+        let two_routes = serde_json::json!({
+            "totals": {"received": 10, "delivered": 26, "generated": 3},
+            "config": {"default_targets": ["a", "b"]},
+        });
+        assert_eq!(PipelineSnapshot::from_json(&two_routes).totals.delivered, 20);
     }
 
     #[test]

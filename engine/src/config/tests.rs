@@ -44,7 +44,28 @@ fn shipped_config_validates() {
     assert_eq!(c.router, defaults.router);
     assert_eq!(c.watchdog, defaults.watchdog);
     assert_eq!(c.dead_letter, defaults.dead_letter);
+    assert_eq!(c.score, defaults.score);
     assert!(c.validate().is_empty());
+}
+
+#[test]
+fn score_settings_out_of_range_are_each_named() {
+    let src = format!(
+        "{FILE_TARGET}[score]\nwindow_ms = 5\nthreshold = 1.5\nmax_entities = 0\n\
+         [score.weights]\nforest = 2.0\n[score.trainer]\nmin_samples = 1\n"
+    );
+    let e = parse(&src).unwrap_err().to_string();
+    for field in [
+        "score.window_ms",
+        "score.threshold",
+        "score.max_entities",
+        "score.weights.forest",
+        "score.trainer.min_samples",
+    ] {
+        assert!(e.contains(field), "{field} not named in: {e}");
+    }
+    let e = parse(&format!("{FILE_TARGET}[score]\nwindow = 10\n")).unwrap_err().to_string();
+    assert!(e.contains("unknown field `window`"), "{e}");
 }
 
 /// The shipped file's commented `tcp` example parses once uncommented, and the values it shows
