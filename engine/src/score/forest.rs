@@ -3,8 +3,12 @@
 //! small random sample; a point's score is `2^(-E[h(x)] / c(psi))`, near 1 for points isolated
 //! quickly and well under 0.5 for points deep in the data.
 //!
-//! Trees are stored flat (one `Vec` of nodes per tree, children by index), so scoring is a few
-//! hundred comparisons with no allocation.
+//! Trees are grown as linked nodes, then stored complete: every tree has `2^height - 1` split
+//! slots in breadth-first order (the children of slot `i` are `2i + 1` and `2i + 2`), a split
+//! that never separates anything (under a leaf) always sends a point left, and each of the
+//! `2^height` bottom slots holds the path length of the leaf that leads to it. Scoring is then
+//! `height` branch-free steps per tree (load a split, compare, double the index) and one table
+//! read, with no allocation.
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -32,7 +36,7 @@ impl Default for ForestParams {
 /// holds in `value` the path length still to add for the training points it kept (c(size),
 /// precomputed so scoring takes no logarithm). Single precision halves the forest's memory
 /// (100 trees fit in the L2 cache); thresholds on window signals need no more.
-#[derive(Debug, Clone, Copy, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Node {
     value: f32,
     feature: u16,
@@ -51,16 +55,31 @@ impl Node {
     }
 }
 
+/// One split slot of a complete tree: points with `x[feature] >= value` go right.
+#[derive(Debug, Clone, Copy, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+struct Split {
+    value: f32,
+    feature: u32,
+}
+
+/// A split that sends every point left (slots under a leaf).
+const PASS: Split = Split {
+    value: f32::INFINITY,
+    feature: 0,
+};
+
 /// A trained forest over vectors of `dims` features. Archived with rkyv to be saved (see
 /// [`crate::score::models`]); one read back is [`IsolationForest::check`]ed before use.
 #[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct IsolationForest {
     dims: usize,
-    /// Every tree's nodes, one after another; a tree's root is at its entry in `roots`.
-    nodes: Vec<Node>,
-    roots: Vec<u32>,
-    /// The most splits on a path (ceil(log2 psi)).
+    trees: usize,
+    /// Splits on a path (ceil(log2 psi)): every tree is complete to this depth.
     height: u32,
+    /// `2^height - 1` split slots per tree, tree after tree.
+    splits: Vec<Split>,
+    /// `2^height` path lengths per tree (depth of the leaf plus c(its size)), tree after tree.
+    leaves: Vec<f32>,
     /// c(psi): the average path length of an unsuccessful search in a tree of psi points.
     norm: f64,
 }
@@ -123,11 +142,23 @@ impl IsolationForest {
                 &mut nodes,
             );
         }
+        let trees = roots.len();
+        let per = (1usize << height) - 1;
+        let mut splits = vec![PASS; trees * per];
+        let mut leaves = vec![0f32; trees * (per + 1)];
+        for (t, root) in roots.iter().enumerate() {
+            let (s, l) = (
+                &mut splits[t * per..(t + 1) * per],
+                &mut leaves[t * (per + 1)..(t + 1) * (per + 1)],
+            );
+            complete(&nodes, *root as usize, 0, 0, height, s, l);
+        }
         Ok(IsolationForest {
             dims,
-            nodes,
-            roots,
+            trees,
             height,
+            splits,
+            leaves,
             norm: c(sample as f64),
         })
     }
@@ -138,31 +169,34 @@ impl IsolationForest {
 
     /// Trees in the forest.
     pub fn trees(&self) -> usize {
-        self.roots.len()
+        self.trees
     }
 
-    /// Checks what scoring relies on (children and features in range, a sane height and
+    /// Checks what scoring relies on (table sizes, features in range, a sane height and
     /// norm), so a forest read from a damaged or foreign file is refused, never a panic later.
     pub fn check(&self) -> Result<(), String> {
-        if self.dims == 0 || self.dims > usize::from(u16::MAX) {
+        if self.dims == 0 || self.dims > u32::MAX as usize {
             return Err(format!("{} features", self.dims));
         }
-        if self.roots.is_empty() || self.height > 64 || !(self.norm.is_finite() && self.norm > 0.0)
+        if self.trees == 0 || self.height > 24 {
+            return Err(format!("{} trees of height {}", self.trees, self.height));
+        }
+        if !(self.norm.is_finite() && self.norm > 0.0) {
+            return Err(format!("a norm of {}", self.norm));
+        }
+        let per = (1usize << self.height) - 1;
+        if self.splits.len() != self.trees * per || self.leaves.len() != self.trees * (per + 1) {
+            return Err("split or leaf tables of the wrong size".into());
+        }
+        if let Some(i) = self
+            .splits
+            .iter()
+            .position(|s| s.feature as usize >= self.dims || s.value.is_nan())
         {
-            return Err("no trees, or a height or norm out of range".into());
+            return Err(format!("split {i} reads a feature the forest does not have"));
         }
-        let n = self.nodes.len();
-        if let Some(r) = self.roots.iter().find(|r| **r as usize >= n) {
-            return Err(format!("a root ({r}) past the {n} nodes"));
-        }
-        for (i, node) in self.nodes.iter().enumerate() {
-            if !node.leaf && (node.next as usize + 1 >= n || usize::from(node.feature) >= self.dims)
-            {
-                return Err(format!("node {i} points outside the forest"));
-            }
-            if !node.value.is_finite() {
-                return Err(format!("node {i} holds a value that is not a number"));
-            }
+        if let Some(i) = self.leaves.iter().position(|l| !l.is_finite()) {
+            return Err(format!("leaf {i} holds a value that is not a number"));
         }
         Ok(())
     }
@@ -174,35 +208,84 @@ impl IsolationForest {
         if x.len() != self.dims || self.norm <= 0.0 {
             return 0.0;
         }
-        // Trees are walked LANES at a time in step, so their node loads (each depending on the
-        // last within a tree) overlap instead of waiting one after another. No tree is deeper
-        // than `height` splits.
-        const LANES: usize = 8;
-        let mut total = 0.0;
-        for roots in self.roots.chunks(LANES) {
-            let mut at = [0usize; LANES];
-            let mut depth = [0u32; LANES];
-            for (a, r) in at.iter_mut().zip(roots) {
-                *a = *r as usize;
+        let mut v = [0f32; 16];
+        let xs: &[f32] = if x.len() <= v.len() {
+            for (a, b) in v.iter_mut().zip(x) {
+                *a = *b as f32;
             }
+            &v[..x.len()]
+        } else {
+            return self.score_wide(x);
+        };
+        // Trees are walked LANES at a time in step, so their loads (each depending on the last
+        // within a tree) overlap instead of waiting one after another.
+        const LANES: usize = 8;
+        let per = (1usize << self.height) - 1;
+        let mut total = 0.0f32;
+        let mut t = 0;
+        while t < self.trees {
+            let lanes = LANES.min(self.trees - t);
+            let mut at = [0usize; LANES];
             for _ in 0..self.height {
-                for lane in 0..roots.len() {
-                    let n = self.nodes[at[lane]];
-                    if !n.leaf {
-                        // The right child sits just after the left one.
-                        at[lane] = n.next as usize
-                            + usize::from(x[usize::from(n.feature)] as f32 >= n.value);
-                        depth[lane] += 1;
-                    }
+                for (lane, i) in at.iter_mut().enumerate().take(lanes) {
+                    let s = self.splits[(t + lane) * per + *i];
+                    let right = xs.get(s.feature as usize).is_some_and(|v| *v >= s.value);
+                    *i = 2 * *i + 1 + usize::from(right);
                 }
             }
-            for lane in 0..roots.len() {
-                total += f64::from(depth[lane]) + f64::from(self.nodes[at[lane]].value);
+            for (lane, i) in at.iter().enumerate().take(lanes) {
+                total += self.leaves[(t + lane) * (per + 1) + *i - per];
             }
+            t += lanes;
         }
-        let mean = total / self.roots.len() as f64;
+        let mean = f64::from(total) / self.trees as f64;
         (2f64).powf(-mean / self.norm)
     }
+
+    /// [`IsolationForest::score`] for points of more than 16 features.
+    fn score_wide(&self, x: &[f64]) -> f64 {
+        let per = (1usize << self.height) - 1;
+        let mut total = 0.0f64;
+        for t in 0..self.trees {
+            let mut i = 0usize;
+            for _ in 0..self.height {
+                let s = self.splits[t * per + i];
+                let right = x.get(s.feature as usize).is_some_and(|v| *v as f32 >= s.value);
+                i = 2 * i + 1 + usize::from(right);
+            }
+            total += f64::from(self.leaves[t * (per + 1) + i - per]);
+        }
+        (2f64).powf(-(total / self.trees as f64) / self.norm)
+    }
+}
+
+/// Lays the grown subtree at `nodes[node]` into the complete tree's slot `slot` (at `depth`):
+/// a split keeps its place; a leaf fills the slots under it with splits that go left, and
+/// the bottom slot that path reaches holds the leaf's path length.
+fn complete(
+    nodes: &[Node],
+    node: usize,
+    slot: usize,
+    depth: u32,
+    height: u32,
+    splits: &mut [Split],
+    leaves: &mut [f32],
+) {
+    let per = splits.len();
+    let n = nodes[node];
+    if n.leaf || depth >= height {
+        // Always left from here: slot s at depth d reaches bottom slot (s + 1) * 2^(h - d) - 1.
+        let bottom = ((slot + 1) << (height - depth)) - 1;
+        leaves[bottom - per] = depth as f32 + n.value;
+        return;
+    }
+    splits[slot] = Split {
+        value: n.value,
+        feature: u32::from(n.feature),
+    };
+    let left = n.next as usize;
+    complete(nodes, left, 2 * slot + 1, depth + 1, height, splits, leaves);
+    complete(nodes, left + 1, 2 * slot + 2, depth + 1, height, splits, leaves);
 }
 
 /// Grows the subtree of `points` into the node at index `me` (already reserved), at `depth`.
