@@ -208,7 +208,7 @@ impl Scorer {
         state.last_seen_ms = state.last_seen_ms.max(e.time);
         // A new or rare event code counts for the window it falls in.
         if let Some(code) = e.event_code {
-            let s = state.codes.score(code.as_str()) as f32;
+            let s = state.codes.score(code) as f32;
             if s > state.rare.0 {
                 state.rare = (s, Some(code));
             }

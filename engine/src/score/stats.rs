@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use crate::schema::Symbol;
+
 /// Maps a deviation to 0..1: 0.5 at `at`, steeper for a smaller `width`. A rational curve
 /// (`x^k / (x^k + at^k)`) rather than a logistic one: it never rounds to exactly 1, so a
 /// bigger deviation always scores higher and scores can be ranked.
@@ -280,7 +282,8 @@ impl CountBurst {
 /// rare one less. At most `cap` codes are kept; the least used is forgotten (counted).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RareCodes {
-    counts: HashMap<String, u64>,
+    /// Keyed by interned code: a lookup per event is a pointer hash, not a string hash.
+    counts: HashMap<Symbol, u64, rustc_hash::FxBuildHasher>,
     total: u64,
     warmup: u64,
     cap: usize,
@@ -291,7 +294,7 @@ pub struct RareCodes {
 impl RareCodes {
     pub fn new(warmup: u64, cap: usize) -> RareCodes {
         RareCodes {
-            counts: HashMap::new(),
+            counts: HashMap::default(),
             total: 0,
             warmup,
             cap: cap.max(1),
@@ -300,8 +303,8 @@ impl RareCodes {
     }
 
     /// Scores a code, then counts it.
-    pub fn score(&mut self, code: &str) -> f64 {
-        let seen = self.counts.get(code).copied().unwrap_or(0);
+    pub fn score(&mut self, code: Symbol) -> f64 {
+        let seen = self.counts.get(&code).copied().unwrap_or(0);
         let s = if self.total < self.warmup {
             0.0
         } else if seen == 0 {
@@ -320,9 +323,9 @@ impl RareCodes {
         s
     }
 
-    pub fn learn(&mut self, code: &str) {
+    pub fn learn(&mut self, code: Symbol) {
         self.total += 1;
-        if let Some(c) = self.counts.get_mut(code) {
+        if let Some(c) = self.counts.get_mut(&code) {
             *c += 1;
             return;
         }
@@ -330,14 +333,14 @@ impl RareCodes {
             if let Some(least) = self
                 .counts
                 .iter()
-                .min_by_key(|(_, c)| **c)
-                .map(|(k, _)| k.clone())
+                .min_by_key(|(k, c)| (**c, k.as_str()))
+                .map(|(k, _)| *k)
             {
                 self.counts.remove(&least);
                 self.evicted += 1;
             }
         }
-        self.counts.insert(code.to_string(), 1);
+        self.counts.insert(code, 1);
     }
 }
 
@@ -522,26 +525,26 @@ mod tests {
     fn a_new_event_code_alarms_and_becomes_familiar() {
         let mut d = RareCodes::new(100, 64);
         for i in 0..500 {
-            let s = d.score(if i % 3 == 0 { "302013" } else { "302014" });
+            let s = d.score(Symbol::intern(if i % 3 == 0 { "302013" } else { "302014" }));
             assert!(s < 0.5, "{i}");
         }
-        assert_eq!(d.score("106023"), 1.0, "never seen before");
-        let again = d.score("106023");
+        assert_eq!(d.score(Symbol::intern("106023")), 1.0, "never seen before");
+        let again = d.score(Symbol::intern("106023"));
         assert!(
             again > 0.3 && again < 0.5,
             "{again}: seen once in 502, unusual but no alarm"
         );
         for _ in 0..10 {
-            d.score("106023");
+            d.score(Symbol::intern("106023"));
         }
-        assert_eq!(d.score("106023"), 0.0, "seen often enough now");
+        assert_eq!(d.score(Symbol::intern("106023")), 0.0, "seen often enough now");
     }
 
     #[test]
     fn rare_codes_stay_within_their_cap() {
         let mut d = RareCodes::new(0, 8);
         for i in 0..100 {
-            d.score(&format!("code-{i}"));
+            d.score(Symbol::intern(&format!("code-{i}")));
         }
         assert_eq!(d.counts.len(), 8);
         assert_eq!(d.evicted, 92);
