@@ -252,7 +252,10 @@ mod tests {
             "totals": {"received": 10, "delivered": 26, "generated": 3},
             "config": {"default_targets": ["a", "b"]},
         });
-        assert_eq!(PipelineSnapshot::from_json(&two_routes).totals.delivered, 20);
+        assert_eq!(
+            PipelineSnapshot::from_json(&two_routes).totals.delivered,
+            20
+        );
     }
 
     #[test]

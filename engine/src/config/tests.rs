@@ -64,7 +64,9 @@ fn score_settings_out_of_range_are_each_named() {
     ] {
         assert!(e.contains(field), "{field} not named in: {e}");
     }
-    let e = parse(&format!("{FILE_TARGET}[score]\nwindow = 10\n")).unwrap_err().to_string();
+    let e = parse(&format!("{FILE_TARGET}[score]\nwindow = 10\n"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("unknown field `window`"), "{e}");
 }
 

@@ -193,7 +193,9 @@ impl IsolationForest {
             .iter()
             .position(|s| s.feature as usize >= self.dims || s.value.is_nan())
         {
-            return Err(format!("split {i} reads a feature the forest does not have"));
+            return Err(format!(
+                "split {i} reads a feature the forest does not have"
+            ));
         }
         if let Some(i) = self.leaves.iter().position(|l| !l.is_finite()) {
             return Err(format!("leaf {i} holds a value that is not a number"));
@@ -250,7 +252,9 @@ impl IsolationForest {
             let mut i = 0usize;
             for _ in 0..self.height {
                 let s = self.splits[t * per + i];
-                let right = x.get(s.feature as usize).is_some_and(|v| *v as f32 >= s.value);
+                let right = x
+                    .get(s.feature as usize)
+                    .is_some_and(|v| *v as f32 >= s.value);
                 i = 2 * i + 1 + usize::from(right);
             }
             total += f64::from(self.leaves[t * (per + 1) + i - per]);
@@ -285,7 +289,15 @@ fn complete(
     };
     let left = n.next as usize;
     complete(nodes, left, 2 * slot + 1, depth + 1, height, splits, leaves);
-    complete(nodes, left + 1, 2 * slot + 2, depth + 1, height, splits, leaves);
+    complete(
+        nodes,
+        left + 1,
+        2 * slot + 2,
+        depth + 1,
+        height,
+        splits,
+        leaves,
+    );
 }
 
 /// Grows the subtree of `points` into the node at index `me` (already reserved), at `depth`.

@@ -537,7 +537,11 @@ mod tests {
         for _ in 0..10 {
             d.score(Symbol::intern("106023"));
         }
-        assert_eq!(d.score(Symbol::intern("106023")), 0.0, "seen often enough now");
+        assert_eq!(
+            d.score(Symbol::intern("106023")),
+            0.0,
+            "seen often enough now"
+        );
     }
 
     #[test]
