@@ -1,0 +1,321 @@
+//! Novelty and context-surprise detectors for one numeric signal: each takes one value at a
+//! time, scores it against what came before (never against itself or the future), then learns
+//! it. Scores are in 0..1 with 0.5 as the alarm line, like [`super::stats`].
+//!
+//! - [`RangeNovelty`]: a value outside every value seen so far, graded by how far outside (in
+//!   units of the range): a new extreme by a hair is not an anomaly, a jump well past it is.
+//! - [`RecentRange`]: the same against the range of the last thousand or so values (kept as
+//!   block minima and maxima), so an excursion still counts after an older, larger one.
+//! - [`SymbolChain`]: values quantised to a few levels of the learned range; the score is the
+//!   surprise of the current level given the previous level and how long the signal has stayed
+//!   there (a Markov chain over (level, run length) contexts with Laplace smoothing).
+//! - [`ContextSurprise`]: several chains on shifted and differently sized grids, averaged (so
+//!   no single bin boundary decides), discounted by how often the signal has been surprising.
+//!
+//! The approach follows the published descriptions of context-based NAB detectors (values
+//! quantised to a few levels, surprise of the current context, novelty of values never seen);
+//! the code is this project's.
+
+/// Sharpens graded evidence in 0..1 (a rational curve such as `e / (e + a)`, or one minus a
+/// probability) so that 0.5 is the alarm line: evidence of 0.891 scores 0.5, 0.95 scores 0.74,
+/// 0.8 scores 0.26. Monotone, so rankings are unchanged.
+pub fn sharpen(evidence: f64) -> f64 {
+    if evidence.is_nan() {
+        return 0.0;
+    }
+    evidence.clamp(0.0, 1.0).powi(6)
+}
+
+/// How far `x` lies outside `lo..=hi`, in units of the range (0 inside). A flat range still
+/// has a unit of resolution, so any change from a flat signal is far outside it.
+fn exceedance(x: f64, lo: f64, hi: f64) -> f64 {
+    let unit = (hi - lo).max(1e-9 * x.abs().max(1.0));
+    if x > hi {
+        (x - hi) / unit
+    } else if x < lo {
+        (lo - x) / unit
+    } else {
+        0.0
+    }
+}
+
+/// A value outside the range of every value seen so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeNovelty {
+    lo: f64,
+    hi: f64,
+    seen: bool,
+    /// The exceedance (in units of the range) at which the evidence is 1/2; the score crosses
+    /// 0.5 at about 8.2 times this.
+    pub at: f64,
+}
+
+impl RangeNovelty {
+    pub fn new(at: f64) -> RangeNovelty {
+        RangeNovelty {
+            lo: 0.0,
+            hi: 0.0,
+            seen: false,
+            at: at.max(1e-12),
+        }
+    }
+
+    /// How far `x` lies outside the values seen so far, in units of their range.
+    pub fn exceedance(&self, x: f64) -> f64 {
+        if !self.seen {
+            return 0.0;
+        }
+        exceedance(x, self.lo, self.hi)
+    }
+
+    /// Scores `x`, then learns it.
+    pub fn score(&mut self, x: f64) -> f64 {
+        let e = self.exceedance(x);
+        self.learn(x);
+        if e > 0.0 {
+            sharpen(e / (e + self.at))
+        } else {
+            0.0
+        }
+    }
+
+    pub fn learn(&mut self, x: f64) {
+        if !x.is_finite() {
+            return;
+        }
+        if !self.seen {
+            (self.lo, self.hi, self.seen) = (x, x, true);
+        } else {
+            self.lo = self.lo.min(x);
+            self.hi = self.hi.max(x);
+        }
+    }
+
+    /// Where `x` lies in the range learned so far, in 0..1 (0 for a flat range).
+    pub fn position(&self, x: f64) -> f64 {
+        let range = self.hi - self.lo;
+        if !self.seen || range <= 0.0 {
+            return 0.0;
+        }
+        ((x - self.lo) / range).clamp(0.0, 1.0)
+    }
+}
+
+/// Blocks of the recent window: their minima and maxima are all that is kept.
+const RECENT_BLOCKS: usize = 10;
+
+/// A value outside the range of the last `RECENT_BLOCKS` blocks of values (and the block being
+/// filled). No score until half the blocks are full.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentRange {
+    /// (min, max) of each full block, a ring.
+    blocks: [(f64, f64); RECENT_BLOCKS],
+    filled: usize,
+    next: usize,
+    current: (f64, f64),
+    in_current: u32,
+    block_len: u32,
+    /// The exceedance (in units of the recent range) at which the evidence is 1/2; the score
+    /// crosses 0.5 at about 8.2 times this.
+    pub at: f64,
+}
+
+impl RecentRange {
+    /// A window of `10 * block_len` values.
+    pub fn new(block_len: u32, at: f64) -> RecentRange {
+        RecentRange {
+            blocks: [(0.0, 0.0); RECENT_BLOCKS],
+            filled: 0,
+            next: 0,
+            current: (0.0, 0.0),
+            in_current: 0,
+            block_len: block_len.max(1),
+            at: at.max(1e-12),
+        }
+    }
+
+    /// How far `x` lies outside the recent range, in units of it (0 while warming up).
+    pub fn exceedance(&self, x: f64) -> f64 {
+        if self.filled * 2 < RECENT_BLOCKS {
+            return 0.0;
+        }
+        let (mut lo, mut hi) = self.blocks[..self.filled]
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| {
+                (lo.min(b.0), hi.max(b.1))
+            });
+        if self.in_current > 0 {
+            lo = lo.min(self.current.0);
+            hi = hi.max(self.current.1);
+        }
+        if hi <= lo {
+            // A flat recent window: the range novelty speaks for changes from a flat signal.
+            return 0.0;
+        }
+        exceedance(x, lo, hi)
+    }
+
+    /// Scores `x`, then learns it.
+    pub fn score(&mut self, x: f64) -> f64 {
+        let e = self.exceedance(x);
+        self.learn(x);
+        if e > 0.0 {
+            sharpen(e / (e + self.at))
+        } else {
+            0.0
+        }
+    }
+
+    pub fn learn(&mut self, x: f64) {
+        if !x.is_finite() {
+            return;
+        }
+        self.current = if self.in_current == 0 {
+            (x, x)
+        } else {
+            (self.current.0.min(x), self.current.1.max(x))
+        };
+        self.in_current += 1;
+        if self.in_current == self.block_len {
+            self.blocks[self.next] = self.current;
+            self.next = (self.next + 1) % RECENT_BLOCKS;
+            self.filled = (self.filled + 1).min(RECENT_BLOCKS);
+            self.in_current = 0;
+        }
+    }
+}
+
+/// Run-length contexts: a run of r values at one level is in bucket floor(log2(r + 1)), the
+/// last bucket holding every run of 2^15 values or more.
+const RUN_BUCKETS: usize = 16;
+/// Laplace pseudo-count of every level in every context.
+const PRIOR: f64 = 0.1;
+
+fn run_bucket(run: u32) -> usize {
+    let r = run.saturating_add(1);
+    ((31 - r.leading_zeros()) as usize).min(RUN_BUCKETS - 1)
+}
+
+/// A Markov chain over quantised levels: the context of a value is the previous value's level
+/// and how long the signal had stayed at that level; the score is one minus the probability
+/// the chain gave the value's level there. A level never seen after a well-known context is
+/// surprising; a context never seen teaches nothing yet (every level is equally likely).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolChain {
+    /// Grid cells across the range; levels are 0..=cells (the offset can push the top one up).
+    cells: u8,
+    /// Grid shift in cells (0..1).
+    offset: f64,
+    last: u8,
+    run: u32,
+    /// counts[(context * levels) + level], context = last * RUN_BUCKETS + run bucket.
+    counts: Vec<u16>,
+    /// Sum of each context's counts.
+    totals: Vec<u16>,
+}
+
+impl SymbolChain {
+    /// `cells` grid cells over the range (2..=15), shifted by `offset` cells.
+    pub fn new(cells: u8, offset: f64) -> SymbolChain {
+        let cells = cells.clamp(2, 15);
+        let levels = cells as usize + 1;
+        SymbolChain {
+            cells,
+            offset: offset.clamp(0.0, 1.0),
+            last: 0,
+            run: 0,
+            counts: vec![0; levels * RUN_BUCKETS * levels],
+            totals: vec![0; levels * RUN_BUCKETS],
+        }
+    }
+
+    fn levels(&self) -> usize {
+        self.cells as usize + 1
+    }
+
+    /// The level of a position `u` (0..1) in the range.
+    pub fn level(&self, u: f64) -> u8 {
+        let u = u.clamp(0.0, 0.999_999);
+        ((u * self.cells as f64 + self.offset) as u8).min(self.cells)
+    }
+
+    /// Scores the level of position `u`, then learns it.
+    pub fn surprise(&mut self, u: f64) -> f64 {
+        let levels = self.levels();
+        let level = self.level(u);
+        let context = self.last as usize * RUN_BUCKETS + run_bucket(self.run);
+        let cell = context * levels + level as usize;
+        let count = self.counts[cell] as f64;
+        let total = self.totals[context] as f64;
+        let p = (count + PRIOR) / (total + PRIOR * levels as f64);
+        self.counts[cell] += 1;
+        self.totals[context] += 1;
+        if self.totals[context] == u16::MAX {
+            // Halve the context's counts: the proportions stay, older values weigh less.
+            let row = &mut self.counts[context * levels..(context + 1) * levels];
+            let mut sum = 0u16;
+            for c in row.iter_mut() {
+                *c /= 2;
+                sum += *c;
+            }
+            self.totals[context] = sum;
+        }
+        if level == self.last {
+            self.run = self.run.saturating_add(1);
+        } else {
+            (self.last, self.run) = (level, 0);
+        }
+        1.0 - p
+    }
+}
+
+/// A context surprise at most this: a value never seen (a novelty) is surer evidence than an
+/// unlikely level.
+const CONTEXT_CEILING: f64 = 0.9;
+/// Average surprise over which a value counts as surprising, for the rate.
+const SURPRISING: f64 = 0.9;
+/// Weight of the newest value in the rate of surprising values (about the last thousand).
+const RATE_ALPHA: f64 = 0.001;
+
+/// Chains on four grids (4 and 5 cells, each unshifted and shifted by half a cell), averaged.
+/// The average is discounted by the signal's own rate of surprising values: a signal that is
+/// often surprising makes each surprise less telling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextSurprise {
+    chains: [SymbolChain; 4],
+    rate: f64,
+}
+
+impl Default for ContextSurprise {
+    fn default() -> ContextSurprise {
+        ContextSurprise::new()
+    }
+}
+
+impl ContextSurprise {
+    pub fn new() -> ContextSurprise {
+        ContextSurprise {
+            chains: [
+                SymbolChain::new(4, 0.0),
+                SymbolChain::new(4, 0.5),
+                SymbolChain::new(5, 0.0),
+                SymbolChain::new(5, 0.5),
+            ],
+            rate: 0.0,
+        }
+    }
+
+    /// Scores position `u` (0..1, the value's place in the learned range), then learns it.
+    pub fn score(&mut self, u: f64) -> f64 {
+        let mean = self.chains.iter_mut().map(|c| c.surprise(u)).sum::<f64>() / 4.0;
+        let discounted = mean * (1.0 - self.rate).max(0.0);
+        let hit = if mean > SURPRISING { 1.0 } else { 0.0 };
+        self.rate += RATE_ALPHA * (hit - self.rate);
+        sharpen(CONTEXT_CEILING * discounted)
+    }
+
+    /// The share of recent values that were surprising (an EWMA over about a thousand).
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+}
