@@ -50,6 +50,11 @@ const RECENT_BLOCK: u32 = 100;
 /// scores 0.5.
 const RECENT_AT: f64 = 0.05;
 
+/// A value this far outside the range (in units of it) shifts the levels the chains learned
+/// so much that they start afresh: otherwise the values after a spike, now all at the bottom
+/// level, would look like a surprise of their own.
+const RELEARN_AT: f64 = 0.25;
+
 /// A signal's detectors (about 4.6 KB of counts, allocated once).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesScorer {
@@ -89,6 +94,9 @@ impl SeriesScorer {
                 context: 0.0,
             };
         }
+        if self.range.exceedance(x) > RELEARN_AT {
+            self.context.forget();
+        }
         let novelty = self.range.score(x);
         let context = self.context.score(self.range.position(x));
         let recent = self.recent.score(x);
@@ -111,5 +119,101 @@ impl SeriesScorer {
             recent,
             context,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet(s: &mut SeriesScorer, n: usize) -> SeriesScore {
+        let mut last = s.score(10.0);
+        for i in 0..n {
+            last = s.score(10.0 + (i % 7) as f64 * 0.1);
+        }
+        last
+    }
+
+    #[test]
+    fn an_anomaly_is_reported_at_its_onset_not_while_it_lasts() {
+        let mut s = SeriesScorer::default();
+        quiet(&mut s, 600);
+        let scores: Vec<f64> = (0..50).map(|_| s.score(80.0).score).collect();
+        assert!(scores[0] > 0.9, "{scores:?}");
+        assert!(scores[1..].iter().all(|v| *v < 0.5), "{scores:?}");
+    }
+
+    #[test]
+    fn the_combination_is_the_strongest_part_and_low_when_none_is_sure() {
+        let mut s = SeriesScorer::default();
+        let last = quiet(&mut s, 600);
+        assert!(last.score < 0.1, "{last:?}");
+        let spike = s.score(50.0);
+        assert!(spike.score > 0.9, "{spike:?}");
+        assert_eq!(
+            spike.score,
+            spike.novelty.max(spike.recent).max(spike.context)
+        );
+    }
+
+    #[test]
+    fn nothing_is_scored_during_the_warm_up() {
+        let mut s = SeriesScorer::default();
+        for i in 0..WARMUP {
+            let v = if i == 30 { 1e6 } else { (i % 5) as f64 };
+            assert_eq!(s.score(v).score, 0.0, "{i}");
+        }
+        assert!(s.score(3e6).score > 0.9);
+    }
+
+    #[test]
+    fn the_values_after_a_spike_are_not_a_second_alarm() {
+        // The spike stretches the range, so the usual values now all fall in the bottom level;
+        // the chains start afresh rather than calling that a surprise.
+        let mut s = SeriesScorer::default();
+        let scores: Vec<f64> = (0..1000)
+            .map(|i| {
+                s.score(if i == 900 {
+                    95.0
+                } else {
+                    20.0 + (i % 5) as f64
+                })
+                .score
+            })
+            .collect();
+        assert!(scores[900] > 0.9);
+        let elsewhere = (0..1000)
+            .filter(|i| *i != 900)
+            .map(|i| scores[i])
+            .fold(0.0, f64::max);
+        assert!(elsewhere < 0.5, "{elsewhere}");
+    }
+
+    #[test]
+    fn zero_weights_silence_a_detector() {
+        let mut s = SeriesScorer::new(SeriesWeights {
+            novelty: 0.0,
+            recent: 0.0,
+            context: 0.0,
+        });
+        for i in 0..600 {
+            s.score((i % 5) as f64);
+        }
+        let spike = s.score(1e6);
+        assert_eq!(spike.score, 0.0);
+        assert!(
+            spike.novelty > 0.9,
+            "the parts are still reported: {spike:?}"
+        );
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_number_scores_zero_and_is_not_learned() {
+        let mut s = SeriesScorer::default();
+        quiet(&mut s, 600);
+        assert_eq!(s.score(f64::NAN).score, 0.0);
+        assert_eq!(s.score(f64::INFINITY).score, 0.0);
+        // The pattern goes on where it was (the last value was 10.4).
+        assert!(s.score(10.5).score < 0.1);
     }
 }

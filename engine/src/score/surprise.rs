@@ -267,6 +267,13 @@ impl SymbolChain {
         }
         1.0 - p
     }
+
+    /// Forgets every count (the levels no longer mean what they meant, e.g. the range grew).
+    pub fn forget(&mut self) {
+        self.counts.fill(0);
+        self.totals.fill(0);
+        (self.last, self.run) = (0, 0);
+    }
 }
 
 /// A context surprise at most this: a value never seen (a novelty) is surer evidence than an
@@ -314,8 +321,276 @@ impl ContextSurprise {
         sharpen(CONTEXT_CEILING * discounted)
     }
 
+    /// Forgets the chains' counts (kept: the rate). For when the range the positions are taken
+    /// in has grown so much that the old levels map onto new ones.
+    pub fn forget(&mut self) {
+        for c in &mut self.chains {
+            c.forget();
+        }
+    }
+
     /// The share of recent values that were surprising (an EWMA over about a thousand).
     pub fn rate(&self) -> f64 {
         self.rate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic noise source (xorshift), roughly normal (sum of uniforms).
+    struct Noise(u64);
+    impl Noise {
+        fn uniform(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn next(&mut self) -> f64 {
+            (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
+        }
+    }
+
+    fn noisy(n: usize, level: f64, sd: f64, seed: u64) -> Vec<f64> {
+        let mut r = Noise(seed);
+        (0..n).map(|_| level + sd * r.next()).collect()
+    }
+
+    /// 50 +- 10, a cycle of 144 values (a day of 10-minute samples), noise of 0.2.
+    fn sine(n: usize) -> Vec<f64> {
+        let noise = noisy(n, 0.0, 0.2, 5);
+        (0..n)
+            .map(|i| 50.0 + 10.0 * (i as f64 * std::f64::consts::TAU / 144.0).sin() + noise[i])
+            .collect()
+    }
+
+    fn alarms(scores: &[f64], from: usize) -> Vec<usize> {
+        (from..scores.len()).filter(|i| scores[*i] > 0.5).collect()
+    }
+
+    fn run(mut f: impl FnMut(f64) -> f64, xs: &[f64]) -> Vec<f64> {
+        xs.iter().map(|x| f(*x)).collect()
+    }
+
+    fn novelty(xs: &[f64]) -> Vec<f64> {
+        let mut d = RangeNovelty::new(0.001);
+        run(|x| d.score(x), xs)
+    }
+
+    fn recent(xs: &[f64]) -> Vec<f64> {
+        let mut d = RecentRange::new(100, 0.05);
+        run(|x| d.score(x), xs)
+    }
+
+    /// The context surprise of each value, its position taken in the range seen so far.
+    fn context(xs: &[f64]) -> Vec<f64> {
+        let (mut range, mut d) = (RangeNovelty::new(0.001), ContextSurprise::new());
+        run(
+            |x| {
+                range.learn(x);
+                d.score(range.position(x))
+            },
+            xs,
+        )
+    }
+
+    #[test]
+    fn sharpen_puts_the_alarm_line_at_0_891_evidence() {
+        assert!((sharpen(0.891) - 0.5).abs() < 0.002);
+        assert!(sharpen(0.8) < 0.3 && sharpen(0.95) > 0.7);
+        assert_eq!(sharpen(f64::NAN), 0.0);
+        assert_eq!(sharpen(2.0), 1.0);
+        assert_eq!(sharpen(-1.0), 0.0);
+    }
+
+    #[test]
+    fn novelty_is_graded_by_how_far_outside_the_range() {
+        let mut d = RangeNovelty::new(0.001);
+        d.learn(0.0);
+        d.learn(100.0);
+        assert_eq!(d.score(50.0), 0.0, "inside");
+        assert!(d.score(100.05) < 0.01, "a hair past the top");
+        // 1.15 % of the range past the top.
+        let s = d.score(101.2);
+        assert!(s > 0.5 && s < 0.7, "{s}");
+        assert!(d.score(200.0) > 0.99);
+        assert!(d.score(-1000.0) > 0.99, "below counts too");
+        // Any change from a flat signal is far outside it.
+        let mut flat = RangeNovelty::new(0.001);
+        for _ in 0..100 {
+            assert_eq!(flat.score(45.0), 0.0);
+        }
+        assert!(flat.score(45.001) > 0.99);
+        assert!((flat.position(45.0005) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn novelty_alarms_at_a_spike_or_step_and_a_periodic_signal_stays_quiet() {
+        let quiet = novelty(&sine(3000));
+        assert_eq!(
+            alarms(&quiet, 144),
+            [] as [usize; 0],
+            "after the first cycle"
+        );
+
+        let mut spike = sine(3000);
+        spike[2000] += 30.0;
+        let s = novelty(&spike);
+        assert_eq!(alarms(&s, 144), [2000]);
+        assert!(s[2000] > 0.99);
+
+        // A step up: the new level's first cycle is all new values, then quiet again.
+        let step: Vec<f64> = sine(3000)
+            .iter()
+            .enumerate()
+            .map(|(i, x)| if i >= 2000 { x + 30.0 } else { *x })
+            .collect();
+        let s = novelty(&step);
+        let a = alarms(&s, 144);
+        assert_eq!(a[0], 2000);
+        assert!(a.iter().all(|i| *i < 2000 + 144), "{a:?}");
+    }
+
+    #[test]
+    fn novelty_catches_a_drift_once_it_leaves_the_range() {
+        // 0.01 a value: a cycle later the peak is 1.44 higher, 7 % of the range.
+        let drift: Vec<f64> = sine(3000)
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + 0.01 * (i.max(1000) - 1000) as f64)
+            .collect();
+        let a = alarms(&novelty(&drift), 144);
+        assert!((1000..1200).contains(&a[0]), "{a:?}");
+        assert!(a.len() > 10, "each new peak: {a:?}");
+    }
+
+    #[test]
+    fn new_extremes_of_stationary_noise_alarm_ever_more_rarely() {
+        let s = novelty(&noisy(3000, 50.0, 1.0, 7));
+        let a = alarms(&s, 144);
+        assert!(a.len() <= 10, "{a:?}");
+        assert!(a.iter().filter(|i| **i >= 1500).count() <= 3, "{a:?}");
+    }
+
+    #[test]
+    fn recent_range_alarms_at_a_spike_or_step_and_learns_the_new_level() {
+        assert!(recent(&sine(3000)).iter().all(|s| *s < 0.5));
+        let mut spike = sine(3000);
+        spike[2000] += 30.0;
+        let s = recent(&spike);
+        assert_eq!(alarms(&s, 0), [2000]);
+        let step: Vec<f64> = sine(3000)
+            .iter()
+            .enumerate()
+            .map(|(i, x)| if i >= 2000 { x + 30.0 } else { *x })
+            .collect();
+        assert_eq!(alarms(&recent(&step), 0), [2000]);
+    }
+
+    #[test]
+    fn recent_range_sees_an_excursion_smaller_than_an_old_one() {
+        let mut xs = noisy(3000, 10.0, 0.5, 9);
+        xs[200] = 100.0;
+        xs[2500] = 30.0;
+        // The all-time range still holds the old spike; the recent one has forgotten it.
+        assert_eq!(alarms(&novelty(&xs), 144), [200]);
+        let s = recent(&xs);
+        assert_eq!(alarms(&s, 0), [2500]);
+        assert!(s[2500] > 0.9);
+    }
+
+    #[test]
+    fn recent_range_follows_a_slow_drift() {
+        // Not a drift detector: the window moves with it (the all-time novelty and the CUSUM
+        // in `stats` catch drifts).
+        let drift: Vec<f64> = sine(3000)
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + 0.01 * (i.max(1000) - 1000) as f64)
+            .collect();
+        assert!(recent(&drift).iter().all(|s| *s < 0.5));
+    }
+
+    #[test]
+    fn a_chain_learns_a_pattern_and_is_surprised_by_a_new_transition() {
+        let mut c = SymbolChain::new(4, 0.0);
+        // A context never seen predicts nothing: every level is equally likely.
+        assert!((c.surprise(0.5) - 0.8).abs() < 1e-12);
+        let pattern = [0.0, 0.3, 0.6, 0.9, 0.6, 0.3];
+        let s: Vec<f64> = (0..600).map(|i| c.surprise(pattern[i % 6])).collect();
+        // Level 2 goes up or down half the time each; every other step is certain.
+        assert!(s[100..].iter().all(|v| *v < 0.55), "{:?}", &s[100..112]);
+        assert!(s[100..].iter().filter(|v| **v < 0.05).count() > 150);
+        // After the bottom level the next was always level 1; the top is new.
+        assert!(c.surprise(0.9) > 0.99);
+        c.forget();
+        assert!((c.surprise(0.0) - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_chain_grids_levels_with_its_offset() {
+        let (plain, shifted) = (SymbolChain::new(4, 0.0), SymbolChain::new(4, 0.5));
+        assert_eq!(
+            (plain.level(0.0), plain.level(0.99), plain.level(1.0)),
+            (0, 3, 3)
+        );
+        assert_eq!((shifted.level(0.0), shifted.level(0.99)), (0, 4));
+        assert_eq!(shifted.level(0.2), 1);
+    }
+
+    #[test]
+    fn a_chain_is_surprised_when_a_run_lasts_longer_than_any_before() {
+        // Runs of 20 at two levels; at 2000 the low level lasts 60.
+        let mut xs: Vec<f64> = (0..3000)
+            .map(|i| if (i / 20) % 2 == 1 { 0.9 } else { 0.1 })
+            .collect();
+        xs[2000..2060].fill(0.1);
+        let mut c = SymbolChain::new(4, 0.0);
+        let s: Vec<f64> = xs.iter().map(|u| c.surprise(*u)).collect();
+        // Runs are bucketed by powers of two: within one, the switch is a quarter likely.
+        assert!(s[400..2000].iter().all(|v| *v < 0.85));
+        assert!(
+            s[2000..2060].iter().all(|v| *v < 0.85),
+            "a longer run: new contexts"
+        );
+        assert!(s[2060] > 0.99, "the switch after a run of 60: {}", s[2060]);
+    }
+
+    #[test]
+    fn context_surprise_stays_low_on_a_periodic_signal_and_alarms_at_a_glitch() {
+        assert!(context(&sine(3000)).iter().all(|s| *s < 0.5));
+        let square: Vec<f64> = (0..3000)
+            .map(|i| if (i / 20) % 2 == 1 { 60.0 } else { 40.0 })
+            .collect();
+        assert!(context(&square).iter().all(|s| *s < 0.5));
+        let mut glitch = square.clone();
+        glitch[2005] = 60.0;
+        let a = alarms(&context(&glitch), 0);
+        assert_eq!(a[0], 2005, "{a:?}");
+        assert!(a.len() <= 3, "{a:?}");
+    }
+
+    #[test]
+    fn context_surprise_is_discounted_for_a_signal_that_is_often_surprising() {
+        // A strict cycle of four levels, then random levels: surprising at first, less so as
+        // the rate of surprises rises.
+        let mut r = Noise(3);
+        let us: Vec<f64> = (0..3000)
+            .map(|i| {
+                if i < 1000 {
+                    [0.05, 0.3, 0.55, 0.8][i % 4]
+                } else {
+                    r.uniform()
+                }
+            })
+            .collect();
+        let mut d = ContextSurprise::new();
+        let s: Vec<f64> = us.iter().map(|u| d.score(*u)).collect();
+        assert!(s[..1000].iter().skip(20).all(|v| *v < 0.1));
+        assert!(!alarms(&s[1000..1200], 0).is_empty());
+        assert!(alarms(&s, 2000).is_empty());
+        assert!(d.rate() > 0.05, "{}", d.rate());
     }
 }
