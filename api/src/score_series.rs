@@ -1,6 +1,7 @@
 //! `tocsin score-series FILE.csv`: one signal (`timestamp,value` rows in time order) scored
-//! online by the statistics detectors; prints `timestamp,value,anomaly_score`, one row per input
-//! row. The offline interface for labelled benchmarks such as NAB.
+//! online by the novelty and context detectors (`SeriesScorer`); prints
+//! `timestamp,value,anomaly_score`, one row per input row. The offline interface for labelled
+//! benchmarks such as NAB.
 
 use std::io::{BufRead, Write};
 
