@@ -57,6 +57,9 @@ enum Command {
     /// rows with `anomaly_score` (0..1, computed online: a row's score uses only the rows up to
     /// it) out on stdout.
     ScoreSeries {
+        /// An engine config whose `[score.weights]` apply (default: the built-in weights).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
         /// The CSV file.
         file: PathBuf,
     },
@@ -108,7 +111,15 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::ScoreSeries { file } => {
+        Command::ScoreSeries { config, file } => {
+            let weight = match config.map(|c| Config::load(&c)) {
+                None => tocsin_engine::config::ScoreWeights::default().statistics,
+                Some(Ok(c)) => c.score.weights.statistics,
+                Some(Err(e)) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
             let opened = std::fs::File::open(&file);
             let result = opened
                 .map_err(|source| tocsin_api::score_series::SeriesError::Io {
@@ -116,10 +127,11 @@ fn main() -> ExitCode {
                     source,
                 })
                 .and_then(|f| {
-                    tocsin_api::score_series::score_series(
+                    tocsin_api::score_series::score_series_weighted(
                         &file.display().to_string(),
                         std::io::BufReader::new(f),
                         std::io::BufWriter::new(std::io::stdout().lock()),
+                        weight,
                     )
                 });
             match result {

@@ -1,5 +1,7 @@
-//! `tocsin score-series FILE.csv`: one signal (`timestamp,value` rows in time order) scored
-//! online by the novelty and context detectors (`SeriesScorer`); prints
+//! `tocsin score-series [--config FILE] FILE.csv`: one signal (`timestamp,value` rows in time
+//! order) scored online by the novelty and context detectors (`SeriesScorer`), weighted as the
+//! ensemble weighs statistics (`score.weights.statistics` of the config; one signal has no
+//! rules, forest or event codes, so that is its whole ensemble); prints
 //! `timestamp,value,anomaly_score`, one row per input row. The offline interface for labelled
 //! benchmarks such as NAB.
 
@@ -26,11 +28,18 @@ pub enum SeriesError {
 /// Reads `input` (CSV with a header naming `timestamp` and `value` columns) and writes the
 /// scored CSV to `out`. A row whose value is not a number is an error naming its line: a
 /// benchmark must not score a different series than it was given.
-pub fn score_series(
+pub fn score_series(path: &str, input: impl BufRead, out: impl Write) -> Result<u64, SeriesError> {
+    score_series_weighted(path, input, out, 1.0)
+}
+
+/// [`score_series`] with the ensemble's weight of statistics (0..1).
+pub fn score_series_weighted(
     path: &str,
     input: impl BufRead,
     mut out: impl Write,
+    weight: f64,
 ) -> Result<u64, SeriesError> {
+    let weight = weight.clamp(0.0, 1.0);
     let io = |source| SeriesError::Io {
         path: path.to_string(),
         source,
@@ -86,7 +95,7 @@ pub fn score_series(
             .filter(|v: &f64| v.is_finite())
             .ok_or_else(|| row_err(format!("value {raw:?} is not a number")))?;
         let s = scorer.score(value);
-        writeln!(out, "{ts},{raw},{:.9}", s.score).map_err(io)?;
+        writeln!(out, "{ts},{raw},{:.9}", weight * s.score).map_err(io)?;
         rows += 1;
     }
     out.flush().map_err(io)?;
