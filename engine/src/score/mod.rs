@@ -6,8 +6,11 @@
 //! - [`window`]: per-entity windows on event time with the signals the detectors score.
 //! - [`rules`]: the threshold rules of `config/detectors.toml`.
 //! - [`forest`]: isolation forest over window feature vectors.
+//! - `lstm` (cargo feature `lstm`, on by default): LSTM forecaster of a signal family, on libtorch.
 
 pub mod forest;
+#[cfg(feature = "lstm")]
+pub mod lstm;
 pub mod rules;
 pub mod series;
 pub mod stats;
