@@ -2,7 +2,8 @@
 //! advance its state, forecast its next window) for 10k and 100k entities of a 7-signal family,
 //! hidden size 16 (the default), libtorch limited to one thread. Also prints the resident memory
 //! growth per tick once the states are warm (it should be zero: a tick allocates only
-//! temporaries that libtorch frees or reuses).
+//! temporaries that libtorch frees or reuses). `LSTM_RSS_TICKS` sets how many ticks that
+//! measures (100).
 //!
 //! `cargo bench -p tocsin-benches --bench lstm -- --warm-up-time 1 --measurement-time 5`
 
@@ -49,12 +50,17 @@ fn bench(c: &mut Criterion) {
         let slots: Vec<u32> = (0..n).map(|_| states.allocate().unwrap()).collect();
         let inputs = [windows(n, 7), windows(n, 11)];
         let mut scores = vec![0f32; n];
-        // Warm: every slot has a forecast, libtorch's allocator has its blocks.
-        for x in &inputs {
-            model.tick(&mut states, &slots, x, &mut scores).unwrap();
+        // Warm: every slot has a forecast, the allocators have their blocks.
+        for i in 0..20 {
+            model
+                .tick(&mut states, &slots, &inputs[i % 2], &mut scores)
+                .unwrap();
         }
         if let Some(before) = rss() {
-            let ticks = 50;
+            let ticks: usize = std::env::var("LSTM_RSS_TICKS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(100);
             for i in 0..ticks {
                 model
                     .tick(&mut states, &slots, &inputs[i % 2], &mut scores)

@@ -169,6 +169,8 @@ pub fn use_one_thread() {
 }
 
 const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);
+/// Chunks per forward pass when measuring the training error.
+const EVAL_BATCH: usize = 1024;
 
 /// One family's forecaster: a single-layer LSTM (F inputs, H hidden) and a linear head from the
 /// hidden state to the next window's F normalised signals. `Send`, not `Sync`: a shard owns it.
@@ -186,6 +188,10 @@ pub struct LstmModel {
     mean: Tensor,
     std: Tensor,
     err_scale: Tensor,
+    /// The cell's weights in the layout [`LstmModel::tick`] uses, derived from the four above
+    /// by [`LstmModel::refresh_cell`]: `[4, F + H + 1, H]`, gate k's input, recurrent and bias
+    /// weights (bias as the last input row), the g gate's doubled (see `tick`).
+    cell: Tensor,
 }
 
 impl fmt::Debug for LstmModel {
@@ -247,7 +253,7 @@ impl LstmModel {
         let b_hh = param(&[4 * h])?;
         let head_w = param(&[f, h])?;
         let head_b = param(&[f])?;
-        Ok(LstmModel {
+        let mut model = LstmModel {
             w_ih,
             w_hh,
             b_ih,
@@ -257,8 +263,31 @@ impl LstmModel {
             mean: Tensor::f_zeros([f], OPTS)?,
             std: Tensor::f_ones([f], OPTS)?,
             err_scale: Tensor::f_ones([f], OPTS)?,
+            cell: Tensor::f_zeros([4, f + h + 1, h], OPTS)?,
             config,
-        })
+        };
+        model.refresh_cell()?;
+        Ok(model)
+    }
+
+    /// Rebuilds `cell` from the trainable weights (after init, training and loading).
+    ///
+    /// The tick computes all four gates as one contiguous `[4, N, H]` block (four matrix
+    /// products of `[z, h, 1]`, bias included) so that every pointwise op runs over whole
+    /// contiguous tensors, vectorised; libtorch's `lstm_cell` works on `[N, 4H]` rows whose
+    /// gate slices are 16 floats wide, too narrow for its vector loops. All four gates then go
+    /// through one sigmoid: the g gate's weights are doubled, since `tanh(x) = 2σ(2x) − 1`.
+    fn refresh_cell(&mut self) -> Result<(), TchError> {
+        let (f, h) = (self.config.signals as i64, self.config.hidden as i64);
+        self.cell = tch::no_grad(|| -> Result<Tensor, TchError> {
+            let bias = self.b_ih.f_add(&self.b_hh)?.f_unsqueeze(1)?;
+            let full = Tensor::f_cat(&[&self.w_ih, &self.w_hh, &bias], 1)?; // [4H, F+H+1]
+            let _ = full.f_narrow(0, 2 * h, h)?.f_mul_scalar_(2.0)?;
+            full.f_view([4, h, f + h + 1])?
+                .f_transpose(1, 2)?
+                .f_contiguous()
+        })?;
+        Ok(())
     }
 
     pub fn config(&self) -> &LstmConfig {
@@ -371,16 +400,38 @@ impl LstmModel {
             let r2 = r.f_square()?;
             let k2 = f64::from(self.config.half_score_at).powi(2);
             let s = r2.f_div(&r2.f_add_scalar(k2)?)?.f_mul(&has)?;
-            // Advance the state and forecast the next window.
-            let hx = states.h.f_index_select(0, &idx)?;
-            let cx = states.c.f_index_select(0, &idx)?;
-            let (h2, c2) = z.f_lstm_cell(
-                &[&hx, &cx],
-                &self.w_ih,
-                &self.w_hh,
-                Some(&self.b_ih),
-                Some(&self.b_hh),
-            )?;
+            // Advance the state (see `refresh_cell`) and forecast the next window.
+            // The large intermediates go to the states' scratch tensors (first n rows): no
+            // allocation of tens of MB per tick, which glibc would map and unmap each time.
+            let (n64, h64) = (n as i64, h as i64);
+            let sc = &states.scratch;
+            let hx = sc.hx.f_narrow(0, 0, n64)?;
+            let cx = sc.cx.f_narrow(0, 0, n64)?;
+            let _ = states.h.f_index_select_out(&hx, 0, &idx)?;
+            let _ = states.c.f_index_select_out(&cx, 0, &idx)?;
+            let xh = sc.xh.f_narrow(0, 0, n64)?;
+            let _ = Tensor::f_cat_out(&xh, &[&z, &hx, &sc.ones.f_narrow(0, 0, n64)?], 1)?;
+            let mut gates = sc
+                .gates
+                .f_narrow(0, 0, 4 * n64 * h64)?
+                .f_view([4, n64, h64])?;
+            for k in 0..4 {
+                let _ = xh.f_mm_out(&gates.f_get(k)?, &self.cell.f_get(k)?)?;
+            }
+            let _ = gates.f_sigmoid_()?;
+            let (i, fg, mut g, o) = (
+                gates.f_get(0)?,
+                gates.f_get(1)?,
+                gates.f_get(2)?,
+                gates.f_get(3)?,
+            );
+            let _ = g.f_mul_scalar_(2.0)?.f_sub_scalar_(1.0)?;
+            // c' = f·c + i·g, into cx; h' = o·tanh(c'), into hx.
+            let mut c2 = cx;
+            let _ = c2.f_mul_(&fg)?.f_addcmul_(&i, &g)?;
+            let mut h2 = hx;
+            let _ = c2.f_tanh_out(&h2)?;
+            let _ = h2.f_mul_(&o)?;
             let next = h2.f_linear(&self.head_w, Some(&self.head_b))?;
             let _ = states.h.f_index_copy_(0, &idx, &h2)?;
             let _ = states.c.f_index_copy_(0, &idx, &c2)?;
@@ -406,6 +457,9 @@ impl LstmModel {
     /// Fits the model to `sequences`, each a run of consecutive windows of one entity (`F` raw
     /// values per window, at least two windows): refits the normalisation, trains with Adam on
     /// chunks (see [`TrainParams`]) and sets the error scales from the fitted model's errors.
+    /// Starts from the current weights, so a trained model can be refitted on new samples;
+    /// states ticked before hold forecasts in the old normalisation and should be reset. After
+    /// an error the model may be half-fitted: keep using the previous one.
     pub fn train(
         &mut self,
         sequences: &[Vec<f32>],
@@ -519,6 +573,7 @@ impl LstmModel {
             .map(|&mse| mse.sqrt().max(floor) as f32)
             .collect();
         self.err_scale = Tensor::f_from_slice(&scale)?;
+        self.refresh_cell()?;
         Ok(TrainReport {
             loss_before,
             loss_after,
@@ -568,18 +623,27 @@ impl LstmModel {
             let mut per = vec![0f64; f];
             let mut count = 0f64;
             for (input, target) in data {
-                let err = self.forecast_seq(input, false)?.f_sub(target)?.f_square()?;
-                let n = (err.numel() / f) as f64;
-                let sums = err.f_view([-1, f as i64])?.f_sum_dim_intlist(
-                    &[0i64][..],
-                    false,
-                    Kind::Double,
-                )?;
-                let sums = Vec::<f64>::try_from(&sums)?;
-                for (p, s) in per.iter_mut().zip(sums) {
-                    *p += s;
+                // A bounded number of chunks at a time: the LSTM's activations for a whole
+                // reservoir would take memory in proportion to it.
+                let b = input.size()[0];
+                for start in (0..b).step_by(EVAL_BATCH) {
+                    let len = (b - start).min(EVAL_BATCH as i64);
+                    let err = self
+                        .forecast_seq(&input.f_narrow(0, start, len)?, false)?
+                        .f_sub(&target.f_narrow(0, start, len)?)?
+                        .f_square()?;
+                    let n = (err.numel() / f) as f64;
+                    let sums = err.f_view([-1, f as i64])?.f_sum_dim_intlist(
+                        &[0i64][..],
+                        false,
+                        Kind::Double,
+                    )?;
+                    let sums = Vec::<f64>::try_from(&sums)?;
+                    for (p, s) in per.iter_mut().zip(sums) {
+                        *p += s;
+                    }
+                    count += n;
                 }
-                count += n;
             }
             let per: Vec<f64> = per.iter().map(|s| s / count).collect();
             let all = per.iter().sum::<f64>() / f as f64;
@@ -702,11 +766,12 @@ impl LstmModel {
         model.mean = next(false)?;
         model.std = next(false)?;
         model.err_scale = next(false)?;
-        if model.std.f_le(0.0)?.f_any()?.int64_value(&[]) != 0
-            || model.err_scale.f_le(0.0)?.f_any()?.int64_value(&[]) != 0
+        if bool::try_from(&model.std.f_le(0.0)?.f_any()?)?
+            || bool::try_from(&model.err_scale.f_le(0.0)?.f_any()?)?
         {
             return Err(bad("std and err_scale must be positive".into()));
         }
+        model.refresh_cell()?;
         Ok(model)
     }
 }
@@ -731,6 +796,19 @@ pub struct LstmStates {
     ticks: u32,
     /// The slots of the current tick as libtorch indices (kept to reuse its allocation).
     idx: Vec<i64>,
+    scratch: Scratch,
+}
+
+/// Work tensors of a tick, sized for a tick of every slot; a tick uses the first rows.
+struct Scratch {
+    /// `[capacity, H]`: the gathered hidden and cell states, then the new ones.
+    hx: Tensor,
+    cx: Tensor,
+    /// `[capacity, 1]` of ones (the bias input) and `[capacity, F + H + 1]`: `[z, h, 1]`.
+    ones: Tensor,
+    xh: Tensor,
+    /// `4 · capacity · H`, viewed as `[4, n, H]`: the gates.
+    gates: Tensor,
 }
 
 impl fmt::Debug for LstmStates {
@@ -746,7 +824,8 @@ impl fmt::Debug for LstmStates {
 
 impl LstmStates {
     /// Room for `capacity` entities of `model`'s family, all slots free. Memory:
-    /// `capacity · (2H + F + 1) · 4` bytes of tensors plus 9 bytes a slot.
+    /// `capacity · (2H + F + 1) · 4` bytes of state, `capacity · (7H + F + 2) · 4` bytes of
+    /// scratch for the ticks, plus 9 bytes a slot (for H = 16, F = 7: 653 bytes an entity).
     pub fn new(model: &LstmModel, capacity: usize) -> Result<LstmStates, LstmError> {
         if capacity == 0 || capacity > u32::MAX as usize {
             return Err(LstmError::Config(format!(
@@ -768,6 +847,13 @@ impl LstmStates {
             seen: vec![0; capacity],
             ticks: 0,
             idx: Vec::new(),
+            scratch: Scratch {
+                hx: Tensor::f_zeros([n, h as i64], OPTS)?,
+                cx: Tensor::f_zeros([n, h as i64], OPTS)?,
+                ones: Tensor::f_ones([n, 1], OPTS)?,
+                xh: Tensor::f_zeros([n, (f + h + 1) as i64], OPTS)?,
+                gates: Tensor::f_zeros([4 * n * h as i64], OPTS)?,
+            },
         })
     }
 
