@@ -103,7 +103,11 @@ fn the_configs_statistics_weight_scales_the_score_and_a_bad_config_is_refused() 
     assert!(plain.status.success());
     let half = dir.path().join("half.toml");
     let target = "[[targets]]\ntype = \"blackhole\"\nname = \"file\"\n";
-    std::fs::write(&half, format!("{target}[score.weights]\nstatistics = 0.5\n")).unwrap();
+    std::fs::write(
+        &half,
+        format!("{target}[score.weights]\nstatistics = 0.5\n"),
+    )
+    .unwrap();
     let halved = run(Some(&half));
     assert!(
         halved.status.success(),

@@ -208,3 +208,78 @@ fn a_restart_keeps_the_trained_forest_with_its_version_and_checksum() {
     let (status, _, body) = engine.post("/api/v1/models/retrain", "application/json", None, b"");
     assert_eq!(status, 200, "{body}");
 }
+
+/// The LSTM joins once trained, is saved, and a restarted engine's shards load and use it.
+#[cfg(feature = "lstm")]
+#[test]
+fn a_restart_keeps_the_trained_lstm_and_the_shards_score_with_it() {
+    let engine = TestEngine::start(&config());
+    let mut lines = Vec::new();
+    // Three hosts, 40 windows each (6 minutes 40 s), a few events a window.
+    for w in 0..40u32 {
+        for host in 0..3u32 {
+            for i in 0..(3 + (w + host) % 3) {
+                let t = w * 10 + i;
+                lines.push(at(
+                    t / 60,
+                    t % 60,
+                    &format!("lstm-{host}"),
+                    "sshd[1]: Accepted publickey for deploy from 10.0.0.5 port 5000 ssh2",
+                ));
+            }
+        }
+    }
+    // Minute 7 and after: 3 further windows keep time moving so the last ones close.
+    for s in [0u32, 15, 30] {
+        lines.push(at(
+            7,
+            s,
+            "lstm-0",
+            "sshd[1]: Accepted publickey for deploy from 10.0.0.5 port 5000 ssh2",
+        ));
+    }
+    send(&engine, &lines);
+    wait_until(
+        Duration::from_secs(30),
+        "windows of the three hosts",
+        || {
+            let p = engine.pipeline();
+            p["scoring"]["windows"].as_u64().unwrap_or(0) >= 100
+        },
+    );
+    let (status, _, body) = engine.post("/api/v1/models/retrain", "application/json", None, b"");
+    assert_eq!(status, 200, "{body}");
+    let trained: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(trained["lstm"]["version"], 1, "{trained}");
+    assert!(
+        trained["lstm"]["loss_after"].as_f64() < trained["lstm"]["loss_before"].as_f64(),
+        "{trained}"
+    );
+    wait_until(Duration::from_secs(30), "the shard takes the LSTM", || {
+        let v: serde_json::Value = serde_json::from_str(&engine.get("/api/v1/models").1).unwrap();
+        v["shards"][0]["lstm_version"] == 1
+    });
+    let before: serde_json::Value = serde_json::from_str(&engine.get("/api/v1/models").1).unwrap();
+    let lstm = before["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "lstm")
+        .unwrap()
+        .clone();
+
+    let dir = engine.stop();
+    let engine = TestEngine::start_in(dir, &config());
+    let after: serde_json::Value = serde_json::from_str(&engine.get("/api/v1/models").1).unwrap();
+    let again = after["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "lstm")
+        .unwrap();
+    for key in ["version", "checksum", "trained_on", "file"] {
+        assert_eq!(again[key], lstm[key], "{key}: {after}");
+    }
+    // Loaded at start: the shard scores with version 1 before any training.
+    assert_eq!(after["shards"][0]["lstm_version"], 1, "{after}");
+}

@@ -748,7 +748,7 @@ fn render_scoring(w: &mut String, s: &ScoringMetrics) {
         return;
     }
     type Pick = fn(&ScorerMetrics) -> u64;
-    let series: [(&str, &str, &str, Pick); 7] = [
+    let series: [(&str, &str, &str, Pick); 9] = [
         (
             "tocsin_scorer_entities",
             "gauge",
@@ -790,6 +790,18 @@ fn render_scoring(w: &mut String, s: &ScoringMetrics) {
             "counter",
             "Anomalies not reported again while the same problem lasts.",
             |m| m.suppressed.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_lstm_skipped_total",
+            "counter",
+            "Windows the LSTM did not score (no free state slot, or libtorch failed).",
+            |m| m.lstm_skipped.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_lstm_version",
+            "gauge",
+            "Version of the LSTM a shard scores with (0: none yet).",
+            |m| m.lstm_version.load(Relaxed),
         ),
     ];
     for (name, kind, help, pick) in series {

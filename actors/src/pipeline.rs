@@ -179,6 +179,26 @@ fn load_rules(config: &Config) -> Result<RuleSet, PipelineError> {
     })
 }
 
+/// Gives a shard its own copy of the saved LSTM, when there is one; one that cannot be loaded
+/// is logged and the shard starts without it.
+#[cfg(feature = "lstm")]
+fn load_lstm(models: &Models, scorer: &mut Scorer) {
+    let (Some(info), Some(dir)) = (models.lstm(), models.dir()) else {
+        return;
+    };
+    let path = dir.join(&info.file);
+    match tocsin_engine::score::lstm::LstmModel::load(&path) {
+        Ok(model) => {
+            if let Err(e) = scorer.set_lstm(model, info.version) {
+                tracing::error!(error = %e, "LSTM not taken; scoring starts without it");
+            }
+        }
+        Err(e) => {
+            tracing::error!(file = %path.display(), error = %e, "LSTM not loaded; scoring starts without it")
+        }
+    }
+}
+
 /// Starts the scorer shards (sending to `routers`) and the trainer; returns the shards' links.
 fn start_scoring(
     config: &Config,
@@ -217,6 +237,7 @@ fn start_scoring(
     }
     let drained = Completion::new(n);
     let mut links = Vec::with_capacity(n);
+    let mut shard_addrs = Vec::with_capacity(n);
     for i in 0..n {
         let (tx, rx) = link::<EventBatch>(config.engine.mailbox.scorer);
         let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
@@ -226,12 +247,16 @@ fn start_scoring(
         if let Ok(mut slot) = metrics.scoring.write() {
             slot.shards.push(sm.clone());
         }
-        let scorer = Scorer::new(settings.clone(), models.clone());
+        #[allow(unused_mut)]
+        let mut scorer = Scorer::new(settings.clone(), models.clone());
+        #[cfg(feature = "lstm")]
+        load_lstm(&models, &mut scorer);
         let (routers, store, done) = (routers.clone(), anomalies.clone(), drained.clone());
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-            ScorerShard::new(scorer, rx, routers, stage, sm, store, done)
+            ScorerShard::new(scorer, rx, routers, stage, sm, store, done).published()
         });
+        shard_addrs.push(addr.clone());
         addrs.push(Box::new(addr));
         arbiters.push(arbiter);
         links.push(tx);
@@ -242,7 +267,7 @@ fn start_scoring(
     let trainer_arbiter = Arbiter::new();
     let (m, st, min) = (models.clone(), status.clone(), sc.trainer.min_samples);
     let trainer = Trainer::start_in_arbiter(&trainer_arbiter.handle(), move |_| {
-        Trainer::new(m, min, every, st)
+        Trainer::new(m, min, every, st).with_shards(shard_addrs)
     });
     arbiters.push(trainer_arbiter);
     Ok((

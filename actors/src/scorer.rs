@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tocsin_engine::schema::{Event, Symbol, CLASS_DETECTION_FINDING};
 use tocsin_engine::score::anomaly::{Anomaly, AnomalyKind, EventScore};
-use tocsin_engine::score::scorer::{Scorer, ScorerCounters};
+use tocsin_engine::score::scorer::Scorer;
 use tokio::sync::mpsc::Sender;
 
 /// The scorer shard an entity belongs to, of `n`.
@@ -42,6 +42,10 @@ pub struct ScorerMetrics {
     pub windows: AtomicU64,
     pub anomalies: AtomicU64,
     pub suppressed: AtomicU64,
+    /// Windows the LSTM did not score (no free slot, or libtorch failed).
+    pub lstm_skipped: AtomicU64,
+    /// Version of the LSTM the shard scores with (0: none).
+    pub lstm_version: AtomicU64,
     /// Anomalies by kind, in [`AnomalyKind::ALL`] order.
     pub by_kind: [AtomicU64; 6],
 }
@@ -58,11 +62,17 @@ impl ScorerMetrics {
             windows: AtomicU64::new(0),
             anomalies: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
+            lstm_skipped: AtomicU64::new(0),
+            lstm_version: AtomicU64::new(0),
             by_kind: Default::default(),
         })
     }
 
-    fn publish(&self, c: ScorerCounters) {
+    fn publish(&self, scorer: &Scorer) {
+        let c = scorer.counters();
+        self.lstm_skipped.store(c.lstm_skipped, Relaxed);
+        self.lstm_version
+            .store(scorer.lstm_version().unwrap_or(0), Relaxed);
         self.entities.store(c.entities, Relaxed);
         self.evicted.store(c.evicted, Relaxed);
         self.expired.store(c.expired, Relaxed);
@@ -171,6 +181,33 @@ pub fn finding_event(a: &Anomaly) -> Event {
     }
 }
 
+/// A new LSTM for a shard, swapped in between batches.
+#[cfg(feature = "lstm")]
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct SwapLstm {
+    pub model: tocsin_engine::score::lstm::LstmModel,
+    pub version: u64,
+}
+
+#[cfg(feature = "lstm")]
+impl actix::Handler<SwapLstm> for ScorerShard {
+    type Result = ();
+
+    fn handle(&mut self, msg: SwapLstm, _: &mut Context<Self>) {
+        tocsin_engine::score::lstm::use_one_thread();
+        match self.scorer.set_lstm(msg.model, msg.version) {
+            Ok(()) => {
+                self.scoring.publish(&self.scorer);
+                tracing::info!(actor = %self.metrics.name, version = msg.version, "LSTM in use")
+            }
+            Err(e) => {
+                tracing::error!(actor = %self.metrics.name, error = %e, "LSTM not taken; the shard keeps scoring without it")
+            }
+        }
+    }
+}
+
 /// One scorer shard.
 #[derive(Debug)]
 pub struct ScorerShard {
@@ -212,6 +249,12 @@ impl ScorerShard {
             idle_clock: i64::MIN,
             found: Vec::new(),
         }
+    }
+
+    /// Publishes the shard's counters (and the LSTM version it starts with).
+    pub fn published(self) -> ScorerShard {
+        self.scoring.publish(&self.scorer);
+        self
     }
 
     /// Keeps and sends the anomalies found.
@@ -262,7 +305,7 @@ impl ScorerShard {
         let mut found = std::mem::take(&mut self.found);
         self.scorer.tick(now, &mut found);
         self.found = found;
-        self.scoring.publish(self.scorer.counters());
+        self.scoring.publish(&self.scorer);
         self.emit(ctx, 0);
     }
 }
@@ -299,7 +342,7 @@ impl StreamHandler<EventBatch> for ScorerShard {
         });
         self.found = found;
         self.metrics.batches.fetch_add(1, Relaxed);
-        self.scoring.publish(self.scorer.counters());
+        self.scoring.publish(&self.scorer);
         let flow = batch.flow;
         // Events are passed on even when scoring them failed: scoring never costs an event.
         self.send(ctx, batch);
@@ -316,7 +359,7 @@ impl StreamHandler<EventBatch> for ScorerShard {
         let mut found = std::mem::take(&mut self.found);
         self.scorer.flush(&mut found);
         self.found = found;
-        self.scoring.publish(self.scorer.counters());
+        self.scoring.publish(&self.scorer);
         self.emit(ctx, 0);
         self.finished = true;
         self.outputs = None;

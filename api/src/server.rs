@@ -283,8 +283,23 @@ async fn list_models(state: web::Data<AppState>) -> HttpResponse {
         .map(|(class, kept, seen)| json!({ "class": class, "kept": kept, "seen": seen }))
         .collect();
     let st = &scoring.trainer_status;
+    let shards: Vec<serde_json::Value> = state
+        .metrics
+        .scoring
+        .read()
+        .map(|s| {
+            s.shards
+                .iter()
+                .map(|m| {
+                    let v = m.lstm_version.load(Ordering::Relaxed);
+                    json!({ "shard": m.name, "lstm_version": (v > 0).then_some(v) })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     HttpResponse::Ok().json(json!({
         "models": scoring.models.list(),
+        "shards": shards,
         "samples": samples,
         "trainer": {
             "runs": st.runs.load(Ordering::Relaxed),
@@ -301,8 +316,9 @@ async fn retrain(state: web::Data<AppState>) -> HttpResponse {
         return scoring_off();
     };
     match scoring.trainer.send(Retrain).await {
-        Ok(Ok(reports)) => {
-            let trained: Vec<serde_json::Value> = reports
+        Ok(Ok(trained)) => {
+            let forests: Vec<serde_json::Value> = trained
+                .forests
                 .iter()
                 .map(|r| {
                     json!({
@@ -313,7 +329,7 @@ async fn retrain(state: web::Data<AppState>) -> HttpResponse {
                     })
                 })
                 .collect();
-            HttpResponse::Ok().json(json!({ "trained": trained }))
+            HttpResponse::Ok().json(json!({ "trained": forests, "lstm": trained.lstm }))
         }
         Ok(Err(e)) => error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(e) => error(

@@ -8,9 +8,12 @@
 //! - [`window`]: per-entity windows on event time with the signals the detectors score.
 //! - [`rules`]: the threshold rules of `config/detectors.toml`.
 //! - [`forest`]: isolation forest over window feature vectors.
+//! - `lstm` (cargo feature `lstm`, on by default): LSTM forecaster of a signal family, on libtorch.
 
 pub mod anomaly;
 pub mod forest;
+#[cfg(feature = "lstm")]
+pub mod lstm;
 pub mod models;
 pub mod rules;
 pub mod scorer;

@@ -73,7 +73,32 @@ struct ForestFile {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Registry {
     forests: Vec<RegistryEntry>,
+    /// The LSTM forecaster of the window family, once one is trained.
+    #[serde(default)]
+    lstm: Option<LstmInfo>,
 }
+
+/// The LSTM forecaster in use: its file (a tch safetensors file, see `score::lstm`) and how it
+/// was trained. The model itself is loaded by each shard (it is `Send`, not `Sync`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LstmInfo {
+    pub version: u64,
+    /// The file's name in the models folder.
+    pub file: String,
+    /// FNV-1a of the file, hex.
+    pub checksum: String,
+    /// Windows it was trained on, in how many sequences.
+    pub trained_on: u64,
+    pub sequences: u64,
+    pub trained_at_ms: i64,
+    /// Mean squared forecast error before and after training.
+    pub loss_before: f64,
+    pub loss_after: f64,
+}
+
+/// Entities whose recent windows are kept for the LSTM, and windows kept per entity.
+pub const SEQUENCE_ENTITIES: usize = 512;
+pub const SEQUENCE_WINDOWS: usize = 128;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RegistryEntry {
@@ -158,6 +183,9 @@ pub struct Models {
     pub counters: ModelCounters,
     /// Why model files named by the registry were not loaded (for the caller to log).
     pub load_errors: Vec<String>,
+    /// Recent windows of up to [`SEQUENCE_ENTITIES`] entities, for the LSTM.
+    sequences: DashMap<Symbol, std::collections::VecDeque<[f32; FEATURES]>>,
+    lstm: Mutex<Option<LstmInfo>>,
 }
 
 impl Models {
@@ -175,6 +203,8 @@ impl Models {
             training: Mutex::new(()),
             counters: ModelCounters::default(),
             load_errors: Vec::new(),
+            sequences: DashMap::new(),
+            lstm: Mutex::new(None),
         }
     }
 
@@ -227,7 +257,94 @@ impl Models {
             }
         }
         models.forests.store(Arc::new(loaded));
+        if let Some(info) = registry.lstm {
+            let path = dir.join(&info.file);
+            match std::fs::read(&path) {
+                Ok(bytes) if format!("{:016x}", fnv(&bytes)) == info.checksum => {
+                    *models.lstm.lock().unwrap_or_else(|p| p.into_inner()) = Some(info);
+                }
+                Ok(_) => {
+                    models
+                        .counters
+                        .load_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    models.load_errors.push(format!(
+                        "{}: does not match the checksum the registry holds; the LSTM starts cold",
+                        path.display()
+                    ));
+                }
+                Err(e) => {
+                    models
+                        .counters
+                        .load_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    models
+                        .load_errors
+                        .push(format!("{}: {e}; the LSTM starts cold", path.display()));
+                }
+            }
+        }
         Ok(models)
+    }
+
+    /// The models folder (`None` in memory).
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Keeps `x` as `entity`'s latest window for the LSTM's training sequences (the first
+    /// [`SEQUENCE_ENTITIES`] entities seen, their last [`SEQUENCE_WINDOWS`] windows).
+    pub fn sample_window(&self, entity: Symbol, x: &[f64; FEATURES]) {
+        if !x.iter().all(|v| v.is_finite()) {
+            return;
+        }
+        if !self.sequences.contains_key(&entity) && self.sequences.len() >= SEQUENCE_ENTITIES {
+            return;
+        }
+        let mut seq = self.sequences.entry(entity).or_default();
+        if seq.len() >= SEQUENCE_WINDOWS {
+            seq.pop_front();
+        }
+        seq.push_back(x.map(|v| v as f32));
+    }
+
+    /// The kept sequences with at least `min_len` windows, `FEATURES` values a window, in entity
+    /// name order (so training on the same samples is the same training).
+    pub fn sequences(&self, min_len: usize) -> Vec<Vec<f32>> {
+        let mut v: Vec<(String, Vec<f32>)> = self
+            .sequences
+            .iter()
+            .filter(|s| s.len() >= min_len.max(2))
+            .map(|s| {
+                (
+                    s.key().as_str().to_owned(),
+                    s.iter().flatten().copied().collect(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The LSTM in use, if one has been trained.
+    pub fn lstm(&self) -> Option<LstmInfo> {
+        self.lstm.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records a newly saved LSTM file (already in the models folder) as the one in use.
+    pub fn publish_lstm(&self, mut info: LstmInfo) -> Result<(), ModelError> {
+        if let Some(dir) = &self.dir {
+            let path = dir.join(&info.file);
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            info.checksum = format!("{:016x}", fnv(&bytes));
+        }
+        *self.lstm.lock().unwrap_or_else(|p| p.into_inner()) = Some(info);
+        self.save_registry()
+    }
+
+    /// The next LSTM version.
+    pub fn next_lstm_version(&self) -> u64 {
+        self.lstm().map_or(1, |l| l.version + 1)
     }
 
     /// The current forest of `class`.
@@ -369,6 +486,21 @@ impl Models {
             })
             .collect();
         v.sort_by(|a, b| a.class.cmp(&b.class));
+        if let Some(l) = self.lstm() {
+            v.push(ModelInfo {
+                kind: "lstm",
+                class: "window".into(),
+                version: l.version,
+                trained_on: l.trained_on,
+                trained_at_ms: l.trained_at_ms,
+                checksum: l.checksum.clone(),
+                trees: 0,
+                file: self
+                    .dir
+                    .as_ref()
+                    .map(|d| d.join(&l.file).display().to_string()),
+            });
+        }
         v
     }
 
@@ -390,11 +522,14 @@ impl Models {
             })
             .collect();
         forests.sort_by(|a, b| a.class.cmp(&b.class));
-        let json =
-            serde_json::to_vec_pretty(&Registry { forests }).map_err(|e| ModelError::Corrupt {
-                path: dir.join("registry.json").display().to_string(),
-                why: e.to_string(),
-            })?;
+        let json = serde_json::to_vec_pretty(&Registry {
+            forests,
+            lstm: self.lstm(),
+        })
+        .map_err(|e| ModelError::Corrupt {
+            path: dir.join("registry.json").display().to_string(),
+            why: e.to_string(),
+        })?;
         write_atomic(&dir.join("registry.json"), &json)
     }
 }

@@ -74,6 +74,8 @@ pub struct ScorerCounters {
     pub anomalies: u64,
     /// Anomalies not emitted because the same one was reported within the refractory period.
     pub suppressed: u64,
+    /// Windows the LSTM did not score: no free state slot, or libtorch failed.
+    pub lstm_skipped: u64,
 }
 
 /// Signals scored by count detectors, in [`EntityState::counts`] order.
@@ -110,6 +112,8 @@ struct EntityState {
     windows_scored: u64,
     /// Windows left in each kind's refractory period.
     quiet: [u32; 6],
+    /// The entity's slot in the shard's LSTM states, once it has one.
+    lstm_slot: Option<u32>,
 }
 
 impl EntityState {
@@ -134,6 +138,7 @@ impl EntityState {
             last_seen_ms: i64::MIN,
             windows_scored: 0,
             quiet: [0; 6],
+            lstm_slot: None,
         }
     }
 }
@@ -153,6 +158,18 @@ pub struct Scorer {
     /// detectors that score many entities at once).
     pending: Vec<(Symbol, Signals)>,
     counters: ScorerCounters,
+    /// The shard's LSTM forecaster and its entities' states, once a model is trained.
+    #[cfg(feature = "lstm")]
+    lstm: Option<LstmSide>,
+}
+
+/// A shard's LSTM: the model of the window family and a state slot per entity.
+#[cfg(feature = "lstm")]
+#[derive(Debug)]
+struct LstmSide {
+    model: super::lstm::LstmModel,
+    states: super::lstm::LstmStates,
+    version: u64,
 }
 
 impl Scorer {
@@ -166,6 +183,41 @@ impl Scorer {
             closed: Vec::new(),
             pending: Vec::new(),
             counters: ScorerCounters::default(),
+            #[cfg(feature = "lstm")]
+            lstm: None,
+        }
+    }
+
+    /// Puts `model` in use for this shard's windows from the next tick (between batches: the
+    /// shard's own thread calls this). Every entity starts its LSTM state afresh (the new
+    /// model normalises differently). States for `max_entities` entities are taken now.
+    #[cfg(feature = "lstm")]
+    pub fn set_lstm(
+        &mut self,
+        model: super::lstm::LstmModel,
+        version: u64,
+    ) -> Result<(), super::lstm::LstmError> {
+        let states = super::lstm::LstmStates::new(&model, self.settings.max_entities.max(1))?;
+        for s in self.entities.values_mut() {
+            s.lstm_slot = None;
+        }
+        self.lstm = Some(LstmSide {
+            model,
+            states,
+            version,
+        });
+        Ok(())
+    }
+
+    /// The version of the LSTM in use.
+    pub fn lstm_version(&self) -> Option<u64> {
+        #[cfg(feature = "lstm")]
+        {
+            self.lstm.as_ref().map(|l| l.version)
+        }
+        #[cfg(not(feature = "lstm"))]
+        {
+            None
         }
     }
 
@@ -276,18 +328,30 @@ impl Scorer {
         if now != i64::MAX / 4 {
             let expiry = self.settings.idle_expiry_ms;
             let before = self.entities.len();
+            let mut freed = Vec::new();
             self.entities.retain(|_, s| {
-                s.windows.open_windows() > 0 || s.last_seen_ms.saturating_add(expiry) >= now
+                let keep =
+                    s.windows.open_windows() > 0 || s.last_seen_ms.saturating_add(expiry) >= now;
+                if !keep {
+                    freed.extend(s.lstm_slot);
+                }
+                keep
             });
             self.counters.expired += (before - self.entities.len()) as u64;
+            self.free_slots(&freed);
         }
     }
 
     /// Scores the windows closed since the last tick, in the order they closed.
     fn score_pending(&mut self, out: &mut Vec<Anomaly>) {
         let mut pending = std::mem::take(&mut self.pending);
-        for (entity, w) in &pending {
-            self.score_window(*entity, w, out);
+        #[cfg(feature = "lstm")]
+        let lstm = self.lstm_scores(&pending);
+        #[cfg(not(feature = "lstm"))]
+        let lstm: Vec<f32> = Vec::new();
+        for (i, (entity, w)) in pending.iter().enumerate() {
+            let l = lstm.get(i).copied().unwrap_or(0.0);
+            self.score_window(*entity, w, l, out);
         }
         pending.clear();
         self.pending = pending;
@@ -301,19 +365,96 @@ impl Scorer {
         let cut = *cut;
         let mut left = k;
         let before = self.entities.len();
+        let mut freed = Vec::new();
         self.entities.retain(|_, s| {
             if left > 0 && s.last_seen_ms <= cut {
                 left -= 1;
+                freed.extend(s.lstm_slot);
                 false
             } else {
                 true
             }
         });
         self.counters.evicted += (before - self.entities.len()) as u64;
+        self.free_slots(&freed);
+    }
+
+    /// Returns forgotten entities' LSTM slots.
+    fn free_slots(&mut self, slots: &[u32]) {
+        #[cfg(feature = "lstm")]
+        if let Some(side) = &mut self.lstm {
+            for s in slots {
+                let _ = side.states.free(*s);
+            }
+        }
+        #[cfg(not(feature = "lstm"))]
+        let _ = slots;
+    }
+
+    /// The LSTM's score of each pending window (empty without a model): one batched step per
+    /// round, each entity at most once a round (an entity with two windows closing at one
+    /// tick takes two rounds, in order).
+    #[cfg(feature = "lstm")]
+    fn lstm_scores(&mut self, pending: &[(Symbol, Signals)]) -> Vec<f32> {
+        let Some(side) = self.lstm.as_mut() else {
+            return Vec::new();
+        };
+        let mut scores = vec![0f32; pending.len()];
+        let mut done = vec![false; pending.len()];
+        let (mut slots, mut inputs, mut which) = (Vec::new(), Vec::new(), Vec::new());
+        let mut taken = std::collections::HashSet::<u32, rustc_hash::FxBuildHasher>::default();
+        loop {
+            slots.clear();
+            inputs.clear();
+            which.clear();
+            taken.clear();
+            for (i, (entity, w)) in pending.iter().enumerate() {
+                if done[i] {
+                    continue;
+                }
+                let Some(state) = self.entities.get_mut(entity) else {
+                    done[i] = true;
+                    continue;
+                };
+                let slot = match state.lstm_slot {
+                    Some(slot) => slot,
+                    None => match side.states.allocate() {
+                        Ok(slot) => {
+                            state.lstm_slot = Some(slot);
+                            slot
+                        }
+                        Err(_) => {
+                            self.counters.lstm_skipped += 1;
+                            done[i] = true;
+                            continue;
+                        }
+                    },
+                };
+                if !taken.insert(slot) {
+                    continue;
+                }
+                done[i] = true;
+                slots.push(slot);
+                inputs.extend(features(w, &state.metric_slots).map(|v| v as f32));
+                which.push(i);
+            }
+            if slots.is_empty() {
+                return scores;
+            }
+            let mut got = vec![0f32; slots.len()];
+            match side.model.tick(&mut side.states, &slots, &inputs, &mut got) {
+                Ok(()) => {
+                    for (k, i) in which.iter().enumerate() {
+                        scores[*i] = got[k];
+                    }
+                }
+                Err(_) => self.counters.lstm_skipped += slots.len() as u64,
+            }
+        }
     }
 
     /// Scores one closed window of `entity`.
-    fn score_window(&mut self, entity: Symbol, w: &Signals, out: &mut Vec<Anomaly>) {
+    fn score_window(&mut self, entity: Symbol, w: &Signals, lstm: f32, out: &mut Vec<Anomaly>) {
         let settings = &self.settings;
         let Some(state) = self.entities.get_mut(&entity) else {
             return;
@@ -413,6 +554,17 @@ impl Scorer {
             parts.0[DetectorParts::FOREST] = squash(s - 0.5, 0.12, 0.04) as f32;
         }
         self.models.sample(state.class, &features);
+        self.models.sample_window(entity, &features);
+        // The LSTM's forecast error for this window (scored in the tick's batch).
+        parts.0[DetectorParts::LSTM] = lstm;
+        if lstm >= 0.5 {
+            top.push(TopSignal {
+                name: "lstm_forecast_error".into(),
+                value: f64::from(lstm),
+                expected: None,
+                score: f64::from(lstm),
+            });
+        }
 
         // New or rare event codes seen in the window.
         let (rare, code) = std::mem::take(&mut state.rare);
@@ -474,7 +626,11 @@ impl Scorer {
 fn kind_of(parts: &DetectorParts, top: Option<&TopSignal>) -> AnomalyKind {
     let p = &parts.0;
     let stats = p[DetectorParts::STATISTICS];
-    if stats < p[DetectorParts::FOREST].max(p[DetectorParts::RARE_CODES]) {
+    if stats
+        < p[DetectorParts::FOREST]
+            .max(p[DetectorParts::RARE_CODES])
+            .max(p[DetectorParts::LSTM])
+    {
         return AnomalyKind::NewBehaviour;
     }
     let Some(top) = top else {
