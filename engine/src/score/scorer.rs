@@ -955,4 +955,63 @@ mod tests {
             fw3.current
         );
     }
+
+    #[cfg(feature = "lstm")]
+    #[test]
+    fn a_trained_lstm_scores_every_entitys_window_in_the_tick() {
+        use crate::score::lstm::{LstmConfig, LstmModel, TrainParams};
+        let models = Arc::new(Models::in_memory(100));
+        let mut s = Scorer::new(
+            ScorerSettings {
+                rules: shipped_rules(),
+                ..ScorerSettings::default()
+            },
+            models.clone(),
+        );
+        let window = |s: &mut Scorer, w: i64, entity: &str, n: i64, out: &mut Vec<Anomaly>| {
+            let mut b: Vec<Event> = (0..n).map(|i| event(entity, w * 10_000 + i * 10)).collect();
+            s.score_batch(&mut b, out);
+        };
+        let mut out = Vec::new();
+        // Three hosts whose counts cycle 10, 12, 14 a window.
+        for w in 0..60 {
+            for d in 0..3 {
+                window(&mut s, w, &format!("ls-{d}"), 10 + 2 * (w % 3), &mut out);
+            }
+        }
+        let sequences = models.sequences(16);
+        assert_eq!(sequences.len(), 3);
+        let mut model = LstmModel::new(LstmConfig::new("window", FEATURES)).unwrap();
+        let params = TrainParams {
+            epochs: 40,
+            ..TrainParams::default()
+        };
+        model.train(&sequences, &params).unwrap();
+        s.set_lstm(model, 1).unwrap();
+        assert_eq!(s.lstm_version(), Some(1));
+        for w in 60..70 {
+            for d in 0..3 {
+                window(&mut s, w, &format!("ls-{d}"), 10 + 2 * (w % 3), &mut out);
+            }
+        }
+        let part = |s: &Scorer, e: &str| {
+            s.entities[&Symbol::intern(e)].current.parts.0[DetectorParts::LSTM]
+        };
+        for d in 0..3 {
+            assert!(
+                part(&s, &format!("ls-{d}")) < 0.5,
+                "ls-{d}: {}",
+                part(&s, &format!("ls-{d}"))
+            );
+        }
+        // ls-1 jumps to 300 events; the others keep their cycle.
+        for d in 0..3 {
+            let n = if d == 1 { 300 } else { 10 + 2 * (70 % 3) };
+            window(&mut s, 70, &format!("ls-{d}"), n, &mut out);
+        }
+        s.flush(&mut out);
+        assert!(part(&s, "ls-1") > 0.5, "{}", part(&s, "ls-1"));
+        assert!(part(&s, "ls-0") < 0.5 && part(&s, "ls-2") < 0.5);
+        assert_eq!(s.counters().lstm_skipped, 0);
+    }
 }
