@@ -1006,7 +1006,7 @@ mod tests {
         }
         // ls-1 jumps to 300 events; the others keep their cycle.
         for d in 0..3 {
-            let n = if d == 1 { 300 } else { 10 + 2 * (70 % 3) };
+            let n = if d == 1 { 300 } else { 12 }; // window 70: 10 + 2 * (70 % 3)
             window(&mut s, 70, &format!("ls-{d}"), n, &mut out);
         }
         s.flush(&mut out);
