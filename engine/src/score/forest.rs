@@ -211,34 +211,44 @@ impl IsolationForest {
             return 0.0;
         }
         let mut v = [0f32; 16];
-        let xs: &[f32] = if x.len() <= v.len() {
-            for (a, b) in v.iter_mut().zip(x) {
-                *a = *b as f32;
-            }
-            &v[..x.len()]
-        } else {
+        if x.len() > v.len() {
             return self.score_wide(x);
-        };
+        }
+        for (a, b) in v.iter_mut().zip(x) {
+            *a = *b as f32;
+        }
         // Trees are walked LANES at a time in step, so their loads (each depending on the last
-        // within a tree) overlap instead of waiting one after another.
+        // within a tree) overlap instead of waiting one after another. Features index a fixed
+        // array of 16 (`& 15`: `check` keeps them under `dims`, at most 16 here), so a step
+        // has no bounds test on the point.
         const LANES: usize = 8;
         let per = (1usize << self.height) - 1;
         let mut total = 0.0f32;
         let mut t = 0;
-        while t < self.trees {
-            let lanes = LANES.min(self.trees - t);
+        while t + LANES <= self.trees {
+            let trees: [&[Split]; LANES] =
+                std::array::from_fn(|lane| &self.splits[(t + lane) * per..(t + lane + 1) * per]);
             let mut at = [0usize; LANES];
             for _ in 0..self.height {
-                for (lane, i) in at.iter_mut().enumerate().take(lanes) {
-                    let s = self.splits[(t + lane) * per + *i];
-                    let right = xs.get(s.feature as usize).is_some_and(|v| *v >= s.value);
-                    *i = 2 * *i + 1 + usize::from(right);
+                for lane in 0..LANES {
+                    let s = trees[lane][at[lane]];
+                    let right = v[(s.feature & 15) as usize] >= s.value;
+                    at[lane] = 2 * at[lane] + 1 + usize::from(right);
                 }
             }
-            for (lane, i) in at.iter().enumerate().take(lanes) {
+            for (lane, i) in at.iter().enumerate() {
                 total += self.leaves[(t + lane) * (per + 1) + *i - per];
             }
-            t += lanes;
+            t += LANES;
+        }
+        for tree in t..self.trees {
+            let splits = &self.splits[tree * per..(tree + 1) * per];
+            let mut i = 0usize;
+            for _ in 0..self.height {
+                let s = splits[i];
+                i = 2 * i + 1 + usize::from(v[(s.feature & 15) as usize] >= s.value);
+            }
+            total += self.leaves[tree * (per + 1) + i - per];
         }
         let mean = f64::from(total) / self.trees as f64;
         (2f64).powf(-mean / self.norm)
