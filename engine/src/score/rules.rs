@@ -1,5 +1,5 @@
 //! Threshold rules (`config/detectors.toml`): named conditions on a window's signals that an
-//! operator can read and change, such as "CPU over 90 % for 3 windows" or "10 failed logins
+//! operator can read and change, such as "CPU over 90 % for 3 windows" or "5 failed logins
 //! from one source in a window". A rule fires (score 1) when its condition has held for
 //! `for_windows` consecutive windows of the entity, or, with `over_windows`, when the signal
 //! summed over the last windows crosses the threshold (an error rate over a sliding window).
@@ -374,6 +374,15 @@ mod tests {
             burst_fires.contains(&(0, "failed-auth-burst".to_string())),
             "{burst_fires:?}"
         );
+        // The line is 5 from one address: 4 do not fire, 5 do.
+        let four = windows(1, 4, |_, _| login([203, 0, 113, 8]));
+        assert!(fired(&rules, &four)
+            .iter()
+            .all(|(_, n)| n != "failed-auth-burst"));
+        let five = windows(1, 5, |_, _| login([203, 0, 113, 8]));
+        assert!(fired(&rules, &five)
+            .iter()
+            .any(|(_, n)| n == "failed-auth-burst"));
         // The same 30 failures from 30 addresses: no single source bursts.
         let spread = windows(1, 30, |_, j| login([10, 0, 0, j as u8]));
         assert!(fired(&rules, &spread)
