@@ -57,7 +57,7 @@ pub struct Signals {
     /// Window start, event-time ms.
     pub start_ms: i64,
     pub events: u32,
-    /// Events whose status is Failure.
+    /// Events whose status is Failure, but for those the device blocked (denies).
     pub failures: u32,
     /// Events the device blocked, denied or dropped.
     pub denies: u32,
@@ -110,7 +110,12 @@ impl Signals {
 
     fn add(&mut self, e: &Event) {
         self.events += 1;
-        if e.status == Status::Failure {
+        // A connection the device blocked is a deny, not an error: a firewall that drops a
+        // fifth of its traffic every day is not failing.
+        let denied = e
+            .disposition
+            .is_some_and(|d| matches!(d.as_str(), "Blocked" | "Denied" | "Dropped" | "Rejected"));
+        if e.status == Status::Failure && !denied {
             self.failures += 1;
             if e.class_uid == CLASS_AUTHENTICATION {
                 self.auth_failures += 1;
@@ -123,9 +128,7 @@ impl Signals {
                 }
             }
         }
-        if e.disposition
-            .is_some_and(|d| matches!(d.as_str(), "Blocked" | "Denied" | "Dropped" | "Rejected"))
-        {
+        if denied {
             self.denies += 1;
         }
         if let Some(ip) = e.src.ip {
@@ -288,6 +291,22 @@ mod tests {
         let cpu = s.metric("cpu_pct").unwrap();
         assert_eq!((cpu.count, cpu.max, cpu.mean()), (2, 95.0, 67.5));
         assert_eq!(w.open_windows(), 1);
+    }
+
+    #[test]
+    fn a_blocked_connection_is_a_deny_not_a_failure() {
+        let mut w = EntityWindows::new(spec());
+        let mut closed = Vec::new();
+        let mut blocked = event(1_000);
+        blocked.status = Status::Failure;
+        blocked.disposition = Some(Symbol::intern("Blocked"));
+        let mut failed = event(2_000);
+        failed.status = Status::Failure;
+        w.add(&blocked, &mut closed);
+        w.add(&failed, &mut closed);
+        w.close_until(i64::MAX / 2, &mut closed);
+        assert_eq!((closed[0].failures, closed[0].denies), (1, 1));
+        assert_eq!(closed[0].error_rate(), 0.5);
     }
 
     #[test]
