@@ -78,6 +78,10 @@ pub struct ScorerCounters {
     pub lstm_skipped: u64,
 }
 
+/// How far ahead of the wall clock an event's time may move the shard's clock: a device whose
+/// clock runs fast must not close every other entity's windows early.
+const FUTURE_SLACK_MS: i64 = 5 * 60_000;
+
 /// Signals scored by count detectors, in [`EntityState::counts`] order.
 const COUNT_SIGNALS: [&str; 5] = [
     "events",
@@ -153,6 +157,8 @@ pub struct Scorer {
     watermark: i64,
     /// Start of the window the last tick closed up to.
     ticked_to: i64,
+    /// Event times past this (wall clock plus [`FUTURE_SLACK_MS`]) do not move the clock.
+    future_limit: i64,
     closed: Vec<Signals>,
     /// Windows closed since the last tick, scored together at the next one (one batch for the
     /// detectors that score many entities at once).
@@ -180,6 +186,7 @@ impl Scorer {
             entities: HashMap::default(),
             watermark: i64::MIN,
             ticked_to: i64::MIN,
+            future_limit: i64::MAX,
             closed: Vec::new(),
             pending: Vec::new(),
             counters: ScorerCounters::default(),
@@ -240,6 +247,7 @@ impl Scorer {
     /// Scores a batch in place: each event gets its entity's score; windows that close emit
     /// anomalies into `out`.
     pub fn score_batch(&mut self, events: &mut [Event], out: &mut Vec<Anomaly>) {
+        self.future_limit = crate::clock::now_ms().saturating_add(FUTURE_SLACK_MS);
         for e in events.iter_mut() {
             self.score_event(e, out);
         }
@@ -280,7 +288,7 @@ impl Scorer {
         e.score = Some(score);
         self.pending
             .extend(self.closed.drain(..).map(|w| (entity, w)));
-        if e.time > self.watermark {
+        if e.time > self.watermark && e.time <= self.future_limit {
             self.watermark = e.time;
             // The window tick, when the watermark enters a new window: decided by the events
             // alone, not by where batches happen to end, so the same input gives the same
@@ -872,6 +880,23 @@ mod tests {
         let c = s.counters();
         assert_eq!(c.entities, 1, "{c:?}");
         assert_eq!(c.expired + c.evicted, 100);
+    }
+
+    #[test]
+    fn a_device_clock_an_hour_ahead_does_not_close_the_other_entities_windows() {
+        let mut s = scorer();
+        let mut out = Vec::new();
+        s.score_batch(&mut [event("on-time", 1_000)], &mut out);
+        let ahead = crate::clock::now_ms() + 3_600_000;
+        s.score_batch(&mut [event("fast-clock", ahead)], &mut out);
+        assert_eq!(s.watermark(), 1_000);
+        assert_eq!(s.counters().windows, 0);
+        s.score_batch(&mut [event("on-time", 30_000)], &mut out);
+        assert_eq!(
+            s.counters().windows,
+            1,
+            "on-time's own clock still closes its window"
+        );
     }
 
     #[test]

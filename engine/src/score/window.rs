@@ -222,6 +222,11 @@ impl EntityWindows {
     /// Closes every window whose end plus lateness the watermark `now` has passed (also used
     /// when time moves on without this entity's events).
     pub fn close_until(&mut self, now: i64, closed: &mut Vec<Signals>) {
+        // A window closed here stays closed: later events for it count as late, instead of
+        // opening a second window for the same time.
+        if now > self.watermark && now < i64::MAX / 4 {
+            self.watermark = now;
+        }
         let keep_from = self
             .open
             .iter()
@@ -324,6 +329,17 @@ mod tests {
         );
         assert_eq!(w.add(&event(9_000), &mut closed), Added::Late);
         assert_eq!(w.late, 1);
+    }
+
+    #[test]
+    fn a_window_closed_by_the_tick_stays_closed() {
+        let mut w = EntityWindows::new(spec());
+        let mut closed = Vec::new();
+        w.add(&event(3_000), &mut closed);
+        w.close_until(20_000, &mut closed);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(w.add(&event(4_000), &mut closed), Added::Late);
+        assert_eq!(w.open_windows(), 0);
     }
 
     #[test]
