@@ -232,11 +232,7 @@ impl Models {
                     loaded.insert(Symbol::intern(&model.class), Arc::new(model));
                 }
                 Ok(model) => {
-                    models
-                        .counters
-                        .load_failures
-                        .fetch_add(1, Ordering::Relaxed);
-                    models.load_errors.push(format!(
+                    models.refuse(format!(
                         "{}: holds {:?} v{}, the registry names {:?} v{}; the class starts cold",
                         path.display(),
                         model.class,
@@ -246,13 +242,7 @@ impl Models {
                     ));
                 }
                 Err(e) => {
-                    models
-                        .counters
-                        .load_failures
-                        .fetch_add(1, Ordering::Relaxed);
-                    models
-                        .load_errors
-                        .push(format!("{e}; the class starts cold"));
+                    models.refuse(format!("{e}; the class starts cold"));
                 }
             }
         }
@@ -264,27 +254,23 @@ impl Models {
                     *models.lstm.lock().unwrap_or_else(|p| p.into_inner()) = Some(info);
                 }
                 Ok(_) => {
-                    models
-                        .counters
-                        .load_failures
-                        .fetch_add(1, Ordering::Relaxed);
-                    models.load_errors.push(format!(
+                    models.refuse(format!(
                         "{}: does not match the checksum the registry holds; the LSTM starts cold",
                         path.display()
                     ));
                 }
                 Err(e) => {
-                    models
-                        .counters
-                        .load_failures
-                        .fetch_add(1, Ordering::Relaxed);
-                    models
-                        .load_errors
-                        .push(format!("{}: {e}; the LSTM starts cold", path.display()));
+                    models.refuse(format!("{}: {e}; the LSTM starts cold", path.display()));
                 }
             }
         }
         Ok(models)
+    }
+
+    /// Counts a model file that could not be loaded and keeps why, for the caller to log.
+    fn refuse(&mut self, why: String) {
+        self.counters.load_failures.fetch_add(1, Ordering::Relaxed);
+        self.load_errors.push(why);
     }
 
     /// The models folder (`None` in memory).
