@@ -6,13 +6,19 @@
 //!   parsing (RFC 5424, RFC 3164 and real-world deviations) and the frame -> event step.
 //! - [`config`]: the typed, validated engine configuration.
 //! - [`clock`]: the one injectable wall clock.
-//! - [`score`]: anomaly detectors (streaming statistics so far).
+//! - [`score`]: anomaly detectors and the ensemble.
+//! - [`route`]: the routing rule language.
+//! - [`alert`]: alerts, their lifecycle and notification logic.
+//! - [`notify`]: what each kind of target sends.
 //!
 //! Every algorithm here is a plain struct or function, unit-tested in place; the actors in
 //! `tocsin-actors` own these values and move batches between them.
 
+pub mod alert;
 pub mod clock;
 pub mod config;
 pub mod normalise;
+pub mod notify;
+pub mod route;
 pub mod schema;
 pub mod score;
