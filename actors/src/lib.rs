@@ -10,6 +10,7 @@
 //! batch in hand (dead-lettered) and restarts the actor with its input intact. The actors hold
 //! state and move batches; the parsing lives in `tocsin-engine`.
 
+pub mod alerts;
 pub mod batch;
 pub mod connectors;
 pub mod deadletter;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod normaliser;
 pub mod pipeline;
 pub mod router;
+pub mod rules;
 pub mod scorer;
 pub mod stage;
 pub mod targets;

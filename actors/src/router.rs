@@ -1,40 +1,224 @@
-//! Router shards: decide where each batch of events goes. With no rules configured every batch
-//! takes the default route (the configured default targets). One batch reaches several targets
-//! as one shared `Arc`, never copied.
+//! Router shards: decide where each event goes by the priority-ordered routing rules
+//! (`config/rules.toml`, see `tocsin_engine::route`), then send each target its events.
+//!
+//! - With no rule matching an event, it takes the default route (`router.default_targets`).
+//! - A batch whose events all go to the same targets (the usual case) reaches them as one
+//!   shared `Arc`, never copied; a mixed batch is split by moving each event into the
+//!   sub-batch of its target set, still without a copy.
+//! - Dropped and throttled events are counted (`rule_drop`, `throttled`).
+//! - A Detection Finding (an anomaly) is also handed to the alert manager with the rules'
+//!   decision (priority, receivers, runbook), where it becomes or updates an alert.
+//! - The rules are shared behind an `ArcSwap`: the API replaces them and the next batch uses
+//!   the new set.
 
+use crate::alerts::{AlertBatch, AlertCandidate};
 use crate::batch::{EventBatch, TargetBatch};
 use crate::link::SharedReceiver;
 use crate::metrics::StageMetrics;
 use crate::stage::{forward, guarded, Completion};
 use actix::{Actor, AsyncContext, Context, StreamHandler, Supervised};
+use arc_swap::ArcSwap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use tocsin_engine::route::{Outcome, RuleSet, Throttle};
+use tocsin_engine::schema::Event;
 use tokio::sync::mpsc::Sender;
+
+/// The routing rules every router shard reads; replaced whole by the API.
+pub type SharedRules = Arc<ArcSwap<RuleSet>>;
+
+/// Where a router shard sends things.
+#[derive(Debug, Clone)]
+pub struct RouterOutputs {
+    /// Event links by target index (the order of `[[targets]]`); `None` for a target that
+    /// takes no events (PagerDuty: alerts only).
+    pub targets: Vec<Option<Sender<TargetBatch>>>,
+    /// Target set of events that no rule sent anywhere (`router.default_targets`).
+    pub default_targets: u64,
+    /// The alert manager's link; `None` when alerts are off.
+    pub alerts: Option<Sender<AlertBatch>>,
+}
 
 /// One router shard.
 #[derive(Debug)]
 pub struct RouterShard {
     input: SharedReceiver<EventBatch>,
-    default_route: Option<Vec<Sender<TargetBatch>>>,
+    outputs: Option<RouterOutputs>,
+    rules: SharedRules,
+    throttle: Throttle,
+    /// Scratch: each event's target set (0: none) for the batch in hand.
+    sets: Vec<u64>,
     metrics: Arc<StageMetrics>,
     drained: Arc<Completion>,
     finished: bool,
 }
 
 impl RouterShard {
-    /// A shard reading `input` and sending every batch to each of `default_route`.
+    /// A shard reading `input`, routing by `rules` to `outputs`.
     pub fn new(
         input: SharedReceiver<EventBatch>,
-        default_route: Vec<Sender<TargetBatch>>,
+        outputs: RouterOutputs,
+        rules: SharedRules,
         metrics: Arc<StageMetrics>,
         drained: Arc<Completion>,
     ) -> RouterShard {
         RouterShard {
             input,
-            default_route: Some(default_route),
+            outputs: Some(outputs),
+            rules,
+            throttle: Throttle::new(),
+            sets: Vec::new(),
             metrics,
             drained,
             finished: false,
+        }
+    }
+
+    /// Decides every event's target set (into `self.sets`) and gathers the alert candidates.
+    /// Returns the candidates.
+    fn decide(&mut self, events: &[Event], default: u64, alerts_on: bool) -> Vec<AlertCandidate> {
+        let rules = self.rules.load();
+        let now_ms = tocsin_engine::clock::now_ms();
+        self.sets.clear();
+        let mut candidates = Vec::new();
+        let (mut dropped, mut throttled) = (0u64, 0u64);
+        for event in events {
+            let d = rules.evaluate(event, &mut self.throttle, now_ms);
+            let set = match d.outcome {
+                Outcome::Drop => {
+                    dropped += 1;
+                    0
+                }
+                Outcome::Throttled => {
+                    throttled += 1;
+                    0
+                }
+                Outcome::Route if d.targets.is_empty() => default,
+                Outcome::Route => d.targets.0,
+            };
+            if set != 0 && alerts_on {
+                if let Some(anomaly) = &event.finding {
+                    candidates.push(AlertCandidate {
+                        anomaly: anomaly.clone(),
+                        priority: d.priority,
+                        receivers: set,
+                        runbook: d.runbook.map(|i| rules.runbook_name(i).to_owned()),
+                        rule: d.rule.map(|i| rules.rule_name(i).to_owned()),
+                    });
+                }
+            }
+            self.sets.push(set);
+        }
+        if dropped > 0 {
+            self.metrics.dropped.add("rule_drop", dropped);
+        }
+        if throttled > 0 {
+            self.metrics.dropped.add("throttled", throttled);
+        }
+        candidates
+    }
+
+    /// Sends `batch` to every target in `set` that takes events; returns how many links were
+    /// closed.
+    fn send(
+        ctx: &mut Context<Self>,
+        outputs: &RouterOutputs,
+        set: u64,
+        batch: EventBatch,
+    ) -> usize {
+        let shared: TargetBatch = Arc::new(batch);
+        let mut closed = 0;
+        let mut bits = set;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(Some(tx)) = outputs.targets.get(i) {
+                if !forward(ctx, tx, shared.clone()) {
+                    closed += 1;
+                }
+            }
+        }
+        closed
+    }
+
+    fn route(&mut self, batch: EventBatch, ctx: &mut Context<Self>) -> Result<(), String> {
+        let Some(outputs) = self.outputs.clone() else {
+            self.metrics
+                .dropped
+                .add("shutting_down", batch.events.len() as u64);
+            return Ok(());
+        };
+        let candidates = guarded(&self.metrics, || {
+            self.decide(
+                &batch.events,
+                outputs.default_targets,
+                outputs.alerts.is_some(),
+            )
+        })?;
+        if !candidates.is_empty() {
+            if let Some(tx) = &outputs.alerts {
+                let n = candidates.len() as u64;
+                if !forward(ctx, tx, AlertBatch(candidates)) {
+                    self.metrics.dropped.add("alerts_closed", n);
+                }
+            }
+        }
+        // Only targets that take events count: a set naming only PagerDuty routes no event.
+        let event_mask = outputs
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_some())
+            .fold(0u64, |m, (i, _)| m | (1 << i));
+        let first = self.sets.first().map_or(0, |s| s & event_mask);
+        let uniform = self.sets.iter().all(|s| s & event_mask == first);
+        let mut sent = 0u64;
+        let mut closed = 0u64;
+        if uniform {
+            let n = batch.events.len() as u64;
+            if first == 0 {
+                self.count_unrouted(n);
+            } else {
+                sent = n;
+                closed = Self::send(ctx, &outputs, first, batch) as u64 * n;
+            }
+        } else {
+            let flow = batch.flow;
+            let mut groups: Vec<(u64, Vec<Event>)> = Vec::new();
+            let mut unrouted = 0u64;
+            for (event, set) in batch.events.into_iter().zip(self.sets.iter()) {
+                let set = set & event_mask;
+                if set == 0 {
+                    unrouted += 1;
+                    continue;
+                }
+                match groups.iter_mut().find(|(s, _)| *s == set) {
+                    Some((_, evs)) => evs.push(event),
+                    None => groups.push((set, vec![event])),
+                }
+            }
+            self.count_unrouted(unrouted);
+            for (set, events) in groups {
+                let n = events.len() as u64;
+                sent += n;
+                closed += Self::send(ctx, &outputs, set, EventBatch { flow, events }) as u64 * n;
+            }
+        }
+        self.metrics.batches.fetch_add(1, Relaxed);
+        self.metrics.events_out.fetch_add(sent, Relaxed);
+        if closed > 0 {
+            self.metrics.dropped.add("downstream_closed", closed);
+        }
+        Ok(())
+    }
+
+    /// Events with no target: dropped or throttled by a rule (already counted), or routed
+    /// nowhere (counted as `no_route`).
+    fn count_unrouted(&self, n: u64) {
+        let by_rule = self.sets.iter().filter(|s| **s == 0).count() as u64;
+        let no_route = n.saturating_sub(by_rule.min(n));
+        if no_route > 0 {
+            self.metrics.dropped.add("no_route", no_route);
         }
     }
 }
@@ -60,44 +244,16 @@ impl StreamHandler<EventBatch> for RouterShard {
     fn handle(&mut self, batch: EventBatch, ctx: &mut Context<Self>) {
         let n = batch.events.len() as u64;
         self.metrics.events_in.fetch_add(n, Relaxed);
-        let Some(route) = self.default_route.as_ref() else {
-            self.metrics.dropped.add("shutting_down", n);
-            return;
-        };
-        if route.is_empty() {
-            self.metrics.dropped.add("no_route", n);
-            self.metrics.batches.fetch_add(1, Relaxed);
-            return;
-        }
-        let shared: TargetBatch = Arc::new(batch);
-        let sent = guarded(&self.metrics, || {
-            route
-                .iter()
-                .map(|tx| forward(ctx, tx, shared.clone()))
-                .filter(|ok| !ok)
-                .count()
-        });
-        match sent {
-            Ok(closed) => {
-                self.metrics.batches.fetch_add(1, Relaxed);
-                self.metrics.events_out.fetch_add(n, Relaxed);
-                if closed > 0 {
-                    self.metrics
-                        .dropped
-                        .add("downstream_closed", n * closed as u64);
-                }
-            }
-            Err(panic) => {
-                tracing::error!(actor = %self.metrics.name, panic = %panic, "router panicked");
-                self.metrics.dropped.add("panic", n);
-                actix::ActorContext::stop(ctx);
-            }
+        if let Err(panic) = self.route(batch, ctx) {
+            tracing::error!(actor = %self.metrics.name, panic = %panic, "router panicked");
+            self.metrics.dropped.add("panic", n);
+            actix::ActorContext::stop(ctx);
         }
     }
 
     fn finished(&mut self, _ctx: &mut Context<Self>) {
         self.finished = true;
-        self.default_route = None;
+        self.outputs = None;
         self.metrics
             .drained
             .store(true, std::sync::atomic::Ordering::Release);

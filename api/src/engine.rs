@@ -178,6 +178,8 @@ async fn serve(
         api_bound: api_bound.clone(),
         vendors: pipeline.vendors(),
         scoring: pipeline.scoring(),
+        alerts: pipeline.alerting(),
+        rules: pipeline.rules(),
     };
     let max_body = config.api.ingest_max_body_bytes;
     let app_state = state.clone();

@@ -31,6 +31,10 @@ pub struct AppState {
     pub vendors: Arc<VendorRegistry>,
     /// Anomalies, models and the trainer; `None` when scoring is off.
     pub scoring: Option<Scoring>,
+    /// The alert manager; `None` when alerts are off.
+    pub alerts: Option<tocsin_actors::pipeline::Alerting>,
+    /// The routing rules.
+    pub rules: Arc<tocsin_actors::rules::RouteRules>,
 }
 
 /// Registers every route.
@@ -55,7 +59,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/targets/{name}/resume",
             web::post().to(resume_target),
-        );
+        )
+        .configure(crate::alerts::routes);
 }
 
 fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> HttpResponse {

@@ -13,6 +13,7 @@
 //!
 //! The field doc comments below are the user-facing reference for each setting.
 
+mod alerts;
 mod error;
 mod load;
 mod locate;
@@ -21,6 +22,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use self::alerts::{AlertGroupConfig, AlertsConfig, InhibitRuleConfig};
 pub use self::error::{ConfigError, ConfigErrors};
 pub use crate::normalise::framing::Framing;
 
@@ -57,6 +59,9 @@ pub struct Config {
     /// `[score]`: anomaly scoring (scorer shards, detectors, ensemble, trainer).
     #[serde(default)]
     pub score: ScoreConfig,
+    /// `[alerts]`: alerts from anomalies, notification grouping, inhibition, runbooks.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
 }
 
 /// `[engine]`: pipeline-wide settings.
@@ -455,15 +460,21 @@ impl TargetConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouterConfig {
-    /// Names of the `[[targets]]` every event is sent to. Each must name a declared target.
-    /// Default `["file"]`.
+    /// Names of the `[[targets]]` an event goes to when no routing rule sends it anywhere.
+    /// Each must name a declared target. Default `["file"]`.
     pub default_targets: Vec<String>,
+    /// Routing rules file (see `docs/rules.md`). A relative path is taken from the folder of
+    /// the configuration file. Left out: `rules.toml` beside the configuration file when
+    /// there is one, else no rules (every event takes the default targets). Rules changed
+    /// through `/api/v1/rules` are written back to it.
+    pub rules_file: Option<PathBuf>,
 }
 
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
             default_targets: vec!["file".to_owned()],
+            rules_file: None,
         }
     }
 }
@@ -676,6 +687,16 @@ impl Config {
                 let base = path.parent().unwrap_or(Path::new(""));
                 if c.engine.vendors_dir.is_relative() {
                     c.engine.vendors_dir = base.join(&c.engine.vendors_dir);
+                }
+                match &c.router.rules_file {
+                    Some(f) if f.is_relative() => c.router.rules_file = Some(base.join(f)),
+                    Some(_) => {}
+                    None => {
+                        let beside = base.join("rules.toml");
+                        if beside.is_file() {
+                            c.router.rules_file = Some(beside);
+                        }
+                    }
                 }
                 match &c.score.detectors_file {
                     Some(f) if f.is_relative() => c.score.detectors_file = Some(base.join(f)),

@@ -22,7 +22,22 @@ pub(super) fn validate(c: &Config, unparsed_targets: &[String]) -> Vec<ConfigErr
     watchdog(c, &mut v);
     dead_letter(c, &mut v);
     score(c, &mut v);
+    alerts(c, unparsed_targets, &mut v);
     v.0
+}
+
+fn alerts(c: &Config, unparsed_targets: &[String], v: &mut Checks) {
+    for (field, message) in super::alerts::check(&c.alerts) {
+        v.error(field, message);
+    }
+    for (i, name) in c.alerts.default_targets.iter().enumerate() {
+        if !c.targets.iter().any(|t| t.name() == name) && !unparsed_targets.contains(name) {
+            v.error(
+                format!("alerts.default_targets[{i}]"),
+                format!("no [[targets]] entry is named `{name}`"),
+            );
+        }
+    }
 }
 
 #[derive(Default)]

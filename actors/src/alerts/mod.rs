@@ -1,0 +1,51 @@
+//! The alert manager: turns anomalies into alerts and tells people.
+//!
+//! Router shards hand it every Detection Finding with the rules' decision
+//! ([`AlertCandidate`]). It keeps one alert per fingerprint (entity and anomaly kind) in an
+//! [`AlertBook`], persists every alert and every state change in SQLite before anything is
+//! acknowledged, mutes what silences and inhibition rules say, groups notifications the way
+//! Alertmanager does ([`Dispatcher`]) and sends them to the alert's notification targets.
+//! Operators act on alerts through the API (acknowledge, suppress, resolve, assign,
+//! remediate); acknowledge and resolve reach PagerDuty and Opsgenie at once.
+
+mod manager;
+mod messages;
+
+pub use manager::{AlertManager, AlertManagerSettings, AlertMetrics};
+pub use messages::*;
+
+use tocsin_engine::alert::Priority;
+use tocsin_engine::score::anomaly::Anomaly;
+
+/// An anomaly on its way to becoming (or repeating) an alert, with what the routing rules
+/// decided for it.
+#[derive(Debug, Clone)]
+pub struct AlertCandidate {
+    /// The anomaly the finding reports.
+    pub anomaly: Box<Anomaly>,
+    /// The priority a rule set; `None`: from the anomaly's severity.
+    pub priority: Option<Priority>,
+    /// The targets (bit per `[[targets]]` index) the rules chose; the alert's notifications go
+    /// to those of them that take notifications.
+    pub receivers: u64,
+    /// The runbook a rule attached; `None`: the runbook for the anomaly's kind, if any.
+    pub runbook: Option<String>,
+    /// The first rule that matched.
+    pub rule: Option<String>,
+}
+
+/// Candidates from one router batch.
+#[derive(Debug)]
+pub struct AlertBatch(pub Vec<AlertCandidate>);
+
+/// The priority of an anomaly no rule gave one: by its severity (Critical P1, High P2,
+/// Medium P3, else P4).
+pub fn default_priority(anomaly: &Anomaly) -> Priority {
+    use tocsin_engine::schema::severity;
+    match anomaly.severity_id() {
+        s if s >= severity::CRITICAL => Priority::P1,
+        severity::HIGH => Priority::P2,
+        severity::MEDIUM => Priority::P3,
+        _ => Priority::P4,
+    }
+}
