@@ -3,7 +3,15 @@
 //! [`Pipeline::shutdown`] drains it: connectors stop reading, every link empties in order, the
 //! targets flush, and only then does it return.
 
+use crate::alerts::{AlertBatch, AlertManager, AlertManagerSettings, AlertMetrics};
 use crate::batch::{EventBatch, RawBatch, TargetBatch};
+use crate::rules::RouteRules;
+use crate::targets::Outbound;
+use tocsin_engine::alert::dispatch::GroupConfig;
+use tocsin_engine::alert::inhibit::InhibitRule;
+use tocsin_engine::alert::labels::LabelMatcher;
+use tocsin_engine::alert::store::AlertStore;
+use tocsin_engine::route::RuleSet as RouteRuleSet;
 use crate::connectors::file::{FileConnector, FileReadMode, FileSettings, FileStart};
 use crate::connectors::http::HttpIngest;
 use crate::connectors::tcp::SyslogTcpConnector;
@@ -13,7 +21,7 @@ use crate::deadletter::DeadLetters;
 use crate::link::{link, DepthProbe};
 use crate::metrics::{ConnectorMetrics, PipelineMetrics, StageMetrics, TargetMetrics, Totals};
 use crate::normaliser::NormaliserShard;
-use crate::router::RouterShard;
+use crate::router::{RouterOutputs, RouterShard, TargetLink};
 use crate::scorer::{AnomalyStore, ScorerMetrics, ScorerShard};
 use crate::stage::{Completion, PauseSwitch};
 use crate::targets::{BlackholeSink, FileSink, SinkWriter, StdoutSink, TargetActor, TcpSink};
@@ -62,6 +70,17 @@ pub enum PipelineError {
         /// What is wrong.
         why: String,
     },
+    /// The routing rules file is broken.
+    #[error("routing rules {path}: {why}")]
+    Rules {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The alert database could not be opened or read.
+    #[error("alerts: {0}")]
+    Alerts(String),
     /// The model store could not be opened.
     #[error("models: {0}")]
     Models(tocsin_engine::score::models::ModelError),
@@ -128,6 +147,100 @@ pub struct Pipeline {
     pauses: HashMap<String, Arc<PauseSwitch>>,
     shutdown_timeout: Duration,
     scoring: Option<Scoring>,
+    alerting: Option<Alerting>,
+    rules: Arc<RouteRules>,
+}
+
+/// The alerting side of a running pipeline, for the API.
+#[derive(Debug, Clone)]
+pub struct Alerting {
+    /// The alert manager.
+    pub manager: actix::Addr<AlertManager>,
+    /// Its counters and MTTA/MTTR table.
+    pub metrics: Arc<AlertMetrics>,
+}
+
+/// The routing rules: the configured file (checked against the declared targets), or none.
+fn load_route_rules(config: &Config) -> Result<Arc<RouteRules>, PipelineError> {
+    let names: Vec<String> = config.targets.iter().map(|t| t.name().to_owned()).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let rules = match &config.router.rules_file {
+        Some(path) => RouteRuleSet::load(path, &refs).map_err(|e| PipelineError::Rules {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })?,
+        None => RouteRuleSet::empty(),
+    };
+    tracing::info!(rules = rules.len(), "routing rules loaded");
+    Ok(RouteRules::new(rules, names, config.router.rules_file.clone()))
+}
+
+/// A set of target names as bits by their `[[targets]]` index.
+fn target_bits(config: &Config, names: &[String]) -> u64 {
+    names.iter().fold(0, |m, n| {
+        match config.targets.iter().position(|t| t.name() == n) {
+            Some(i) => m | (1 << i),
+            None => m,
+        }
+    })
+}
+
+/// Opens the alert database and starts the alert manager on its own arbiter (its SQLite
+/// writes block); returns the routers' link to it.
+fn start_alerts(
+    config: &Config,
+    notify: Vec<Option<Sender<Outbound>>>,
+    arbiters: &mut Vec<Arbiter>,
+) -> Result<(Sender<AlertBatch>, Alerting), PipelineError> {
+    let a = &config.alerts;
+    let path = config.data_path(&a.database);
+    let store = AlertStore::open(&path).map_err(|e| PipelineError::Alerts(e.to_string()))?;
+    let settings = AlertManagerSettings {
+        resolve_after_ms: (a.resolve_after_secs as i64).saturating_mul(1000),
+        group: GroupConfig {
+            group_by: a.group.group_by.clone(),
+            group_wait_ms: a.group.group_wait_ms,
+            group_interval_ms: a.group.group_interval_ms,
+            repeat_interval_ms: a.group.repeat_interval_ms,
+            send_resolved: a.group.send_resolved,
+            max_groups: a.group.max_groups,
+        },
+        inhibit: a
+            .inhibit_rules
+            .iter()
+            .map(|r| {
+                let parse = |list: &[String]| {
+                    list.iter()
+                        .map(|m| LabelMatcher::parse(m))
+                        .collect::<Result<Vec<_>, _>>()
+                };
+                Ok(InhibitRule {
+                    source_matchers: parse(&r.source_matchers)?,
+                    target_matchers: parse(&r.target_matchers)?,
+                    equal: r.equal.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, tocsin_engine::alert::labels::MatcherError>>()
+            .map_err(|e| PipelineError::Alerts(format!("inhibit rule: {e}")))?,
+        runbooks: a.runbooks.clone(),
+        policy: a.remediation.clone(),
+        default_receivers: target_bits(config, &a.default_targets),
+        target_names: config.targets.iter().map(|t| t.name().to_owned()).collect(),
+    };
+    let (tx, rx) = link::<AlertBatch>(config.engine.mailbox.router);
+    let metrics = Arc::new(AlertMetrics::default());
+    let manager = AlertManager::new(settings, store, rx, notify, metrics.clone())
+        .map_err(|e| PipelineError::Alerts(e.to_string()))?;
+    let arbiter = Arbiter::new();
+    let addr = AlertManager::start_in_arbiter(&arbiter.handle(), move |_| manager);
+    arbiters.push(arbiter);
+    Ok((
+        tx,
+        Alerting {
+            manager: addr,
+            metrics,
+        },
+    ))
 }
 
 /// The scoring side of a running pipeline, for the API.
@@ -328,10 +441,24 @@ impl Pipeline {
         let mut addrs: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
         let mut pauses = HashMap::new();
 
-        // Targets.
+        // Targets: sinks that write event batches, and delivery targets (webhook, PagerDuty,
+        // Slack, syslog) that also take alert notifications.
         let targets_drained = Completion::new(config.targets.len());
-        let mut target_links: HashMap<String, Sender<TargetBatch>> = HashMap::new();
+        let mut event_links: Vec<Option<TargetLink>> = Vec::with_capacity(config.targets.len());
+        let mut notify_links: Vec<Option<Sender<Outbound>>> =
+            Vec::with_capacity(config.targets.len());
         for t in &config.targets {
+            let probe_stage = |probe: Arc<dyn DepthProbe>| {
+                let stage =
+                    StageMetrics::new(format!("target-{}", t.name()), "target", Some(probe));
+                metrics.add_stage(stage.clone());
+                stage
+            };
+            let tm = TargetMetrics::new(t.name(), t.kind());
+            metrics.add_target(tm.clone());
+            let pause = Arc::new(PauseSwitch::default());
+            pauses.insert(t.name().to_owned(), pause.clone());
+            let (dl, done) = (dead_letters.clone(), targets_drained.clone());
             let writer: Box<dyn SinkWriter> = match t {
                 TargetConfig::File(f) => {
                     let path = config.data_path(&f.path);
@@ -345,31 +472,48 @@ impl Pipeline {
                 // Connects on the first batch: a collector that is down at start-up costs
                 // dead-lettered batches, not a failed start.
                 TargetConfig::Tcp(tcp) => Box::new(TcpSink::new(tcp)),
+                delivery => {
+                    let (tx, rx) = link::<Outbound>(config.engine.mailbox.target);
+                    let stage = probe_stage(Arc::new(rx.clone()));
+                    let arbiter = Arbiter::new();
+                    start_delivery(
+                        delivery, config, rx, stage, tm, dl, done, pause, &arbiter,
+                    )?;
+                    arbiters.push(arbiter);
+                    let takes_events = !matches!(delivery, TargetConfig::Pagerduty(_));
+                    event_links.push(takes_events.then(|| TargetLink::Delivery(tx.clone())));
+                    notify_links.push(Some(tx));
+                    continue;
+                }
             };
             let (tx, rx) = link::<TargetBatch>(config.engine.mailbox.target);
-            let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
-            let stage = StageMetrics::new(format!("target-{}", t.name()), "target", Some(probe));
-            let tm = TargetMetrics::new(t.name(), t.kind());
-            metrics.add_stage(stage.clone());
-            metrics.add_target(tm.clone());
-            let pause = Arc::new(PauseSwitch::default());
-            pauses.insert(t.name().to_owned(), pause.clone());
-            let (dl, done) = (dead_letters.clone(), targets_drained.clone());
+            let stage = probe_stage(Arc::new(rx.clone()));
             let arbiter = Arbiter::new();
             let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
                 TargetActor::new(writer, rx, stage, tm, dl, done, pause)
             });
             addrs.push(Box::new(addr));
             arbiters.push(arbiter);
-            target_links.insert(t.name().to_owned(), tx);
+            event_links.push(Some(TargetLink::Events(tx)));
+            notify_links.push(None);
         }
-        let default_route: Vec<Sender<TargetBatch>> = config
-            .router
-            .default_targets
-            .iter()
-            .filter_map(|name| target_links.get(name).cloned())
-            .collect();
-        drop(target_links);
+
+        // Routing rules and the alert manager.
+        let rules = load_route_rules(config)?;
+        let mut alerting = None;
+        let alert_link = if config.alerts.enabled && config.score.enabled {
+            let (tx, a) = start_alerts(config, notify_links, &mut arbiters)?;
+            alerting = Some(a);
+            Some(tx)
+        } else {
+            drop(notify_links);
+            None
+        };
+        let outputs = RouterOutputs {
+            targets: event_links,
+            default_targets: target_bits(config, &config.router.default_targets),
+            alerts: alert_link,
+        };
 
         // Router shards.
         let n_routers = shards(config.engine.router_shards);
@@ -380,16 +524,16 @@ impl Pipeline {
             let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
             let stage = StageMetrics::new(format!("router-{i}"), "router", Some(probe));
             metrics.add_stage(stage.clone());
-            let (route, done) = (default_route.clone(), routers_drained.clone());
+            let (out, shared, done) = (outputs.clone(), rules.shared(), routers_drained.clone());
             let arbiter = Arbiter::new();
             let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-                RouterShard::new(rx, route, stage, done)
+                RouterShard::new(rx, out, shared, stage, done)
             });
             addrs.push(Box::new(addr));
             arbiters.push(arbiter);
             router_links.push(tx);
         }
-        drop(default_route);
+        drop(outputs);
 
         // Scorer shards, between the normalisers and the routers, and the trainer.
         let mut scoring = None;
@@ -557,7 +701,19 @@ impl Pipeline {
             pauses,
             shutdown_timeout: Duration::from_secs(config.engine.shutdown_timeout_secs),
             scoring,
+            alerting,
+            rules,
         })
+    }
+
+    /// The alert manager; `None` when alerts (or scoring) are off.
+    pub fn alerting(&self) -> Option<Alerting> {
+        self.alerting.clone()
+    }
+
+    /// The routing rules (the API edits them).
+    pub fn rules(&self) -> Arc<RouteRules> {
+        self.rules.clone()
     }
 
     /// The scoring side (anomalies, models, trainer); `None` when scoring is off.

@@ -16,6 +16,7 @@ use crate::batch::{EventBatch, TargetBatch};
 use crate::link::SharedReceiver;
 use crate::metrics::StageMetrics;
 use crate::stage::{forward, guarded, Completion};
+use crate::targets::Outbound;
 use actix::{Actor, AsyncContext, Context, StreamHandler, Supervised};
 use arc_swap::ArcSwap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -27,12 +28,30 @@ use tokio::sync::mpsc::Sender;
 /// The routing rules every router shard reads; replaced whole by the API.
 pub type SharedRules = Arc<ArcSwap<RuleSet>>;
 
+/// A target's input, as the router sees it.
+#[derive(Debug, Clone)]
+pub enum TargetLink {
+    /// A sink that takes event batches (file, tcp, stdout, blackhole).
+    Events(Sender<TargetBatch>),
+    /// A delivery target that takes events and notifications (webhook, Slack, syslog).
+    Delivery(Sender<Outbound>),
+}
+
+impl TargetLink {
+    fn forward(&self, ctx: &mut Context<RouterShard>, batch: &TargetBatch) -> bool {
+        match self {
+            TargetLink::Events(tx) => forward(ctx, tx, batch.clone()),
+            TargetLink::Delivery(tx) => forward(ctx, tx, Outbound::Events(batch.clone())),
+        }
+    }
+}
+
 /// Where a router shard sends things.
 #[derive(Debug, Clone)]
 pub struct RouterOutputs {
     /// Event links by target index (the order of `[[targets]]`); `None` for a target that
     /// takes no events (PagerDuty: alerts only).
-    pub targets: Vec<Option<Sender<TargetBatch>>>,
+    pub targets: Vec<Option<TargetLink>>,
     /// Target set of events that no rule sent anywhere (`router.default_targets`).
     pub default_targets: u64,
     /// The alert manager's link; `None` when alerts are off.
@@ -132,8 +151,8 @@ impl RouterShard {
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if let Some(Some(tx)) = outputs.targets.get(i) {
-                if !forward(ctx, tx, shared.clone()) {
+            if let Some(Some(link)) = outputs.targets.get(i) {
+                if !link.forward(ctx, &shared) {
                     closed += 1;
                 }
             }

@@ -30,6 +30,9 @@ pub struct TestConfig {
     pub tcp_target: Option<(SocketAddr, u64)>,
     /// More TOML appended to the config (e.g. a `[score]` section).
     pub extra: String,
+    /// Routing rules written to `rules.toml` in the data folder and named by
+    /// `router.rules_file` (none by default).
+    pub rules: Option<String>,
 }
 
 impl Default for TestConfig {
@@ -44,6 +47,7 @@ impl Default for TestConfig {
             vendors_dir: None,
             tcp_target: None,
             extra: String::new(),
+            rules: None,
         }
     }
 }
@@ -94,6 +98,7 @@ path = "events.ndjson"
 {tcp_target}
 [router]
 default_targets = ["file"{tcp_route}]
+{rules_file}
 
 [watchdog]
 interval_ms = 100
@@ -115,6 +120,10 @@ stall_after_ms = 1000
              reconnect_backoff_ms = {backoff}\nreconnect_backoff_max_ms = {backoff}\n"
             )),
         extra = t.extra,
+        rules_file = t.rules.as_ref().map_or(String::new(), |_| format!(
+            "rules_file = \"{}\"",
+            dir.join("rules.toml").display()
+        )),
         tcp_route = if t.tcp_target.is_some() {
             ", \"collector\""
         } else {
@@ -146,6 +155,9 @@ impl TestEngine {
     /// Starts an engine on an existing data folder (a restart keeps what the last one saved).
     pub fn start_in(dir: tempfile::TempDir, t: &TestConfig) -> TestEngine {
         let text = config_text(dir.path(), t);
+        if let Some(rules) = &t.rules {
+            std::fs::write(dir.path().join("rules.toml"), rules).expect("rules file written");
+        }
         let config = Config::parse(&text, Path::new("test.toml")).expect("test config is valid");
         let engine = RunningEngine::start(config, false).expect("engine starts");
         TestEngine {
@@ -176,6 +188,27 @@ impl TestEngine {
     /// GET a path, returning status and body.
     pub fn get(&self, path: &str) -> (u16, String) {
         http_get(&format!("{}{}", self.api(), path))
+    }
+
+    /// POST a JSON body; returns status and the answer as JSON (`null` if it is not JSON).
+    pub fn post_json(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let (status, _, text) = self.post(path, "application/json", None, body.as_bytes());
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// GET a path whose answer is JSON.
+    pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let (status, text) = self.get(path);
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// DELETE a path; returns status and body.
+    pub fn delete(&self, path: &str) -> (u16, String) {
+        match ureq::delete(&format!("{}{}", self.api(), path)).call() {
+            Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
+            Err(e) => panic!("DELETE {path}: {e}"),
+        }
     }
 
     /// PUT a body; returns status and body.

@@ -506,8 +506,12 @@ impl StreamHandler<AlertBatch> for AlertManager {
         self.publish_stats();
     }
 
-    fn finished(&mut self, _ctx: &mut Context<Self>) {
-        // The routers are gone; the manager keeps serving the API until the system stops.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        // The routers are gone (shutdown): send what is due, then let go of the targets'
+        // links so they can drain. The manager keeps answering the API until it stops;
+        // changes made after this are saved but not notified.
+        self.flush(tocsin_engine::clock::now_ms(), ctx);
+        self.notify.clear();
     }
 }
 
