@@ -272,6 +272,13 @@ fn checked(path: &std::path::Path) -> Result<(Config, VendorRegistry), ExitCode>
         }
         return Err(ExitCode::from(1));
     }
+    if let Some(rules) = &c.router.rules_file {
+        let names: Vec<&str> = c.targets.iter().map(|t| t.name()).collect();
+        if let Err(e) = tocsin_engine::route::RuleSet::load(rules, &names) {
+            eprintln!("{}: {e}", rules.display());
+            return Err(ExitCode::from(1));
+        }
+    }
     Ok((c, vendors))
 }
 

@@ -27,6 +27,15 @@ pub(super) fn validate(c: &Config, unparsed_targets: &[String]) -> Vec<ConfigErr
 }
 
 fn alerts(c: &Config, unparsed_targets: &[String], v: &mut Checks) {
+    if c.targets.len() > 64 {
+        v.error(
+            "targets",
+            format!(
+                "{} targets declared; routing rules address at most 64",
+                c.targets.len()
+            ),
+        );
+    }
     for (field, message) in super::alerts::check(&c.alerts) {
         v.error(field, message);
     }
