@@ -488,3 +488,72 @@ fn validate_reports_every_problem_with_its_field() {
     assert!(errors[0].message.contains("shorter than group_interval_ms"));
     assert!(short_repeat.build().is_err());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// (fingerprint, entity, receiver, action: 0 fire, 1 mute, 2 resolve, time step in s).
+    fn ops() -> impl Strategy<Value = Vec<(u64, u8, u64, u8, i64)>> {
+        prop::collection::vec((0u64..8, 0u8..4, 1u64..3, 0u8..3, 0i64..400), 0..120)
+    }
+
+    /// Index, schedule and groups agree with each other.
+    fn check_invariants(d: &Dispatcher) {
+        assert_eq!(d.schedule.len(), d.groups.len());
+        assert!(d.groups.len() <= d.config.max_groups);
+        for (at, key) in &d.schedule {
+            assert_eq!(d.groups.get(key).map(|g| g.next_flush_ms), Some(*at));
+        }
+        for (fp, key) in &d.by_fingerprint {
+            assert!(d
+                .groups
+                .get(key)
+                .is_some_and(|g| g.members.contains_key(fp)));
+        }
+        for (key, g) in &d.groups {
+            for fp in g.members.keys() {
+                assert_eq!(d.by_fingerprint.get(fp), Some(key));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_changes_keep_the_dispatcher_consistent(ops in ops(), send_resolved: bool) {
+            let config = GroupConfig { max_groups: 3, send_resolved, ..GroupConfig::default() };
+            let mut d = dispatcher(config);
+            let names = ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"];
+            let mut now = 0;
+            let mut muted = [false; 8];
+            for (fp, entity, receiver, action, step) in ops {
+                now += step * S;
+                let entity = format!("e{entity}");
+                let mut a = alert(fp, names[fp as usize], &[("entity", entity.as_str())]);
+                a.receiver = receiver;
+                let (firing, mute) = match action {
+                    0 => (true, false),
+                    1 => (true, true),
+                    _ => (false, false),
+                };
+                if d.update(a.change(firing, mute, now), now) == UpdateOutcome::Recorded && firing {
+                    muted[fp as usize] = mute;
+                }
+                check_invariants(&d);
+                for n in d.due(now) {
+                    prop_assert!(!n.firing.is_empty() || !n.resolved.is_empty());
+                    prop_assert!(send_resolved || n.resolved.is_empty());
+                    for id in &n.firing {
+                        prop_assert!(!n.resolved.contains(id));
+                        let i = names.iter().position(|x| x == id).unwrap_or(usize::MAX);
+                        prop_assert!(i < 8 && !muted[i], "muted alert {} sent", id);
+                    }
+                }
+                check_invariants(&d);
+                if let Some(t) = d.next_due() {
+                    prop_assert!(t > now);
+                }
+            }
+        }
+    }
+}
