@@ -2,6 +2,8 @@
 //! lifecycle open -> acknowledged -> resolved (or suppressed), and the Alertmanager-style
 //! notification logic around them (grouping, inhibition, silences).
 
+pub mod dispatch;
+
 use serde::{Deserialize, Serialize};
 
 /// An alert's priority: P1 is the most urgent.
