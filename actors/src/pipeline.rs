@@ -7,7 +7,6 @@ use crate::alerts::{AlertBatch, AlertManager, AlertManagerSettings, AlertMetrics
 use crate::batch::{EventBatch, RawBatch, TargetBatch};
 use crate::rules::RouteRules;
 use crate::targets::Outbound;
-use tocsin_engine::alert::dispatch::GroupConfig;
 use tocsin_engine::alert::inhibit::InhibitRule;
 use tocsin_engine::alert::labels::LabelMatcher;
 use tocsin_engine::alert::store::AlertStore;
@@ -197,14 +196,7 @@ fn start_alerts(
     let store = AlertStore::open(&path).map_err(|e| PipelineError::Alerts(e.to_string()))?;
     let settings = AlertManagerSettings {
         resolve_after_ms: (a.resolve_after_secs as i64).saturating_mul(1000),
-        group: GroupConfig {
-            group_by: a.group.group_by.clone(),
-            group_wait_ms: a.group.group_wait_ms,
-            group_interval_ms: a.group.group_interval_ms,
-            repeat_interval_ms: a.group.repeat_interval_ms,
-            send_resolved: a.group.send_resolved,
-            max_groups: a.group.max_groups,
-        },
+        group: a.group.clone(),
         inhibit: a
             .inhibit_rules
             .iter()

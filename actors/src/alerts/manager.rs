@@ -181,7 +181,10 @@ impl AlertManager {
         {
             silences.add(s);
         }
-        let dispatcher = Dispatcher::new(settings.group.clone());
+        let dispatcher = settings.group.clone().build().map_err(|errors| {
+            let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            AlertError::Invalid(format!("alerts.group: {}", text.join("; ")))
+        })?;
         let manager = AlertManager {
             settings,
             book,

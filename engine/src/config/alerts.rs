@@ -20,7 +20,7 @@ pub struct AlertsConfig {
     /// Resolved alerts kept in memory for the API (all stay in the database). Default 10000.
     pub resolved_kept: usize,
     /// `[alerts.group]`: notification grouping, as Alertmanager's route.
-    pub group: AlertGroupConfig,
+    pub group: crate::alert::dispatch::GroupConfig,
     /// `[[alerts.inhibit_rules]]`: alerts that mute others while they fire.
     pub inhibit_rules: Vec<InhibitRuleConfig>,
     /// `[[alerts.runbooks]]`: a runbook per alert kind (a URL and an optional action).
@@ -37,7 +37,31 @@ impl Default for AlertsConfig {
             resolve_after_secs: 1800,
             default_targets: Vec::new(),
             resolved_kept: 10_000,
-            group: AlertGroupConfig::default(),
+            group: crate::alert::dispatch::GroupConfig::default(),
+            inhibit_rules: Vec::new(),
+            runbooks: Vec::new(),
+            remediation: crate::runbook::RemediationPolicy::default(),
+        }
+    }
+}
+
+/// `[[alerts.inhibit_rules]]`: alerts that mute others while they fire.
+    pub inhibit_rules: Vec<InhibitRuleConfig>,
+    /// `[[alerts.runbooks]]`: a runbook per alert kind (a URL and an optional action).
+    pub runbooks: Vec<crate::runbook::RunbookSpec>,
+    /// `[alerts.remediation]`: what remediation actions may run.
+    pub remediation: crate::runbook::RemediationPolicy,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            enabled: true,
+            database: PathBuf::from("alerts.db"),
+            resolve_after_secs: 1800,
+            default_targets: Vec::new(),
+            resolved_kept: 10_000,
+            group: crate::alert::dispatch::GroupConfig::default(),
             inhibit_rules: Vec::new(),
             runbooks: Vec::new(),
             remediation: crate::runbook::RemediationPolicy::default(),
@@ -97,21 +121,8 @@ pub struct InhibitRuleConfig {
 /// Checks of `[alerts]` that need no other section: (field, message) pairs.
 pub(super) fn check(a: &AlertsConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let g = &a.group;
-    if g.group_by.is_empty() {
-        out.push(("alerts.group.group_by".into(), "must name at least one label (or \"...\")".into()));
-    }
-    if g.group_interval_ms == 0 {
-        out.push(("alerts.group.group_interval_ms".into(), "must be at least 1".into()));
-    }
-    if g.repeat_interval_ms < g.group_interval_ms {
-        out.push((
-            "alerts.group.repeat_interval_ms".into(),
-            format!("must be at least group_interval_ms ({})", g.group_interval_ms),
-        ));
-    }
-    if g.max_groups == 0 {
-        out.push(("alerts.group.max_groups".into(), "must be at least 1".into()));
+    for e in a.group.validate() {
+        out.push((format!("alerts.group.{}", e.field), e.message));
     }
     if a.resolved_kept == 0 {
         out.push(("alerts.resolved_kept".into(), "must be at least 1".into()));

@@ -22,7 +22,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use self::alerts::{AlertGroupConfig, AlertsConfig, InhibitRuleConfig};
+pub use self::alerts::{AlertsConfig, InhibitRuleConfig};
 pub use self::error::{ConfigError, ConfigErrors};
 pub use crate::normalise::framing::Framing;
 
