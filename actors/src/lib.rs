@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod normaliser;
 pub mod pipeline;
 pub mod router;
+pub mod runbook;
 pub mod scorer;
 pub mod stage;
 pub mod targets;
