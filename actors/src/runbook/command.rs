@@ -193,3 +193,37 @@ impl Drop for ChildGuard {
             });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state letter of `pid` from `/proc`, `None` once it is gone.
+    fn proc_state(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Format: `pid (comm) S ...`; comm may hold spaces, so read after the last `)`.
+        stat.rsplit_once(')')?.1.trim_start().chars().next()
+    }
+
+    #[test]
+    fn dropping_an_unreaped_child_kills_it() {
+        let child = match Command::new("/bin/sleep").arg("30").spawn() {
+            Ok(c) => c,
+            Err(e) => panic!("spawn /bin/sleep: {e}"),
+        };
+        let pid = child.id();
+        assert_eq!(proc_state(pid).map(|s| s != 'Z'), Some(true));
+        drop(ChildGuard::new(child));
+        // SIGKILL was sent; wait (bounded) for the kernel to finish the process. This waits
+        // for a state, it does not assert a duration.
+        let mut gone = false;
+        for _ in 0..1000 {
+            if matches!(proc_state(pid), None | Some('Z')) {
+                gone = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(gone, "pid {pid} still running after the guard was dropped");
+    }
+}

@@ -105,6 +105,24 @@ async fn a_command_past_its_timeout_is_killed() {
 }
 
 #[tokio::test]
+async fn a_timed_out_command_keeps_its_output_so_far() {
+    let p = RemediationPolicy {
+        max_output_bytes: 4,
+        ..policy(&["/usr/bin/yes"])
+    };
+    let out = run(&command("/usr/bin/yes", &[], Some(200)), &p).await;
+    assert!(
+        out.output
+            .starts_with("timed out after 200 ms; killed\ny\ny\n[truncated "),
+        "{}",
+        out.output
+    );
+    assert!(out.output.ends_with(" bytes]"), "{}", out.output);
+    assert_eq!(out.exit_code, None);
+    assert!(!out.ok);
+}
+
+#[tokio::test]
 async fn a_program_not_allowed_is_refused_without_running() {
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
@@ -223,9 +241,9 @@ async fn out_of_range_timeouts_and_bad_urls_are_refused_at_run_time() {
     );
 }
 
-/// Answers one HTTP request on 127.0.0.1 with `200 OK` and body `done`, and hands back the
-/// request's head and body.
-fn one_shot_server() -> (SocketAddr, mpsc::Receiver<(String, String)>) {
+/// Answers one HTTP request on 127.0.0.1 with `status` (e.g. `"200 OK"`) and body `done`, and
+/// hands back the request's head and body.
+fn one_shot_server(status: &'static str) -> (SocketAddr, mpsc::Receiver<(String, String)>) {
     let listener = match TcpListener::bind("127.0.0.1:0") {
         Ok(l) => l,
         Err(e) => panic!("bind: {e}"),
@@ -266,8 +284,9 @@ fn one_shot_server() -> (SocketAddr, mpsc::Receiver<(String, String)>) {
             }
         }
         let body = String::from_utf8_lossy(&data[head_end..head_end + length]).into_owned();
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone");
+        let answer =
+            format!("HTTP/1.1 {status}\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone");
+        let _ = stream.write_all(answer.as_bytes());
         let _ = tx.send((head, body));
     });
     (addr, rx)
@@ -275,7 +294,7 @@ fn one_shot_server() -> (SocketAddr, mpsc::Receiver<(String, String)>) {
 
 #[tokio::test]
 async fn a_webhook_sends_the_rendered_body() {
-    let (addr, received) = one_shot_server();
+    let (addr, received) = one_shot_server("200 OK");
     let url = format!("http://{addr}/hooks/block");
     let out = run(
         &webhook(
@@ -301,6 +320,21 @@ async fn a_webhook_sends_the_rendered_body() {
         "{head}"
     );
     assert_eq!(body, "{\"entity\": \"x\"}");
+}
+
+#[tokio::test]
+async fn a_webhook_answered_with_an_error_status_is_not_ok() {
+    let (addr, _received) = one_shot_server("503 Service Unavailable");
+    let hook = RemediationSpec::Webhook {
+        url: format!("http://{addr}/"),
+        method: Some("put".to_string()),
+        body: None,
+        timeout_ms: Some(5000),
+    };
+    let out = run(&hook, &policy(&[])).await;
+    assert_eq!(out.action, format!("webhook PUT http://{addr}/"));
+    assert_eq!(out.output, "HTTP 503\ndone");
+    assert!(!out.ok);
 }
 
 #[tokio::test]
