@@ -20,6 +20,7 @@ pub mod normaliser;
 pub mod pipeline;
 pub mod router;
 pub mod rules;
+pub mod runbook;
 pub mod scorer;
 pub mod stage;
 pub mod targets;

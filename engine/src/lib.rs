@@ -10,6 +10,7 @@
 //! - [`route`]: the routing rule language.
 //! - [`alert`]: alerts, their lifecycle and notification logic.
 //! - [`notify`]: what each kind of target sends.
+//! - [`runbook`]: runbook and remediation config, its checks and lookup by alert kind.
 //!
 //! Every algorithm here is a plain struct or function, unit-tested in place; the actors in
 //! `tocsin-actors` own these values and move batches between them.
@@ -20,5 +21,6 @@ pub mod config;
 pub mod normalise;
 pub mod notify;
 pub mod route;
+pub mod runbook;
 pub mod schema;
 pub mod score;
