@@ -645,10 +645,9 @@ impl Handler<Remediate> for AlertManager {
             template.render(&n, &mut out);
             Ok(out)
         };
-        let (policy, client) = (self.settings.policy.clone(), self.client.clone());
-        let fut = async move {
-            crate::runbook::run_remediation(&spec, &policy, &render, &client).await
-        };
+        // Renders the arguments now; the future holds only owned values.
+        let fut =
+            crate::runbook::run_remediation(&spec, &self.settings.policy, &render, &self.client);
         Box::pin(fut.into_actor(self).map(move |outcome, act, _ctx| {
             let mut run = RunbookRun {
                 id: 0,
