@@ -4,6 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod book;
+pub mod labels;
+pub mod lifecycle;
+pub mod stats;
+
 /// An alert's priority: P1 is the most urgent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Priority {
