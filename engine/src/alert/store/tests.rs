@@ -1,6 +1,9 @@
 use super::*;
+use crate::alert::labels::Labels;
+use crate::alert::lifecycle::{Alert, AlertStatus, HistoryEntry};
 use crate::alert::lifecycle::{AlertBook, AlertInput};
 use crate::alert::silence::SilenceSpec;
+use crate::alert::Priority;
 
 fn input(fp: u64, p: Priority, seen_ms: i64) -> AlertInput {
     AlertInput {
