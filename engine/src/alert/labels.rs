@@ -376,6 +376,28 @@ pub fn all_match(matchers: &[LabelMatcher], labels: &Labels) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any name and value written back as text parses to the same matcher.
+        #[test]
+        fn display_parses_back(
+            name in "[a-zA-Z_][a-zA-Z0-9_]{0,12}",
+            value in "\\PC{0,24}",
+            op in 0usize..2,
+        ) {
+            let op = [MatchOp::Equal, MatchOp::NotEqual][op];
+            let m = LabelMatcher::new(&name, op, &value).unwrap();
+            let back = LabelMatcher::parse(&m.to_string()).unwrap();
+            prop_assert_eq!(back, m);
+        }
+
+        /// Arbitrary text is a matcher or an error, never a panic.
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,40}") {
+            let _ = LabelMatcher::parse(&text);
+        }
+    }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
         Labels::new(pairs.iter().copied())
