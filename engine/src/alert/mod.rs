@@ -6,6 +6,14 @@ pub mod dispatch;
 
 use serde::{Deserialize, Serialize};
 
+pub mod book;
+pub mod inhibit;
+pub mod labels;
+pub mod lifecycle;
+pub mod silence;
+pub mod stats;
+pub mod store;
+
 /// An alert's priority: P1 is the most urgent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Priority {
