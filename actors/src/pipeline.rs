@@ -218,6 +218,7 @@ fn start_alerts(
         policy: a.remediation.clone(),
         default_receivers: target_bits(config, &a.default_targets),
         target_names: config.targets.iter().map(|t| t.name().to_owned()).collect(),
+        resolved_kept: a.resolved_kept,
     };
     let (tx, rx) = link::<AlertBatch>(config.engine.mailbox.router);
     let metrics = Arc::new(AlertMetrics::default());

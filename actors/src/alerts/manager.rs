@@ -19,7 +19,7 @@ use tocsin_engine::alert::labels::Labels;
 use tocsin_engine::alert::lifecycle::{
     Alert, AlertBook, AlertInput, AlertStatus, HistoryEntry, LifecycleError, PriorityStats,
 };
-use tocsin_engine::alert::silence::{Silence, Silences};
+use tocsin_engine::alert::silence::{Silence, SilenceError, Silences};
 use tocsin_engine::alert::store::{AlertStore, RunbookRun};
 use tocsin_engine::notify::template::Template;
 use tocsin_engine::notify::{AlertView, Notification, NotifyAction};
@@ -47,6 +47,8 @@ pub struct AlertManagerSettings {
     pub default_receivers: u64,
     /// Target names by index.
     pub target_names: Vec<String>,
+    /// Resolved alerts kept in memory.
+    pub resolved_kept: usize,
 }
 
 /// Counters and the MTTA/MTTR table, for `/metrics` and the API.
@@ -94,7 +96,7 @@ impl std::fmt::Debug for AlertManager {
 
 fn lifecycle(e: LifecycleError) -> AlertError {
     match e {
-        LifecycleError::UnknownAlert(id) => AlertError::NotFound(format!("no alert {id:?}")),
+        LifecycleError::UnknownAlert { id } => AlertError::NotFound(format!("no alert {id:?}")),
         other => AlertError::Conflict(other.to_string()),
     }
 }
@@ -153,7 +155,7 @@ impl AlertManager {
         notify: Vec<Option<Sender<Outbound>>>,
         metrics: Arc<AlertMetrics>,
     ) -> Result<AlertManager, AlertError> {
-        let mut book = AlertBook::default();
+        let mut book = AlertBook::new().with_max_resolved(settings.resolved_kept);
         let mut receivers = HashMap::new();
         for alert in store
             .load_alerts()
@@ -174,7 +176,7 @@ impl AlertManager {
             receivers.insert(alert.fingerprint, set);
             book.insert_loaded(alert);
         }
-        let mut silences = Silences::default();
+        let mut silences = Silences::new();
         for s in store
             .load_silences()
             .map_err(|e| AlertError::Store(e.to_string()))?
@@ -467,7 +469,7 @@ impl AlertManager {
                 if who.trim().is_empty() {
                     return Err(AlertError::Invalid("assignee must not be empty".into()));
                 }
-                self.book.assign(&msg.id, &msg.actor, &who, now)
+                self.book.assign(&msg.id, &msg.actor, Some(&who), now)
             }
         }
         .map_err(lifecycle)?;
@@ -567,9 +569,12 @@ impl Handler<AddSilence> for AlertManager {
     type Result = Result<Silence, AlertError>;
     fn handle(&mut self, msg: AddSilence, _ctx: &mut Context<Self>) -> Self::Result {
         let now = tocsin_engine::clock::now_ms();
-        let silence = msg
-            .spec
-            .build(&msg.actor, now)
+        let mut spec = msg.spec;
+        if spec.created_by.trim().is_empty() {
+            spec.created_by = msg.actor;
+        }
+        let silence = spec
+            .build(now)
             .map_err(|e| AlertError::Invalid(e.to_string()))?;
         self.store
             .put_silence(&silence)
@@ -594,10 +599,13 @@ impl Handler<ExpireSilence> for AlertManager {
     type Result = Result<Silence, AlertError>;
     fn handle(&mut self, msg: ExpireSilence, _ctx: &mut Context<Self>) -> Self::Result {
         let now = tocsin_engine::clock::now_ms();
-        let silence = self
-            .silences
-            .expire(&msg.0, now)
-            .ok_or_else(|| AlertError::NotFound(format!("no silence {:?}", msg.0)))?;
+        let silence = match self.silences.expire(&msg.0, now) {
+            Ok(s) => s.clone(),
+            Err(SilenceError::Unknown(_)) => {
+                return Err(AlertError::NotFound(format!("no silence {:?}", msg.0)))
+            }
+            Err(e) => return Err(AlertError::Conflict(e.to_string())),
+        };
         self.store
             .put_silence(&silence)
             .map_err(|e| AlertError::Store(e.to_string()))?;
