@@ -272,8 +272,9 @@ fn a_silence_stops_notifications_for_the_alerts_it_matches() {
         r#"{"matchers": ["entity=\"bastion-01\""], "duration_secs": 3600, "comment": "maintenance"}"#,
     );
     assert_eq!(status, 201, "{silence}");
-    let (status, bad) = engine.post_json("/api/v1/silences", r#"{"matchers": ["entity=~\".*\""], "duration_secs": 60}"#);
+    let (status, bad) = engine.post_json("/api/v1/silences", r#"{"matchers": ["entity=~\".*\""], "duration_secs": 60, "comment": "all"}"#);
     assert_eq!(status, 400, "a silence of everything is refused: {bad}");
+    assert!(bad["error"].as_str().unwrap().contains("everything"), "{bad}");
     send(&engine, &brute_force("bastion-01", 0));
     send(&engine, &brute_force("bastion-02", 5));
     wait_until(WAIT, "bastion-02 paged", || {

@@ -54,7 +54,8 @@ pub struct SilenceSpec {
     /// Length from the start, seconds.
     #[serde(default)]
     pub duration_secs: Option<u64>,
-    /// Who makes it (required).
+    /// Who makes it (required; the API fills it from the caller when left out).
+    #[serde(default)]
     pub created_by: String,
     /// Why (required: the next person on call needs to know).
     pub comment: String,
