@@ -56,7 +56,10 @@ impl DeliveryConfig {
         let mut errs = Vec::new();
         let mut check = |ok: bool, key: &str, msg: &str| {
             if !ok {
-                errs.push(ConfigError::unlocated(format!("{field}.delivery.{key}"), msg));
+                errs.push(ConfigError::unlocated(
+                    format!("{field}.delivery.{key}"),
+                    msg,
+                ));
             }
         };
         check(
@@ -197,7 +200,11 @@ impl WebhookConfig {
             }
         }
         for name in self.headers.keys() {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            {
                 errs.push(ConfigError::unlocated(
                     format!("{field}.headers"),
                     format!("`{name}` is not a valid header name"),
@@ -346,10 +353,9 @@ impl SyslogConfig {
     /// Every problem, each under `field.<key>`.
     pub fn validate(&self, field: &str) -> Vec<ConfigError> {
         let mut errs = self.delivery.validate(field);
-        let port_ok = self
-            .address
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        let port_ok = self.address.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
         if !port_ok {
             errs.push(ConfigError::unlocated(
                 format!("{field}.address"),
@@ -410,7 +416,12 @@ mod tests {
         let fields: Vec<String> = w.validate("t").into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["t.delivery.backoff_max_ms", "t.url", "t.body_template", "t.headers"]
+            [
+                "t.delivery.backoff_max_ms",
+                "t.url",
+                "t.body_template",
+                "t.headers"
+            ]
         );
     }
 

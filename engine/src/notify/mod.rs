@@ -15,6 +15,7 @@
 pub mod config;
 pub mod pagerduty;
 pub mod presets;
+pub mod request;
 pub mod slack;
 pub mod syslog;
 pub mod template;

@@ -181,8 +181,7 @@ mod tests {
         assert!(SERVICENOW.call(NotifyAction::Resolve).is_none());
         let vars = vec![("project_key".to_owned(), "OPS".to_owned())];
         let jira: Value =
-            serde_json::from_str(&render(JIRA.trigger.body, &vars, NotifyAction::Trigger))
-                .unwrap();
+            serde_json::from_str(&render(JIRA.trigger.body, &vars, NotifyAction::Trigger)).unwrap();
         assert_eq!(
             jira,
             json!({"fields": {"project": {"key": "OPS"}, "summary": "Brute force on web-1",

@@ -93,7 +93,14 @@ fn sd(out: &mut String, params: &[(&str, &str)]) {
 /// `local_host`.
 pub fn event_line(e: &Event, facility: u8, local_host: &str, out: &mut String) {
     let host = e.device.hostname.map(|h| h.as_str()).unwrap_or(local_host);
-    head(out, facility, event_severity(e.severity_id), e.time, host, "event");
+    head(
+        out,
+        facility,
+        event_severity(e.severity_id),
+        e.time,
+        host,
+        "event",
+    );
     let mut params = vec![
         ("severity", severity::name(e.severity_id)),
         ("class", class_name(e.class_uid)),

@@ -183,9 +183,10 @@ fn placeholder(src: &str, start: usize, end: usize) -> Result<Part, TemplateErro
             "map" => {
                 let at = pos;
                 let spec = quoted(src, &mut pos, end)?;
-                Filter::Map(map_pairs(&spec).ok_or_else(|| {
-                    err(src, at, "`map` takes \"from=to,from=to\" pairs")
-                })?)
+                Filter::Map(
+                    map_pairs(&spec)
+                        .ok_or_else(|| err(src, at, "`map` takes \"from=to,from=to\" pairs"))?,
+                )
             }
             "truncate" => {
                 skip_ws(&mut pos);
@@ -203,9 +204,7 @@ fn placeholder(src: &str, start: usize, end: usize) -> Result<Part, TemplateErro
                 return Err(err(
                     src,
                     name_start,
-                    format!(
-                        "unknown filter `{other}` (known: json, default, map, truncate, url)"
-                    ),
+                    format!("unknown filter `{other}` (known: json, default, map, truncate, url)"),
                 ))
             }
         };
@@ -391,7 +390,8 @@ mod tests {
         e.src.ip = Some("10.0.0.7".parse().unwrap());
         e.entity = Some(Symbol::intern("web-1"));
         e.metrics.push((Symbol::intern("cpu_pct"), 93.5));
-        e.unmapped.push((Text::copy_from("rule"), Text::copy_from("ssh-42")));
+        e.unmapped
+            .push((Text::copy_from("rule"), Text::copy_from("ssh-42")));
         e
     }
 
@@ -463,7 +463,9 @@ mod tests {
         assert!(e("ab {{ x").message.contains("never closed"));
         assert_eq!(e("{{ }}").column, 4);
         assert_eq!(e("{{ a | upper }}").column, 8);
-        assert!(e("{{ a | upper }}").message.contains("unknown filter `upper`"));
+        assert!(e("{{ a | upper }}")
+            .message
+            .contains("unknown filter `upper`"));
         assert_eq!(e("{{ a b }}").column, 6);
         assert_eq!(e("{{ a | json | default \"x\" }}").column, 13);
         assert_eq!(e("{{ a | default x }}").column, 16);
