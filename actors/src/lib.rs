@@ -21,6 +21,8 @@ pub mod router;
 pub mod scorer;
 pub mod stage;
 pub mod targets;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testkit;
 pub mod trainer;
 pub mod watchdog;
 
