@@ -478,6 +478,7 @@ impl PipelineMetrics {
             "connectors": connectors,
             "stages": stages,
             "sinks": targets,
+            "deliveries": read(&self.deliveries).iter().map(|d| d.snapshot()).collect::<Vec<_>>(),
             "vendors": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| serde_json::to_value(v.list()).unwrap_or(Value::Null)),
             "unrecognised": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| v.unrecognised().into_iter().collect::<std::collections::BTreeMap<_, _>>()),
             "config": self.config_summary.read().map(|c| c.clone()).unwrap_or(Value::Null),

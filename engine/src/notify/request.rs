@@ -512,4 +512,42 @@ mod tests {
             .body
             .starts_with("<130>1 "));
     }
+
+    #[test]
+    fn webhook_notification_is_one_request_and_slack_one_message() {
+        let n = sample();
+        let plain = webhook(None, None)
+            .build()
+            .unwrap()
+            .render(Payload::Notification(&n));
+        assert_eq!(plain.requests.len(), 1);
+        assert_eq!(plain.requests[0].kind, RequestKind::Notification);
+        let v: serde_json::Value = serde_json::from_str(&plain.requests[0].body).unwrap();
+        assert_eq!(v["group_key"], "team=sec");
+        assert_eq!(v["alerts"][1]["dedup_key"], "fp-9c1d");
+        let t = webhook(
+            Some(r#"{"k":{{ group_key | json }},"n":{{ alerts_count }},"a":{{ alerts }}}"#),
+            None,
+        )
+        .build()
+        .unwrap()
+        .render(Payload::Notification(&n));
+        let v: serde_json::Value = serde_json::from_str(&t.requests[0].body).unwrap();
+        assert_eq!(
+            (v["k"].as_str(), v["n"].as_u64()),
+            (Some("team=sec"), Some(2))
+        );
+        let slack = SlackConfig {
+            name: "s".into(),
+            url: "http://s".into(),
+            channel: None,
+            delivery: DeliveryConfig::default(),
+        }
+        .build();
+        let r = slack.render(Payload::Notification(&n));
+        assert_eq!(r.requests.len(), 1);
+        assert!(r.requests[0]
+            .body
+            .contains("2 alerts (trigger) in team=sec"));
+    }
 }

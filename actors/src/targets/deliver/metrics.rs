@@ -50,6 +50,27 @@ impl DeliveryMetrics {
     }
 }
 
+impl DeliveryMetrics {
+    /// The counters as JSON (for `/api/v1/pipeline`'s `deliveries`), latency in ms.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let latency = self.latency_us.lock().map(|h| {
+            let q = |p: f64| h.value_at_quantile(p) as f64 / 1000.0;
+            serde_json::json!({"count": h.len(), "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": h.max() as f64 / 1000.0})
+        });
+        serde_json::json!({
+            "name": self.name, "type": self.kind,
+            "sent": self.sent.load(Relaxed),
+            "failed": self.failed.load(Relaxed),
+            "retried": self.retried.load(Relaxed),
+            "spilled": self.spilled.load(Relaxed),
+            "dead_lettered": self.dead_lettered.load(Relaxed),
+            "unsupported": self.unsupported.load(Relaxed),
+            "queue_depth": self.queue_depth.load(Relaxed),
+            "latency_ms": latency.unwrap_or(serde_json::Value::Null),
+        })
+    }
+}
+
 /// Appends the `tocsin_delivery_*` series of `ds` to `w`.
 pub fn render_prometheus(w: &mut String, ds: &[Arc<DeliveryMetrics>]) {
     if ds.is_empty() {

@@ -25,7 +25,7 @@ use crate::batch::TargetBatch;
 use crate::deadletter::{DeadLetterOrigin, DeadLetters};
 use crate::link::SharedReceiver;
 use futures_util::StreamExt;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
@@ -347,7 +347,7 @@ async fn sender(
         let wake = shared.wake.notified();
         let next = {
             let mut q = shared.lock();
-            let next = q.next();
+            let next = q.pop_next();
             shared.depth(&q);
             next
         };
@@ -379,8 +379,6 @@ async fn sender(
         }
     }
 }
-
-use rand::SeedableRng;
 
 async fn attempt(
     shared: &Shared,

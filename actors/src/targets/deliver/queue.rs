@@ -71,9 +71,8 @@ impl PendingQueue {
                 }
                 let (len, unread) = match File::open(path) {
                     Ok(f) => {
-                        let len = f.metadata()?.len();
                         let lines = BufReader::new(f).split(b'\n').count() as u64;
-                        (len, lines)
+                        (end_with_newline(path)?, lines)
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, 0),
                     Err(e) => return Err(e),
@@ -135,7 +134,7 @@ impl PendingQueue {
     }
 
     /// The oldest pending item (refilling memory from the spill file when it is empty).
-    pub fn next(&mut self) -> Option<DeliveryItem> {
+    pub fn pop_next(&mut self) -> Option<DeliveryItem> {
         if self.queue.is_empty() {
             self.refill();
         }
@@ -186,6 +185,24 @@ impl PendingQueue {
             .map(|_| n)
             .map_err(|e| (items, e.to_string()))
     }
+}
+
+/// Terminates a torn last line (a crash mid-append) so the next append starts a line of its
+/// own; returns the file's length.
+fn end_with_newline(path: &Path) -> std::io::Result<u64> {
+    let mut f = OpenOptions::new().read(true).append(true).open(path)?;
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::Start(len - 1))?;
+    std::io::Read::read_exact(&mut f, &mut last)?;
+    if last[0] == b'\n' {
+        return Ok(len);
+    }
+    f.write_all(b"\n")?;
+    Ok(len + 1)
 }
 
 impl SpillFile {
@@ -295,7 +312,7 @@ mod tests {
     }
 
     fn drain(q: &mut PendingQueue) -> Vec<u64> {
-        std::iter::from_fn(|| q.next())
+        std::iter::from_fn(|| q.pop_next())
             .map(|i| i.created_ns)
             .collect()
     }
@@ -318,7 +335,7 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
         assert_eq!(q.depth(), 5);
-        assert_eq!(q.next().map(|i| i.created_ns), Some(0));
+        assert_eq!(q.pop_next().map(|i| i.created_ns), Some(0));
         // Room in memory again, but items are spilled: new ones go behind them.
         assert_eq!(q.admit(item(5)), Admitted::Spilled);
         assert_eq!(drain(&mut q), [1, 2, 3, 4, 5]);
@@ -334,12 +351,26 @@ mod tests {
         assert_eq!(q.admit(item(0)), Admitted::Queued);
         q.down = true;
         assert_eq!(q.admit(item(1)), Admitted::Spilled);
-        let head = q.next();
+        let head = q.pop_next();
         assert_eq!(q.spill_all(head), Ok(1));
         drop(q);
         let mut again = PendingQueue::open(10, Some((&path, 1 << 20))).unwrap();
         assert_eq!(again.depth(), 2);
         assert_eq!(drain(&mut again), [0, 1]);
+    }
+
+    #[test]
+    fn a_torn_last_line_costs_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ndjson");
+        let mut text = serde_json::to_string(&item(0)).unwrap();
+        text.push_str("\n{\"request\":{\"meth");
+        std::fs::write(&path, text).unwrap();
+        let mut q = PendingQueue::open(10, Some((&path, 1 << 20))).unwrap();
+        assert_eq!(q.depth(), 2);
+        assert_eq!(q.admit(item(1)), Admitted::Spilled);
+        assert_eq!(drain(&mut q), [0, 1]);
+        assert_eq!(q.spill_corrupt, 1);
     }
 
     #[test]

@@ -383,3 +383,63 @@ async fn syslog_tcp_frames_lines_with_octet_counts() {
         frames[2]
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn syslog_udp_sends_one_datagram_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let pm = Arc::new(PipelineMetrics::default());
+    let dl = DeadLetters::open(&dir.path().join("dead.ndjson"), 1 << 20, 2, pm).unwrap();
+    let c = SyslogConfig {
+        name: "udp".into(),
+        address: sock.local_addr().unwrap().to_string(),
+        protocol: SyslogProtocol::Udp,
+        facility: "user".into(),
+        hostname: "-".into(),
+        delivery: delivery(),
+    };
+    let (tx, task) = start(DeliveryTarget::syslog(&c, dir.path(), dl));
+    tx.send(events(&["a", "b"])).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let n = tokio::time::timeout(WAIT, sock.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        got.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+    }
+    drop(tx);
+    task.await.unwrap();
+    assert!(
+        got[0].starts_with("<13>1 1970-01-01T00:00:00.000Z - tocsin - event "),
+        "{}",
+        got[0]
+    );
+    assert!(got[1].contains("\"message\":\"b\""));
+}
+
+#[test]
+fn backoff_is_jittered_exponential_and_honours_retry_after_capped() {
+    let d = DeliveryConfig {
+        backoff_initial_ms: 100,
+        backoff_max_ms: 1000,
+        ..DeliveryConfig::default()
+    };
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    for attempt in 1..=10u32 {
+        let ceiling = (100u64 << (attempt - 1)).min(1000);
+        for _ in 0..50 {
+            assert!(backoff(&d, attempt, None, &mut rng) <= Duration::from_millis(ceiling));
+        }
+    }
+    assert_eq!(
+        backoff(&d, 1, Some(Duration::from_millis(300)), &mut rng),
+        Duration::from_millis(300)
+    );
+    assert_eq!(
+        backoff(&d, 1, Some(Duration::from_secs(120)), &mut rng),
+        Duration::from_millis(1000)
+    );
+    assert!(backoff(&d, 200, None, &mut rng) <= Duration::from_millis(1000));
+}
