@@ -66,21 +66,7 @@ struct CompiledPreset {
 #[derive(Debug, Clone)]
 pub enum Formatter {
     /// Generic or preset webhook.
-    Webhook {
-        /// Endpoint (base URL with a preset).
-        url: String,
-        /// Method of template requests.
-        method: &'static str,
-        /// Configured headers (after `Content-Type`).
-        headers: Vec<(String, String)>,
-        /// The body template, if any.
-        body: Option<Template>,
-        /// The preset, compiled.
-        #[doc(hidden)]
-        preset: Option<Box<CompiledPresetBox>>,
-        /// Events per request.
-        batch_max: usize,
-    },
+    Webhook(WebhookFormat),
     /// PagerDuty Events v2.
     PagerDuty {
         /// Events endpoint.
@@ -108,9 +94,22 @@ pub enum Formatter {
     },
 }
 
-/// A compiled preset (opaque).
+/// A webhook's compiled templates (or preset) and endpoint.
 #[derive(Debug, Clone)]
-pub struct CompiledPresetBox(CompiledPreset);
+pub struct WebhookFormat {
+    /// Endpoint (the base URL with a preset).
+    url: String,
+    /// Method of template requests.
+    method: &'static str,
+    /// Configured headers (sent after `Content-Type`).
+    headers: Vec<(String, String)>,
+    /// The body template, if any.
+    body: Option<Template>,
+    /// The preset, compiled.
+    preset: Option<CompiledPreset>,
+    /// Events per request.
+    batch_max: usize,
+}
 
 fn json_headers(extra: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
     let mut h = vec![("Content-Type".to_owned(), "application/json".to_owned())];
@@ -138,7 +137,7 @@ impl WebhookConfig {
                     })
                     .transpose()
                 };
-                Some(Box::new(CompiledPresetBox(CompiledPreset {
+                Some(CompiledPreset {
                     preset: p,
                     vars: self.preset_vars(),
                     headers: p
@@ -151,10 +150,10 @@ impl WebhookConfig {
                         compile(p.acknowledge.as_ref())?,
                         compile(p.resolve.as_ref())?,
                     ],
-                })))
+                })
             }
         };
-        Ok(Formatter::Webhook {
+        Ok(Formatter::Webhook(WebhookFormat {
             url: self
                 .url
                 .trim_end_matches(if preset.is_some() { "/" } else { "" })
@@ -168,7 +167,7 @@ impl WebhookConfig {
             body,
             preset,
             batch_max: self.delivery.batch_max.max(1),
-        })
+        }))
     }
 }
 
@@ -220,14 +219,14 @@ impl Formatter {
         let mut r = Rendered::default();
         match (self, payload) {
             (
-                Formatter::Webhook {
+                Formatter::Webhook(WebhookFormat {
                     url,
                     method,
                     headers,
                     body,
                     preset,
                     batch_max,
-                },
+                }),
                 Payload::Events(events),
             ) => {
                 if preset.is_some() {
@@ -261,17 +260,17 @@ impl Formatter {
                 }
             }
             (
-                Formatter::Webhook {
+                Formatter::Webhook(WebhookFormat {
                     url,
                     method,
                     headers,
                     body,
                     preset,
                     ..
-                },
+                }),
                 Payload::Notification(n),
             ) => match preset {
-                Some(p) => preset_requests(&p.0, url, headers, n, &mut r),
+                Some(p) => preset_requests(p, url, headers, n, &mut r),
                 None => {
                     let body = match body {
                         Some(t) => t.render_to_string(n),

@@ -280,9 +280,31 @@ async fn intake(
 ) {
     let mut stream = input.stream();
     while let Some(out) = stream.next().await {
-        let rendered = match &out {
+        // Rendering runs templates over input data: a panic there costs this input only.
+        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &out {
             Outbound::Events(b) => formatter.render(Payload::Events(&b.events)),
             Outbound::Notify(n) => formatter.render(Payload::Notification(n)),
+        }));
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(target = %shared.name, panic = %why, input = ?out, "rendering panicked; input dead-lettered");
+                shared.metrics.dead_lettered.fetch_add(1, Relaxed);
+                let origin = DeadLetterOrigin {
+                    source: &shared.name,
+                    stage: "deliver",
+                    received_ns: tocsin_engine::clock::now_ns(),
+                };
+                shared
+                    .dead_letters
+                    .write(origin, "panic", &why, format!("{out:?}").as_bytes());
+                continue;
+            }
         };
         shared
             .metrics

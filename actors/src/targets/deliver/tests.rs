@@ -443,3 +443,33 @@ fn backoff_is_jittered_exponential_and_honours_retry_after_capped() {
     );
     assert!(backoff(&d, 200, None, &mut rng) <= Duration::from_millis(1000));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_queue_spills_and_order_is_kept_on_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Arc::new(Mutex::new(RecordingServer::start()));
+    let (mut t, _pm) = webhook(&server.lock().unwrap().url(), dir.path(), WAIT);
+    t.delivery.queue_capacity = 2;
+    let m = t.metrics.clone();
+    let (tx, task) = start(t);
+    // One input of five requests is admitted in one go: two fit in memory, three spill.
+    tx.send(events(&["m0", "m1", "m2", "m3", "m4"]))
+        .await
+        .unwrap();
+    let got = wait_for(&server, 5).await;
+    assert_eq!(
+        got,
+        [
+            r#"["m0"]"#,
+            r#"["m1"]"#,
+            r#"["m2"]"#,
+            r#"["m3"]"#,
+            r#"["m4"]"#
+        ]
+    );
+    until(|| m.sent.load(Relaxed) == 5).await;
+    assert_eq!(m.spilled.load(Relaxed), 3);
+    drop(tx);
+    task.await.unwrap();
+    assert_eq!(m.queue_depth.load(Relaxed), 0);
+}
