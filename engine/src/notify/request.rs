@@ -66,7 +66,7 @@ struct CompiledPreset {
 #[derive(Debug, Clone)]
 pub enum Formatter {
     /// Generic or preset webhook.
-    Webhook(WebhookFormat),
+    Webhook(Box<WebhookFormat>),
     /// PagerDuty Events v2.
     PagerDuty {
         /// Events endpoint.
@@ -153,7 +153,7 @@ impl WebhookConfig {
                 })
             }
         };
-        Ok(Formatter::Webhook(WebhookFormat {
+        Ok(Formatter::Webhook(Box::new(WebhookFormat {
             url: self
                 .url
                 .trim_end_matches(if preset.is_some() { "/" } else { "" })
@@ -167,7 +167,7 @@ impl WebhookConfig {
             body,
             preset,
             batch_max: self.delivery.batch_max.max(1),
-        }))
+        })))
     }
 }
 
@@ -218,17 +218,15 @@ impl Formatter {
     pub fn render(&self, payload: Payload<'_>) -> Rendered {
         let mut r = Rendered::default();
         match (self, payload) {
-            (
-                Formatter::Webhook(WebhookFormat {
+            (Formatter::Webhook(w), Payload::Events(events)) => {
+                let WebhookFormat {
                     url,
                     method,
                     headers,
                     body,
                     preset,
                     batch_max,
-                }),
-                Payload::Events(events),
-            ) => {
+                } = &**w;
                 if preset.is_some() {
                     r.unsupported += events.len() as u64;
                     return r;
@@ -259,27 +257,17 @@ impl Formatter {
                     });
                 }
             }
-            (
-                Formatter::Webhook(WebhookFormat {
-                    url,
-                    method,
-                    headers,
-                    body,
-                    preset,
-                    ..
-                }),
-                Payload::Notification(n),
-            ) => match preset {
-                Some(p) => preset_requests(p, url, headers, n, &mut r),
+            (Formatter::Webhook(w), Payload::Notification(n)) => match &w.preset {
+                Some(p) => preset_requests(p, &w.url, &w.headers, n, &mut r),
                 None => {
-                    let body = match body {
+                    let body = match &w.body {
                         Some(t) => t.render_to_string(n),
                         None => serde_json::to_string(n).unwrap_or_default(),
                     };
                     r.requests.push(Request {
-                        method: (*method).to_owned(),
-                        url: url.clone(),
-                        headers: json_headers(headers.iter().cloned()),
+                        method: w.method.to_owned(),
+                        url: w.url.clone(),
+                        headers: json_headers(w.headers.iter().cloned()),
                         body,
                         kind: RequestKind::Notification,
                     });
