@@ -113,7 +113,7 @@ impl DeliveryTarget {
             formatter,
             transport,
             delivery: delivery.clone(),
-            spill_path: data_dir.join("spill").join(format!("{name}.ndjson")),
+            spill_path: spill_path(data_dir, name),
             dead_letters,
             metrics: DeliveryMetrics::new(name, kind),
             shutdown_grace: Duration::from_secs(10),
@@ -192,6 +192,27 @@ impl DeliveryTarget {
         let t = Box::new(SyslogTransport::new(&c.address, c.protocol));
         Self::with(&c.name, "syslog", c.build(), t, &c.delivery, data_dir, dl)
     }
+}
+
+/// `<data_dir>/spill/<name>.ndjson`, with any character of `name` other than ASCII letters,
+/// digits, `-`, `_` and `.` replaced by `_` (a name cannot leave the folder).
+pub fn spill_path(data_dir: &Path, name: &str) -> std::path::PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = if safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    };
+    data_dir.join("spill").join(format!("{safe}.ndjson"))
 }
 
 /// What a finished target did with its last requests.

@@ -473,3 +473,16 @@ async fn a_full_queue_spills_and_order_is_kept_on_delivery() {
     task.await.unwrap();
     assert_eq!(m.queue_depth.load(Relaxed), 0);
 }
+
+#[test]
+fn spill_paths_stay_in_the_spill_folder() {
+    let d = Path::new("/data");
+    assert_eq!(
+        spill_path(d, "ops-hook"),
+        PathBuf::from("/data/spill/ops-hook.ndjson")
+    );
+    assert_eq!(
+        spill_path(d, "../etc/x y"),
+        PathBuf::from("/data/spill/_.._etc_x_y.ndjson")
+    );
+}
