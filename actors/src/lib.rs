@@ -24,6 +24,8 @@ pub mod runbook;
 pub mod scorer;
 pub mod stage;
 pub mod targets;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testkit;
 pub mod trainer;
 pub mod watchdog;
 

@@ -237,6 +237,8 @@ pub struct PipelineMetrics {
     pub stages: RwLock<Vec<Arc<StageMetrics>>>,
     /// Targets' delivery metrics.
     pub targets: RwLock<Vec<Arc<TargetMetrics>>>,
+    /// Delivering targets' (webhook, PagerDuty, Slack, syslog) queue, retry and spill metrics.
+    pub deliveries: RwLock<Vec<Arc<crate::targets::deliver::DeliveryMetrics>>>,
     /// Dead-lettered frames, by reason.
     pub dead_letters: ReasonCounters,
     /// Dead letters that could not be written (disk error), by reason.
@@ -269,6 +271,7 @@ impl Default for PipelineMetrics {
             connectors: RwLock::default(),
             stages: RwLock::default(),
             targets: RwLock::default(),
+            deliveries: RwLock::default(),
             dead_letters: ReasonCounters::default(),
             dead_letter_failures: AtomicU64::new(0),
             dead_letters_discarded: AtomicU64::new(0),
@@ -324,6 +327,13 @@ impl PipelineMetrics {
     /// Registers a target.
     pub fn add_target(&self, m: Arc<TargetMetrics>) {
         if let Ok(mut v) = self.targets.write() {
+            v.push(m);
+        }
+    }
+
+    /// Registers a delivering target.
+    pub fn add_delivery(&self, m: Arc<crate::targets::deliver::DeliveryMetrics>) {
+        if let Ok(mut v) = self.deliveries.write() {
             v.push(m);
         }
     }
@@ -468,6 +478,7 @@ impl PipelineMetrics {
             "connectors": connectors,
             "stages": stages,
             "sinks": targets,
+            "deliveries": read(&self.deliveries).iter().map(|d| d.snapshot()).collect::<Vec<_>>(),
             "vendors": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| serde_json::to_value(v.list()).unwrap_or(Value::Null)),
             "unrecognised": self.vendors.read().ok().and_then(|v| v.clone()).map(|v| v.unrecognised().into_iter().collect::<std::collections::BTreeMap<_, _>>()),
             "config": self.config_summary.read().map(|c| c.clone()).unwrap_or(Value::Null),
@@ -734,6 +745,7 @@ impl PipelineMetrics {
                 );
             }
         }
+        crate::targets::deliver::render_prometheus(w, &read(&self.deliveries));
         if let Ok(scoring) = self.scoring.read() {
             render_scoring(w, &scoring);
         }
@@ -944,7 +956,7 @@ fn render_vendors(w: &mut String, vendors: &VendorRegistry) {
     }
 }
 
-fn header(w: &mut String, name: &str, kind: &str, help: &str) {
+pub(crate) fn header(w: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
@@ -1015,7 +1027,7 @@ fn stage_series(
 }
 
 /// Escapes a label value.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -4,6 +4,7 @@
 //! records `now - receive time` of every event it writes into the target's hdrhistogram, which
 //! is the end-to-end latency the API and `tocsin-bench` report.
 
+pub mod deliver;
 mod file;
 mod tcp;
 
