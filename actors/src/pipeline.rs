@@ -6,6 +6,7 @@
 use crate::alerts::{AlertBatch, AlertManager, AlertManagerSettings, AlertMetrics};
 use crate::batch::{EventBatch, RawBatch, TargetBatch};
 use crate::rules::RouteRules;
+use crate::targets::deliver::{spawn_delivery, DeliveryTarget};
 use crate::targets::Outbound;
 use tocsin_engine::alert::inhibit::InhibitRule;
 use tocsin_engine::alert::labels::LabelMatcher;
@@ -77,6 +78,9 @@ pub enum PipelineError {
         /// What is wrong.
         why: String,
     },
+    /// A delivery target could not be built (a template that does not compile).
+    #[error("{0}")]
+    Target(String),
     /// The alert database could not be opened or read.
     #[error("alerts: {0}")]
     Alerts(String),
@@ -182,6 +186,49 @@ fn target_bits(config: &Config, names: &[String]) -> u64 {
             None => m,
         }
     })
+}
+
+/// Builds a delivery target (webhook, PagerDuty, Slack, syslog) and runs it on `arbiter`;
+/// `done` is counted down when it has drained (or spilled) everything at shutdown.
+fn start_delivery(
+    t: &TargetConfig,
+    config: &Config,
+    metrics: &Arc<PipelineMetrics>,
+    rx: crate::link::SharedReceiver<Outbound>,
+    dead_letters: DeadLetters,
+    done: Arc<Completion>,
+    arbiter: &Arbiter,
+) -> Result<(), PipelineError> {
+    let data_dir = &config.engine.data_dir;
+    let built = match t {
+        TargetConfig::Webhook(c) => DeliveryTarget::webhook(c, data_dir, dead_letters),
+        TargetConfig::Pagerduty(c) => DeliveryTarget::pagerduty(c, data_dir, dead_letters),
+        TargetConfig::Slack(c) => DeliveryTarget::slack(c, data_dir, dead_letters),
+        TargetConfig::Syslog(c) => Ok(DeliveryTarget::syslog(c, data_dir, dead_letters)),
+        other => unreachable!("{} is a sink, not a delivery target", other.kind()),
+    };
+    let mut target = built.map_err(|e| PipelineError::Target(e.to_string()))?;
+    target.shutdown_grace = Duration::from_secs(config.engine.shutdown_timeout_secs) / 2;
+    metrics.add_delivery(target.metrics.clone());
+    let name = t.name().to_owned();
+    arbiter.spawn(async move {
+        match spawn_delivery(target, rx) {
+            Ok(task) => match task.await {
+                Ok(report) => tracing::info!(
+                    target = %name,
+                    spilled = report.spilled_at_shutdown,
+                    dead_lettered = report.dead_lettered_at_shutdown,
+                    "delivery target finished"
+                ),
+                Err(e) => tracing::error!(target = %name, error = %e, "delivery target failed"),
+            },
+            Err(e) => {
+                tracing::error!(target = %name, error = %e, "delivery target could not open its spill file")
+            }
+        }
+        done.done();
+    });
+    Ok(())
 }
 
 /// Opens the alert database and starts the alert manager on its own arbiter (its SQLite
@@ -441,14 +488,6 @@ impl Pipeline {
         let mut notify_links: Vec<Option<Sender<Outbound>>> =
             Vec::with_capacity(config.targets.len());
         for t in &config.targets {
-            let probe_stage = |probe: Arc<dyn DepthProbe>| {
-                let stage =
-                    StageMetrics::new(format!("target-{}", t.name()), "target", Some(probe));
-                metrics.add_stage(stage.clone());
-                stage
-            };
-            let tm = TargetMetrics::new(t.name(), t.kind());
-            metrics.add_target(tm.clone());
             let pause = Arc::new(PauseSwitch::default());
             pauses.insert(t.name().to_owned(), pause.clone());
             let (dl, done) = (dead_letters.clone(), targets_drained.clone());
@@ -466,12 +505,12 @@ impl Pipeline {
                 // dead-lettered batches, not a failed start.
                 TargetConfig::Tcp(tcp) => Box::new(TcpSink::new(tcp)),
                 delivery => {
+                    // A delivery target keeps its own queue, spill file and counters
+                    // (`tocsin_delivery_*`); it takes no pause switch.
+                    pauses.remove(t.name());
                     let (tx, rx) = link::<Outbound>(config.engine.mailbox.target);
-                    let stage = probe_stage(Arc::new(rx.clone()));
                     let arbiter = Arbiter::new();
-                    start_delivery(
-                        delivery, config, rx, stage, tm, dl, done, pause, &arbiter,
-                    )?;
+                    start_delivery(delivery, config, &metrics, rx, dl, done, &arbiter)?;
                     arbiters.push(arbiter);
                     let takes_events = !matches!(delivery, TargetConfig::Pagerduty(_));
                     event_links.push(takes_events.then(|| TargetLink::Delivery(tx.clone())));
@@ -480,7 +519,11 @@ impl Pipeline {
                 }
             };
             let (tx, rx) = link::<TargetBatch>(config.engine.mailbox.target);
-            let stage = probe_stage(Arc::new(rx.clone()));
+            let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
+            let stage = StageMetrics::new(format!("target-{}", t.name()), "target", Some(probe));
+            metrics.add_stage(stage.clone());
+            let tm = TargetMetrics::new(t.name(), t.kind());
+            metrics.add_target(tm.clone());
             let arbiter = Arbiter::new();
             let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
                 TargetActor::new(writer, rx, stage, tm, dl, done, pause)

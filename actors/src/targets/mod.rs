@@ -9,6 +9,7 @@ mod file;
 mod tcp;
 
 pub use file::FileSink;
+pub use deliver::Outbound;
 pub use tcp::TcpSink;
 
 use crate::batch::TargetBatch;

@@ -13,7 +13,8 @@ use toml::Value;
 const SECTIONS: &str =
     "`engine`, `api`, `sources`, `targets`, `router`, `watchdog`, `dead_letter`, `score`, `alerts`";
 const SOURCE_TYPES: &str = "`syslog_udp`, `syslog_tcp`, `http`, `file`";
-const TARGET_TYPES: &str = "`file`, `stdout`, `blackhole`, `tcp`";
+const TARGET_TYPES: &str =
+    "`file`, `stdout`, `blackhole`, `tcp`, `webhook`, `pagerduty`, `slack`, `syslog`";
 
 /// See [`Config::parse`].
 pub(super) fn parse(src: &str, file: &Path) -> Result<Config, ConfigErrors> {
@@ -232,6 +233,10 @@ impl Builder {
                             .de::<BlackholeTarget>(&base, body)
                             .map(TargetConfig::Blackhole),
                         "tcp" => self.de::<TcpTarget>(&base, body).map(TargetConfig::Tcp),
+                        "webhook" => self.de(&base, body).map(TargetConfig::Webhook),
+                        "pagerduty" => self.de(&base, body).map(TargetConfig::Pagerduty),
+                        "slack" => self.de(&base, body).map(TargetConfig::Slack),
+                        "syslog" => self.de(&base, body).map(TargetConfig::Syslog),
                         _ => {
                             self.unknown_type(&base, "target", &kind, TARGET_TYPES);
                             None

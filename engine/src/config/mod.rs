@@ -329,6 +329,15 @@ pub enum TargetConfig {
     Blackhole(BlackholeTarget),
     /// `type = "tcp"`: newline-delimited JSON events over a TCP connection to a collector.
     Tcp(TcpTarget),
+    /// `type = "webhook"`: events and alert notifications as HTTP requests (JSON, a body
+    /// template, or the `opsgenie`, `servicenow` or `jira` preset).
+    Webhook(crate::notify::config::WebhookConfig),
+    /// `type = "pagerduty"`: alert notifications to PagerDuty's Events API v2.
+    Pagerduty(crate::notify::config::PagerDutyConfig),
+    /// `type = "slack"`: events and alert notifications to a Slack incoming webhook.
+    Slack(crate::notify::config::SlackConfig),
+    /// `type = "syslog"`: events and alerts forwarded as RFC 5424 over TCP or UDP.
+    Syslog(crate::notify::config::SyslogConfig),
 }
 
 /// `type = "file"` target.
@@ -442,17 +451,37 @@ impl TargetConfig {
             TargetConfig::Stdout(t) => &t.name,
             TargetConfig::Blackhole(t) => &t.name,
             TargetConfig::Tcp(t) => &t.name,
+            TargetConfig::Webhook(t) => &t.name,
+            TargetConfig::Pagerduty(t) => &t.name,
+            TargetConfig::Slack(t) => &t.name,
+            TargetConfig::Syslog(t) => &t.name,
         }
     }
 
-    /// The `type` key: `"file"`, `"stdout"`, `"blackhole"` or `"tcp"`.
+    /// The `type` key: `"file"`, `"stdout"`, `"blackhole"`, `"tcp"`, `"webhook"`,
+    /// `"pagerduty"`, `"slack"` or `"syslog"`.
     pub fn kind(&self) -> &'static str {
         match self {
             TargetConfig::File(_) => "file",
             TargetConfig::Stdout(_) => "stdout",
             TargetConfig::Blackhole(_) => "blackhole",
             TargetConfig::Tcp(_) => "tcp",
+            TargetConfig::Webhook(_) => "webhook",
+            TargetConfig::Pagerduty(_) => "pagerduty",
+            TargetConfig::Slack(_) => "slack",
+            TargetConfig::Syslog(_) => "syslog",
         }
+    }
+
+    /// True for the targets that take alert notifications (webhook, PagerDuty, Slack, syslog).
+    pub fn takes_notifications(&self) -> bool {
+        matches!(
+            self,
+            TargetConfig::Webhook(_)
+                | TargetConfig::Pagerduty(_)
+                | TargetConfig::Slack(_)
+                | TargetConfig::Syslog(_)
+        )
     }
 }
 

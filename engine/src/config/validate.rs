@@ -250,6 +250,15 @@ fn targets(c: &Config, v: &mut Checks) {
         if let TargetConfig::Tcp(tcp) = t {
             tcp_target(c, i, tcp, v);
         }
+        let base = format!("targets[{i}]");
+        let delivery = match t {
+            TargetConfig::Webhook(w) => w.validate(&base),
+            TargetConfig::Pagerduty(p) => p.validate(&base),
+            TargetConfig::Slack(s) => s.validate(&base),
+            TargetConfig::Syslog(s) => s.validate(&base),
+            _ => Vec::new(),
+        };
+        v.0.extend(delivery);
         if let TargetConfig::File(f) = t {
             let path_field = format!("targets[{i}].path");
             if f.path.as_os_str().is_empty() {
