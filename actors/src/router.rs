@@ -167,7 +167,8 @@ impl RouterShard {
                 .add("shutting_down", batch.events.len() as u64);
             return Ok(());
         };
-        let candidates = guarded(&self.metrics, || {
+        let metrics = self.metrics.clone();
+        let candidates = guarded(&metrics, || {
             self.decide(
                 &batch.events,
                 outputs.default_targets,

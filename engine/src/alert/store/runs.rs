@@ -5,7 +5,7 @@ use rusqlite::params;
 use super::{AlertStore, StoreError, MAX_RUN_OUTPUT};
 
 /// One run of a runbook's remediation action, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunbookRun {
     /// Row id; 0 before it is recorded.
     pub id: i64,
