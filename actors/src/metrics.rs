@@ -239,6 +239,8 @@ pub struct PipelineMetrics {
     pub targets: RwLock<Vec<Arc<TargetMetrics>>>,
     /// Delivering targets' (webhook, PagerDuty, Slack, syslog) queue, retry and spill metrics.
     pub deliveries: RwLock<Vec<Arc<crate::targets::deliver::DeliveryMetrics>>>,
+    /// The alert manager's counters and MTTA/MTTR table, when alerts are on.
+    pub alerts: RwLock<Option<Arc<crate::alerts::AlertMetrics>>>,
     /// Dead-lettered frames, by reason.
     pub dead_letters: ReasonCounters,
     /// Dead letters that could not be written (disk error), by reason.
@@ -272,6 +274,7 @@ impl Default for PipelineMetrics {
             stages: RwLock::default(),
             targets: RwLock::default(),
             deliveries: RwLock::default(),
+            alerts: RwLock::default(),
             dead_letters: ReasonCounters::default(),
             dead_letter_failures: AtomicU64::new(0),
             dead_letters_discarded: AtomicU64::new(0),
@@ -746,6 +749,9 @@ impl PipelineMetrics {
             }
         }
         crate::targets::deliver::render_prometheus(w, &read(&self.deliveries));
+        if let Some(alerts) = self.alerts.read().ok().and_then(|a| a.clone()) {
+            render_alerts(w, &alerts);
+        }
         if let Ok(scoring) = self.scoring.read() {
             render_scoring(w, &scoring);
         }
@@ -953,6 +959,41 @@ fn render_vendors(w: &mut String, vendors: &VendorRegistry) {
             "tocsin_unrecognised_lines_total{{source=\"{}\"}} {n}",
             esc(&source)
         );
+    }
+}
+
+/// The alert manager's counters, alerts by priority and status, and MTTA/MTTR per priority.
+fn render_alerts(w: &mut String, a: &crate::alerts::AlertMetrics) {
+    for (name, help, value) in [
+        ("tocsin_alerts_created_total", "Alerts opened.", &a.created),
+        ("tocsin_alert_repeats_total", "Anomalies folded into a live alert.", &a.repeats),
+        ("tocsin_alert_notifications_total", "Notifications handed to targets.", &a.notifications),
+        ("tocsin_alert_notifications_dropped_total", "Notifications lost because a target's link was closed.", &a.notifications_dropped),
+        ("tocsin_alert_muted_total", "Alert changes not notified: silenced, inhibited, acknowledged or suppressed.", &a.muted),
+        ("tocsin_alert_store_errors_total", "Alert writes the database refused.", &a.store_errors),
+    ] {
+        header(w, name, "counter", help);
+        let _ = writeln!(w, "{name} {}", value.load(Relaxed));
+    }
+    let stats = a.stats.lock().map(|s| s.clone()).unwrap_or_default();
+    header(w, "tocsin_alerts", "gauge", "Alerts by priority and status (resolved: since start of the kept history).");
+    for p in &stats {
+        for (status, n) in [
+            ("open", p.open),
+            ("acknowledged", p.acknowledged),
+            ("suppressed", p.suppressed),
+            ("resolved", p.resolved),
+        ] {
+            let _ = writeln!(w, "tocsin_alerts{{priority=\"{}\",status=\"{status}\"}} {n}", p.priority);
+        }
+    }
+    header(w, "tocsin_alert_mtta_seconds", "gauge", "Mean time from an alert's creation to its first acknowledgement, per priority.");
+    for p in stats.iter().filter(|p| p.mtta_ms.is_some()) {
+        let _ = writeln!(w, "tocsin_alert_mtta_seconds{{priority=\"{}\"}} {}", p.priority, p.mtta_ms.unwrap_or(0.0) / 1000.0);
+    }
+    header(w, "tocsin_alert_mttr_seconds", "gauge", "Mean time from an alert's creation to its resolution, per priority.");
+    for p in stats.iter().filter(|p| p.mttr_ms.is_some()) {
+        let _ = writeln!(w, "tocsin_alert_mttr_seconds{{priority=\"{}\"}} {}", p.priority, p.mttr_ms.unwrap_or(0.0) / 1000.0);
     }
 }
 

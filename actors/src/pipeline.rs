@@ -235,6 +235,7 @@ fn start_delivery(
 /// writes block); returns the routers' link to it.
 fn start_alerts(
     config: &Config,
+    pipeline_metrics: &PipelineMetrics,
     notify: Vec<Option<Sender<Outbound>>>,
     arbiters: &mut Vec<Arbiter>,
 ) -> Result<(Sender<AlertBatch>, Alerting), PipelineError> {
@@ -269,6 +270,9 @@ fn start_alerts(
     };
     let (tx, rx) = link::<AlertBatch>(config.engine.mailbox.router);
     let metrics = Arc::new(AlertMetrics::default());
+    if let Ok(mut slot) = pipeline_metrics.alerts.write() {
+        *slot = Some(metrics.clone());
+    }
     let manager = AlertManager::new(settings, store, rx, notify, metrics.clone())
         .map_err(|e| PipelineError::Alerts(e.to_string()))?;
     let arbiter = Arbiter::new();
@@ -538,7 +542,7 @@ impl Pipeline {
         let rules = load_route_rules(config)?;
         let mut alerting = None;
         let alert_link = if config.alerts.enabled && config.score.enabled {
-            let (tx, a) = start_alerts(config, notify_links, &mut arbiters)?;
+            let (tx, a) = start_alerts(config, &metrics, notify_links, &mut arbiters)?;
             alerting = Some(a);
             Some(tx)
         } else {
