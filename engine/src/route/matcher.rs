@@ -174,9 +174,15 @@ fn ip(lit: &Literal) -> Result<IpAddr, MatcherError> {
 }
 
 fn regex(lit: &Literal) -> Result<Regex, MatcherError> {
-    regex::RegexBuilder::new(&format!("^(?:{})$", lit.text))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    let build = |pattern: &str| {
+        regex::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    };
+    // The pattern alone first: its errors are about what was written, and a pattern such as
+    // `a)|(b` cannot escape the anchoring group below.
+    build(&lit.text)
+        .and_then(|_| build(&format!("^(?:{})$", lit.text)))
         .map_err(|e| {
             // The regex crate's message is several lines (pattern, caret, reason): keep the
             // reason.
