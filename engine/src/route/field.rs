@@ -330,7 +330,10 @@ mod tests {
             Field::parse("unmapped.a.b"),
             Some(Field::Unmapped("a.b".into()))
         );
-        assert_eq!(Field::parse("metrics.cpu_pct").map(|f| f.kind()), Some(Kind::Float));
+        assert_eq!(
+            Field::parse("metrics.cpu_pct").map(|f| f.kind()),
+            Some(Kind::Float)
+        );
     }
 
     #[test]

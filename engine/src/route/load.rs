@@ -68,7 +68,11 @@ impl RuleSet {
                     continue;
                 };
                 let at = match &e.matcher {
-                    Some(m) => m.index.checked_sub(1).and_then(|j| rule.matchers.get(j)).map(Spanned::span),
+                    Some(m) => m
+                        .index
+                        .checked_sub(1)
+                        .and_then(|j| rule.matchers.get(j))
+                        .map(Spanned::span),
                     None => rule.name.as_ref().map(Spanned::span),
                 };
                 e.line = at.map(|span| line_column(text, span.start).0);

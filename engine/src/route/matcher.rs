@@ -30,14 +30,29 @@ enum Test {
     /// `!= ""` on a field that is not text: the field is present.
     Present,
     /// Text equality; an absent field's text is "".
-    TextEq { value: Box<str>, negate: bool },
+    TextEq {
+        value: Box<str>,
+        negate: bool,
+    },
     /// Numeric equality; an absent field equals nothing.
-    NumEq { value: f64, negate: bool },
-    IpEq { value: IpAddr, negate: bool },
+    NumEq {
+        value: f64,
+        negate: bool,
+    },
+    IpEq {
+        value: IpAddr,
+        negate: bool,
+    },
     /// Anchored regex on the field's text ("" when absent).
-    Regex { re: Regex, negate: bool },
+    Regex {
+        re: Regex,
+        negate: bool,
+    },
     /// `>=`, `<=`, `>`, `<`: an absent or non-numeric value matches none.
-    Cmp { op: Op, value: f64 },
+    Cmp {
+        op: Op,
+        value: f64,
+    },
     TextIn(TextSet),
     NumIn(Box<[f64]>),
     IpIn(Box<[IpNet]>),
@@ -82,11 +97,15 @@ impl IpNet {
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,

@@ -183,8 +183,9 @@ impl<'a> Cursor<'a> {
             }
         }
         Err(self.error(match self.peek() {
-            None => "expected an operator (=, !=, =~, !~, >=, <=, >, <, in) after the field"
-                .to_owned(),
+            None => {
+                "expected an operator (=, !=, =~, !~, >=, <=, >, <, in) after the field".to_owned()
+            }
             Some(_) => format!(
                 "expected an operator (=, !=, =~, !~, >=, <=, >, <, in), found '{}'",
                 self.rest().chars().take(8).collect::<String>()
@@ -315,20 +316,29 @@ mod tests {
         let err = |t: &str| parse(t).map(|_| ()).unwrap_err();
         assert_eq!(err("").reason, "empty matcher");
         assert_eq!(err("severity == 4").column, 10);
-        assert_eq!(err("severity == 4").reason, "'==' is not an operator: use '='");
+        assert_eq!(
+            err("severity == 4").reason,
+            "'==' is not an operator: use '='"
+        );
         assert_eq!(
             err("severity 4").reason,
             "expected an operator (=, !=, =~, !~, >=, <=, >, <, in), found '4'"
         );
         assert_eq!(err("status = ").reason, "expected a value");
         let e = err(r#"message = "abc"#);
-        assert_eq!((e.column, e.reason.as_str()), (11, "unterminated string (no closing \")"));
+        assert_eq!(
+            (e.column, e.reason.as_str()),
+            (11, "unterminated string (no closing \")")
+        );
         let e = err("x in [a, b");
         assert_eq!((e.column, e.reason.as_str()), (6, "unclosed list (no ']')"));
         assert_eq!(err("x in []").reason, "an empty list matches nothing");
         assert_eq!(err("x in a").reason, "expected '[' after 'in'");
         let e = err("x = a b");
-        assert_eq!((e.column, e.reason.as_str()), (7, "unexpected text after the value: 'b'"));
+        assert_eq!(
+            (e.column, e.reason.as_str()),
+            (7, "unexpected text after the value: 'b'")
+        );
         assert_eq!(err("= a").reason, "expected a field name");
     }
 }

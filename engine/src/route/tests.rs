@@ -99,8 +99,8 @@ fn rule(name: &str, priority: u32, matchers: &[&str]) -> RuleSpec {
 
 /// Whether the one matcher `m` matches `event`.
 fn hit(m: &str, event: &Event) -> bool {
-    let set = RuleSet::compile(vec![rule("r", 1, &[m])], &TARGETS)
-        .unwrap_or_else(|e| panic!("{m}: {e}"));
+    let set =
+        RuleSet::compile(vec![rule("r", 1, &[m])], &TARGETS).unwrap_or_else(|e| panic!("{m}: {e}"));
     set.evaluate(event, &mut Throttle::new(), 0).rule == Some(0)
 }
 
@@ -148,7 +148,11 @@ fn each_matcher_kind_on_a_logon_and_a_finding() {
         ("tocsin.score >= 0.9", true, false),
         ("tocsin.score > 0.9", false, false),
         ("tocsin.anomaly.kind = brute_force", false, true),
-        ("tocsin.anomaly.kind in [error_burst, volume_spike]", false, false),
+        (
+            "tocsin.anomaly.kind in [error_burst, volume_spike]",
+            false,
+            false,
+        ),
         ("tocsin.anomaly.score >= 0.95", false, true),
         ("tocsin.anomaly.entity = fw-01", false, true),
         (
@@ -210,13 +214,19 @@ fn ip_networks_v4_and_v6() {
     let mut ev = logon();
     let cases = [
         ("src_endpoint.ip in [\"10.0.0.0/8\"]", true),
-        ("src_endpoint.ip in [\"10.1.2.0/24\", \"172.16.0.0/12\"]", true),
+        (
+            "src_endpoint.ip in [\"10.1.2.0/24\", \"172.16.0.0/12\"]",
+            true,
+        ),
         ("src_endpoint.ip in [\"10.1.3.0/24\"]", false),
         ("src_endpoint.ip in [\"10.1.2.3\"]", true),
         ("src_endpoint.ip in [\"0.0.0.0/0\"]", true),
         ("src_endpoint.ip in [\"::/0\"]", false),
         ("dst_endpoint.ip in [\"2001:db8::/32\"]", true),
-        ("dst_endpoint.ip in [\"2001:db9::/32\", \"10.0.0.0/8\"]", false),
+        (
+            "dst_endpoint.ip in [\"2001:db9::/32\", \"10.0.0.0/8\"]",
+            false,
+        ),
         ("dst_endpoint.ip in [\"2001:db8::22/128\"]", true),
         ("dst_endpoint.ip = \"2001:db8::22\"", true),
         ("dst_endpoint.ip != \"2001:db8::23\"", true),
@@ -278,7 +288,10 @@ fn rules_run_in_priority_order_and_stop_unless_continue() {
     let d = set.evaluate(&finding(), &mut t, 0);
     assert_eq!((d.rule, d.targets.is_empty()), (Some(1), true));
     let d = RuleSet::empty().evaluate(&ev, &mut t, 0);
-    assert_eq!((d.outcome, d.rule, d.targets), (Outcome::Route, None, TargetSet(0)));
+    assert_eq!(
+        (d.outcome, d.rule, d.targets),
+        (Outcome::Route, None, TargetSet(0))
+    );
 }
 
 #[test]
@@ -293,7 +306,10 @@ fn drop_stops_and_keeps_what_earlier_rules_set() {
     let set = RuleSet::compile(vec![tag, noise, after], &TARGETS).unwrap();
     let d = set.evaluate(&logon(), &mut Throttle::new(), 0);
     assert_eq!(d.outcome, Outcome::Drop);
-    assert_eq!((d.rule, d.priority, d.targets), (Some(0), Some(Priority::P4), TargetSet(0)));
+    assert_eq!(
+        (d.rule, d.priority, d.targets),
+        (Some(0), Some(Priority::P4), TargetSet(0))
+    );
     let d = set.evaluate(&finding(), &mut Throttle::new(), 0);
     assert_eq!((d.outcome, d.targets), (Outcome::Route, TargetSet(1)));
 }
@@ -340,13 +356,20 @@ fn throttle_counts_per_fingerprint_and_interval() {
     let mut t = Throttle::new();
     assert_eq!(set.evaluate(&a, &mut t, 0).outcome, Outcome::Route);
     assert_eq!(set.evaluate(&b, &mut t, 1).outcome, Outcome::Throttled);
-    assert_eq!(set.evaluate(&finding(), &mut t, 999).outcome, Outcome::Throttled);
+    assert_eq!(
+        set.evaluate(&finding(), &mut t, 999).outcome,
+        Outcome::Throttled
+    );
     assert_eq!(set.evaluate(&a, &mut t, 1000).outcome, Outcome::Route);
 }
 
 #[test]
 fn compile_errors_name_rule_matcher_column_and_reason() {
-    let text = errors(vec![rule("x", 1, &["status = Failure", "severity >= \"Hgh\""])]);
+    let text = errors(vec![rule(
+        "x",
+        1,
+        &["status = Failure", "severity >= \"Hgh\""],
+    )]);
     assert_eq!(
         text,
         "rule \"x\", matcher 2 'severity >= \"Hgh\"', column 13: unknown severity \"Hgh\" \
@@ -368,8 +391,23 @@ fn compile_errors_name_rule_matcher_column_and_reason() {
         rule("", 1, &[]),
         rule("a", 1, &["src_endpoint.adress = 1.2.3.4"]),
         rule("a", 1, &["message >= 3", "device.ip = 10.0.0.0/8"]),
-        rule("b", 1, &["message =~ \"(oops\"", "status = failed", "tocsin.score >= high"]),
-        rule("c", 1, &["device.ip in [\"10.0.0.0/33\"]", "tocsin.anomaly.kind = brute"]),
+        rule(
+            "b",
+            1,
+            &[
+                "message =~ \"(oops\"",
+                "status = failed",
+                "tocsin.score >= high",
+            ],
+        ),
+        rule(
+            "c",
+            1,
+            &[
+                "device.ip in [\"10.0.0.0/33\"]",
+                "tocsin.anomaly.kind = brute",
+            ],
+        ),
         bad_target,
         dropper,
         throttled,
@@ -447,12 +485,18 @@ fn files_report_toml_and_rule_errors_with_lines() {
     let err = load("[[rules]]\nname = \"a\"\npriority = 1\nmatchers = [\"x = 1\"\n").unwrap_err();
     assert_eq!(err.errors.len(), 1);
     assert_eq!(err.errors[0].line, Some(5));
-    assert!(err.to_string().starts_with(&format!("{shown}, line 5, column 1: ")), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{shown}, line 5, column 1: ")),
+        "{err}"
+    );
 
     let err = load("[[rules]]\nname = \"a\"\npriority = 1\nmatcher = []\n").unwrap_err();
     assert_eq!(err.errors[0].line, Some(4));
     assert!(
-        err.errors[0].reason.starts_with("unknown field `matcher`, expected one of"),
+        err.errors[0]
+            .reason
+            .starts_with("unknown field `matcher`, expected one of"),
         "{err}"
     );
 
@@ -477,7 +521,10 @@ fn files_report_toml_and_rule_errors_with_lines() {
     );
 
     let err = RuleSet::load(&dir.path().join("missing.toml"), &TARGETS).unwrap_err();
-    assert!(err.to_string().contains("cannot read the rules file"), "{err}");
+    assert!(
+        err.to_string().contains("cannot read the rules file"),
+        "{err}"
+    );
 }
 
 #[test]
