@@ -3,16 +3,14 @@
 
 use std::net::IpAddr;
 
-use regex::Regex;
 use rustc_hash::FxHashSet;
 
 use super::field::{Field, Kind, Value, FIELD_NAMES};
 use super::parse::{parse, Literal, MatcherError, Op};
+use super::pattern::Pattern;
 use crate::schema::{severity, Status};
 use crate::score::anomaly::AnomalyKind;
 
-/// Largest compiled regex (bytes of automaton), so a rule file cannot exhaust memory.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// From this many strings an `in` list is a hash set rather than a scan.
 const SET_FROM: usize = 8;
 
@@ -45,7 +43,7 @@ enum Test {
     },
     /// Anchored regex on the field's text ("" when absent).
     Regex {
-        re: Regex,
+        re: Pattern,
         negate: bool,
     },
     /// `>=`, `<=`, `>`, `<`: an absent or non-numeric value matches none.
@@ -192,33 +190,13 @@ fn ip(lit: &Literal) -> Result<IpAddr, MatcherError> {
     }
 }
 
-fn regex(lit: &Literal) -> Result<Regex, MatcherError> {
-    let build = |pattern: &str| {
-        regex::RegexBuilder::new(pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-    };
-    // The pattern alone first: its errors are about what was written, and a pattern such as
-    // `a)|(b` cannot escape the anchoring group below.
-    build(&lit.text)
-        .and_then(|_| build(&format!("^(?:{})$", lit.text)))
-        .map_err(|e| {
-            // The regex crate's message is several lines (pattern, caret, reason): keep the
-            // reason.
-            let text = e.to_string();
-            let reason = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_owned();
-            fail(
-                lit.column,
-                format!("invalid regex \"{}\": {reason}", lit.text),
-            )
-        })
+fn regex(lit: &Literal) -> Result<Pattern, MatcherError> {
+    Pattern::new(&lit.text).map_err(|reason| {
+        fail(
+            lit.column,
+            format!("invalid regex \"{}\": {reason}", lit.text),
+        )
+    })
 }
 
 impl Matcher {

@@ -13,6 +13,7 @@ mod field;
 mod load;
 mod matcher;
 mod parse;
+mod pattern;
 mod ruleset;
 mod spec;
 mod throttle;
