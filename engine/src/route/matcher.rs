@@ -8,7 +8,7 @@ use rustc_hash::FxHashSet;
 use super::field::{Field, Kind, Value, FIELD_NAMES};
 use super::parse::{parse, Literal, MatcherError, Op};
 use super::pattern::Pattern;
-use crate::schema::{severity, Status};
+use crate::schema::{class_name, class_uid_of, severity, Status};
 use crate::score::anomaly::AnomalyKind;
 
 /// From this many strings an `in` list is a hash set rather than a scan.
@@ -121,6 +121,10 @@ fn fail(column: usize, reason: impl Into<String>) -> MatcherError {
 /// The severity names a matcher accepts, for error messages.
 const SEVERITY_NAMES: &str = "Informational, Low, Medium, High, Critical, Fatal, Unknown";
 
+/// The class names `class_name` takes, for error messages.
+const CLASS_NAMES: &str = "Base Event, Process Activity, Detection Finding, Authentication, \
+                           Network Activity, HTTP Activity, API Activity, Metric, Other";
+
 /// A number, or on a severity field a severity name or id 0..6.
 fn number(field: &Field, lit: &Literal) -> Result<f64, MatcherError> {
     let text = lit.text.trim();
@@ -155,6 +159,10 @@ fn known_text(field: &Field, lit: &Literal) -> Result<(), MatcherError> {
     let ok = match field {
         Field::Status => Status::parse(&lit.text).is_some_and(|s| s.as_str() == lit.text),
         Field::AnomalyKind => AnomalyKind::parse(&lit.text).is_some(),
+        Field::ClassName => {
+            lit.text == class_name(u32::MAX)
+                || class_uid_of(&lit.text).is_some_and(|uid| class_name(uid) == lit.text)
+        }
         _ => true,
     };
     if ok || lit.text.is_empty() {
@@ -162,6 +170,7 @@ fn known_text(field: &Field, lit: &Literal) -> Result<(), MatcherError> {
     }
     let (what, names) = match field {
         Field::Status => ("status", "Unknown, Success, Failure".to_owned()),
+        Field::ClassName => ("class", CLASS_NAMES.to_owned()),
         _ => (
             "anomaly kind",
             AnomalyKind::ALL.map(AnomalyKind::as_str).join(", "),

@@ -408,6 +408,7 @@ fn compile_errors_name_rule_matcher_column_and_reason() {
                 "tocsin.anomaly.kind = brute",
             ],
         ),
+        rule("e", 1, &["class_name = \"Detection Findings\""]),
         bad_target,
         dropper,
         throttled,
@@ -451,6 +452,11 @@ fn compile_errors_name_rule_matcher_column_and_reason() {
             "rule \"c\", matcher 2 'tocsin.anomaly.kind = brute', column 23: unknown anomaly \
              kind \"brute\" (one of volume_spike, error_burst, brute_force, \
              latency_degradation, new_behaviour, threshold_breach)"
+                .to_owned(),
+            "rule \"e\", matcher 1 'class_name = \"Detection Findings\"', column 14: unknown \
+             class \"Detection Findings\" (one of Base Event, Process Activity, Detection \
+             Finding, Authentication, Network Activity, HTTP Activity, API Activity, Metric, \
+             Other)"
                 .to_owned(),
             "rule \"t\": unknown target \"pagr\" (targets: file, pagerduty, slack)".to_owned(),
             "rule \"d\": a rule that drops stops there: set_priority would have no effect"
