@@ -173,6 +173,37 @@ fn each_matcher_kind_on_a_logon_and_a_finding() {
 }
 
 #[test]
+fn a_title_longer_than_the_stack_buffer_still_matches() {
+    let mut fi = finding();
+    if let Some(a) = fi.finding.as_deref_mut() {
+        a.rules = (0..60).map(|i| format!("threshold-rule-{i:02}")).collect();
+    }
+    let title = fi
+        .finding
+        .as_deref()
+        .map(Anomaly::title)
+        .unwrap_or_default();
+    assert!(title.len() > 1_000, "{}", title.len());
+    assert!(hit(r#"finding_info.title =~ ".*threshold-rule-59\]""#, &fi));
+    assert!(hit(&format!("finding_info.title = \"{title}\""), &fi));
+}
+
+#[test]
+fn compiled_rules_are_shareable_and_names_resolve() {
+    fn shareable<T: Clone + Send + Sync + std::fmt::Debug>() {}
+    shareable::<RuleSet>();
+    shareable::<Throttle>();
+    let mut r = rule("r", 1, &[]);
+    r.runbook = Some("rb".to_owned());
+    let set = RuleSet::compile(vec![r], &TARGETS).unwrap();
+    assert_eq!((set.rule_name(0), set.runbook_name(0)), ("r", "rb"));
+    assert_eq!((set.rule_name(7), set.runbook_name(7)), ("", ""));
+    assert_eq!(set.specs()[0].name, "r");
+    assert_eq!(TargetSet(0b1001).iter().collect::<Vec<_>>(), [0, 3]);
+    assert!(TargetSet(0b1001).contains(3) && !TargetSet(0b1001).contains(64));
+}
+
+#[test]
 fn absent_fields_are_empty_text_and_match_no_number_or_list() {
     let ev = logon();
     let cases = [
