@@ -1,5 +1,9 @@
 //! Rules on real events: each matcher kind, absent fields, IP networks, rule order,
-//! `continue`, actions, throttling, errors as people read them, and a property test.
+//! `continue`, actions and throttling; errors as people read them in [`errors`], and a property
+//! test in [`properties`].
+
+mod errors;
+mod properties;
 
 use smallvec::smallvec;
 
@@ -10,10 +14,10 @@ use crate::schema::{
 };
 use crate::score::anomaly::{Anomaly, AnomalyKind, DetectorParts, EventScore, TopSignal};
 
-const TARGETS: [&str; 3] = ["file", "pagerduty", "slack"];
+pub(super) const TARGETS: [&str; 3] = ["file", "pagerduty", "slack"];
 
 /// A failed SSH logon as a firewall-fronted host reports it.
-fn logon() -> Event {
+pub(super) fn logon() -> Event {
     let sym = Symbol::intern;
     Event {
         time: 1_700_000_000_000,
@@ -54,7 +58,7 @@ fn logon() -> Event {
 }
 
 /// The Detection Finding scoring made of a brute force on fw-01.
-fn finding() -> Event {
+pub(super) fn finding() -> Event {
     let anomaly = Anomaly {
         id: Anomaly::id_for("fw-01", AnomalyKind::BruteForce, 1_700_000_000_000),
         entity: Symbol::intern("fw-01"),
@@ -83,7 +87,7 @@ fn finding() -> Event {
     }
 }
 
-fn rule(name: &str, priority: u32, matchers: &[&str]) -> RuleSpec {
+pub(super) fn rule(name: &str, priority: u32, matchers: &[&str]) -> RuleSpec {
     RuleSpec {
         name: name.to_owned(),
         priority,
@@ -105,12 +109,6 @@ fn hit(m: &str, event: &Event) -> bool {
 }
 
 /// The error text for rules that must not compile.
-fn errors(specs: Vec<RuleSpec>) -> String {
-    match RuleSet::compile(specs, &TARGETS) {
-        Ok(_) => panic!("compiled"),
-        Err(e) => e.to_string(),
-    }
-}
 
 #[test]
 fn each_matcher_kind_on_a_logon_and_a_finding() {
@@ -392,272 +390,4 @@ fn throttle_counts_per_fingerprint_and_interval() {
         Outcome::Throttled
     );
     assert_eq!(set.evaluate(&a, &mut t, 1000).outcome, Outcome::Route);
-}
-
-#[test]
-fn compile_errors_name_rule_matcher_column_and_reason() {
-    let text = errors(vec![rule(
-        "x",
-        1,
-        &["status = Failure", "severity >= \"Hgh\""],
-    )]);
-    assert_eq!(
-        text,
-        "rule \"x\", matcher 2 'severity >= \"Hgh\"', column 13: unknown severity \"Hgh\" \
-         (one of Informational, Low, Medium, High, Critical, Fatal, Unknown, or 0 to 6)"
-    );
-
-    let mut bad_target = rule("t", 1, &[]);
-    bad_target.targets = vec!["pagr".to_owned()];
-    let mut dropper = rule("d", 2, &[]);
-    dropper.drop = true;
-    dropper.set_priority = Some(Priority::P1);
-    let mut throttled = rule("th", 3, &[]);
-    throttled.throttle = Some(ThrottleSpec {
-        count: 0,
-        interval_secs: 0,
-        by: vec!["device.name".to_owned()],
-    });
-    let text = errors(vec![
-        rule("", 1, &[]),
-        rule("a", 1, &["src_endpoint.adress = 1.2.3.4"]),
-        rule("a", 1, &["message >= 3", "device.ip = 10.0.0.0/8"]),
-        rule(
-            "b",
-            1,
-            &[
-                "message =~ \"(oops\"",
-                "status = failed",
-                "tocsin.score >= high",
-            ],
-        ),
-        rule(
-            "c",
-            1,
-            &[
-                "device.ip in [\"10.0.0.0/33\"]",
-                "tocsin.anomaly.kind = brute",
-            ],
-        ),
-        rule("e", 1, &["class_name = \"Detection Findings\""]),
-        bad_target,
-        dropper,
-        throttled,
-    ]);
-    let lines: Vec<&str> = text.lines().collect();
-    let known = "time, severity_id, severity, class_uid, class_name, activity_name, status, \
-                 disposition, message, src_endpoint.ip, src_endpoint.port, \
-                 src_endpoint.hostname, dst_endpoint.ip, dst_endpoint.port, \
-                 dst_endpoint.hostname, actor.user.name, connection_info.protocol_name, \
-                 device.hostname, device.ip, metadata.product.vendor_name, \
-                 metadata.product.name, metadata.event_code, metadata.uid, tocsin.source, \
-                 tocsin.entity, tocsin.score, tocsin.anomaly.kind, tocsin.anomaly.score, \
-                 tocsin.anomaly.entity, finding_info.title, metrics.<name>, unmapped.<key>";
-    assert_eq!(
-        lines,
-        [
-            "rule \"\": the name is empty".to_owned(),
-            format!(
-                "rule \"a\", matcher 1 'src_endpoint.adress = 1.2.3.4', column 1: unknown \
-                 field \"src_endpoint.adress\" (known: {known})"
-            ),
-            "rule \"a\": the name is used by rule 2 too".to_owned(),
-            "rule \"a\", matcher 1 'message >= 3', column 1: '>=' compares numbers, and \
-             message is text"
-                .to_owned(),
-            "rule \"a\", matcher 2 'device.ip = 10.0.0.0/8', column 13: \"10.0.0.0/8\" is a \
-             network: use 'in [\"10.0.0.0/8\"]' to match a CIDR"
-                .to_owned(),
-            "rule \"b\", matcher 1 'message =~ \"(oops\"', column 12: invalid regex \"(oops\": \
-             unclosed group"
-                .to_owned(),
-            "rule \"b\", matcher 2 'status = failed', column 10: unknown status \"failed\" \
-             (one of Unknown, Success, Failure)"
-                .to_owned(),
-            "rule \"b\", matcher 3 'tocsin.score >= high', column 17: expected a number, \
-             found \"high\""
-                .to_owned(),
-            "rule \"c\", matcher 1 'device.ip in [\"10.0.0.0/33\"]', column 15: \
-             \"10.0.0.0/33\" is not an IP address or CIDR"
-                .to_owned(),
-            "rule \"c\", matcher 2 'tocsin.anomaly.kind = brute', column 23: unknown anomaly \
-             kind \"brute\" (one of volume_spike, error_burst, brute_force, \
-             latency_degradation, new_behaviour, threshold_breach)"
-                .to_owned(),
-            "rule \"e\", matcher 1 'class_name = \"Detection Findings\"', column 14: unknown \
-             class \"Detection Findings\" (one of Base Event, Process Activity, Detection \
-             Finding, Authentication, Network Activity, HTTP Activity, API Activity, Metric, \
-             Other)"
-                .to_owned(),
-            "rule \"t\": unknown target \"pagr\" (targets: file, pagerduty, slack)".to_owned(),
-            "rule \"d\": a rule that drops stops there: set_priority would have no effect"
-                .to_owned(),
-            "rule \"th\": throttle.count must be at least 1".to_owned(),
-            "rule \"th\": throttle.interval_secs must be 1 to 31622400, not 0".to_owned(),
-            format!("rule \"th\": throttle.by: unknown field \"device.name\" (known: {known})"),
-        ]
-    );
-    let many: Vec<String> = (0..65).map(|i| format!("t{i}")).collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    let err = RuleSet::compile(vec![], &many).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "65 targets are configured; rules can address at most 64"
-    );
-}
-
-#[test]
-fn files_report_toml_and_rule_errors_with_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("rules.toml");
-    let load = |text: &str| {
-        std::fs::write(&path, text).unwrap();
-        RuleSet::load(&path, &TARGETS)
-    };
-    let shown = path.display().to_string();
-
-    let set = load("# nothing yet\n").unwrap();
-    assert_eq!(set.len(), 0);
-
-    let err = load("[[rules]]\nname = \"a\"\npriority = 1\nmatchers = [\"x = 1\"\n").unwrap_err();
-    assert_eq!(err.errors.len(), 1);
-    assert_eq!(err.errors[0].line, Some(5));
-    assert!(
-        err.to_string()
-            .starts_with(&format!("{shown}, line 5, column 1: ")),
-        "{err}"
-    );
-
-    let err = load("[[rules]]\nname = \"a\"\npriority = 1\nmatcher = []\n").unwrap_err();
-    assert_eq!(err.errors[0].line, Some(4));
-    assert!(
-        err.errors[0]
-            .reason
-            .starts_with("unknown field `matcher`, expected one of"),
-        "{err}"
-    );
-
-    let text = "[[rules]]\nname = \"ok\"\npriority = 1\n\n[[rules]]\nname = \"bad\"\n\
-                priority = 2\ntargets = [\"nope\"]\nmatchers = [\n  'status = Failure',\n  \
-                'severity >= \"Hgh\"',\n]\n";
-    let err = load(text).unwrap_err();
-    let lines: Vec<String> = err.errors.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        lines,
-        [
-            format!(
-                "{shown}, line 11: rule \"bad\", matcher 2 'severity >= \"Hgh\"', column 13: \
-                 unknown severity \"Hgh\" (one of Informational, Low, Medium, High, Critical, \
-                 Fatal, Unknown, or 0 to 6)"
-            ),
-            format!(
-                "{shown}, line 6: rule \"bad\": unknown target \"nope\" (targets: file, \
-                 pagerduty, slack)"
-            ),
-        ]
-    );
-
-    let err = RuleSet::load(&dir.path().join("missing.toml"), &TARGETS).unwrap_err();
-    assert!(
-        err.to_string().contains("cannot read the rules file"),
-        "{err}"
-    );
-}
-
-#[test]
-fn the_shipped_rules_file_compiles_against_the_default_targets() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/rules.toml");
-    let set = RuleSet::load(&path, &["file"]).unwrap_or_else(|e| panic!("{e}"));
-    assert!(set.len() >= 3);
-    let d = set.evaluate(&finding(), &mut Throttle::new(), 0);
-    assert_eq!(d.priority, Some(Priority::P1));
-    assert_eq!(d.outcome, Outcome::Route);
-}
-
-mod properties {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// Matcher-ish text: real fields and operators mixed with noise.
-    fn matcher_text() -> impl Strategy<Value = String> {
-        let field = prop_oneof![
-            Just("severity".to_owned()),
-            Just("src_endpoint.ip".to_owned()),
-            Just("tocsin.score".to_owned()),
-            Just("unmapped.k".to_owned()),
-            Just("metrics.m".to_owned()),
-            Just("finding_info.title".to_owned()),
-            Just("dst_endpoint.port".to_owned()),
-            "[a-z_.]{0,12}",
-        ];
-        let op = prop_oneof![
-            Just("="),
-            Just("!="),
-            Just("=~"),
-            Just("!~"),
-            Just(">="),
-            Just("<="),
-            Just("<"),
-            Just(" in "),
-            Just("=="),
-            Just(""),
-        ];
-        let value = prop_oneof![
-            "\"[^\"]{0,10}\"",
-            "[0-9.:/a-fA-F]{0,16}",
-            "\\[[0-9., \"/:a-z]{0,24}\\]",
-            ".{0,12}",
-        ];
-        prop_oneof![
-            (field, op, value).prop_map(|(f, o, v)| format!("{f} {o} {v}")),
-            ".{0,40}",
-        ]
-    }
-
-    fn event() -> impl Strategy<Value = Event> {
-        (
-            any::<u8>(),
-            any::<i64>(),
-            proptest::option::of(any::<[u8; 4]>()),
-            proptest::option::of(any::<u16>()),
-            proptest::option::of(any::<f32>()),
-            ".{0,20}",
-            any::<bool>(),
-            any::<f64>(),
-        )
-            .prop_map(|(sev, time, ip, port, score, text, is_finding, x)| {
-                let mut e = if is_finding { finding() } else { logon() };
-                e.severity_id = sev;
-                e.time = time;
-                e.src.ip = ip.map(std::net::IpAddr::from);
-                e.dst.port = port;
-                e.score = score.map(|score| EventScore {
-                    score,
-                    parts: DetectorParts::default(),
-                });
-                e.message = Text::from(text.clone());
-                e.unmapped = [(Text::from("k"), Text::from(text))].into_iter().collect();
-                e.metrics = smallvec![(Symbol::intern("m"), x)];
-                e
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn compiling_and_evaluating_never_panics(
-            matchers in proptest::collection::vec(matcher_text(), 1..4),
-            events in proptest::collection::vec(event(), 1..4),
-            now in any::<i64>(),
-        ) {
-            let mut spec = rule("p", 1, &[]);
-            spec.matchers = matchers;
-            spec.throttle = Some(ThrottleSpec { count: 1, interval_secs: 1, by: vec!["message".to_owned()] });
-            if let Ok(set) = RuleSet::compile(vec![spec], &TARGETS) {
-                let mut t = Throttle::new();
-                for e in &events {
-                    let _ = set.evaluate(e, &mut t, now);
-                }
-            }
-        }
-    }
 }
