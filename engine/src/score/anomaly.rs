@@ -159,17 +159,30 @@ impl Anomaly {
 
     /// One line for people: "brute force on fw-01: auth_failures_one_source 42 (expected 0.3)".
     pub fn title(&self) -> String {
-        let mut t = format!("{} on {}", self.kind.words(), self.entity.as_str());
+        let mut t = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_title(&mut t);
+        t
+    }
+
+    /// Writes [`Anomaly::title`] to `out` (the router matches it from a stack buffer,
+    /// allocating nothing per event).
+    pub fn write_title(&self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+        write!(out, "{} on {}", self.kind.words(), self.entity.as_str())?;
         if let Some(s) = self.signals.first() {
-            t.push_str(&format!(": {} {}", s.name, round3(s.value)));
+            write!(out, ": {} {}", s.name, round3(s.value))?;
             if let Some(e) = s.expected {
-                t.push_str(&format!(" (expected {})", round3(e)));
+                write!(out, " (expected {})", round3(e))?;
             }
         }
-        if !self.rules.is_empty() {
-            t.push_str(&format!(" [rule {}]", self.rules.join(", ")));
+        if let Some((first, rest)) = self.rules.split_first() {
+            write!(out, " [rule {first}")?;
+            for r in rest {
+                write!(out, ", {r}")?;
+            }
+            out.write_str("]")?;
         }
-        t
+        Ok(())
     }
 
     /// The API's and the finding's JSON form of the anomaly.
