@@ -60,16 +60,29 @@ fn send(engine: &TestEngine, lines: &[String]) {
 /// Syslog lines that make one brute-force anomaly on `host`: a quiet minute, 20 failed
 /// logins from one address at minute `m + 1`, then later events that close its window.
 fn brute_force(host: &str, m: u32) -> Vec<String> {
-    let at = |min: u32, sec: u32, msg: String| format!("<38>Mar 15 12:{min:02}:{sec:02} {host} {msg}");
+    let at =
+        |min: u32, sec: u32, msg: String| format!("<38>Mar 15 12:{min:02}:{sec:02} {host} {msg}");
     let mut lines = Vec::new();
     for s in (0..60).step_by(5) {
-        lines.push(at(m, s, format!("sshd[1{s}]: Accepted publickey for deploy from 10.0.0.5 port 5{s:03} ssh2")));
+        lines.push(at(
+            m,
+            s,
+            format!("sshd[1{s}]: Accepted publickey for deploy from 10.0.0.5 port 5{s:03} ssh2"),
+        ));
     }
     for i in 0..20 {
-        lines.push(at(m + 1, i / 3, format!("sshd[2{i}]: Failed password for root from 203.0.113.66 port 4{i:03} ssh2")));
+        lines.push(at(
+            m + 1,
+            i / 3,
+            format!("sshd[2{i}]: Failed password for root from 203.0.113.66 port 4{i:03} ssh2"),
+        ));
     }
     for s in (20..60).step_by(10) {
-        lines.push(at(m + 1, s, "sshd[300]: Accepted publickey for deploy from 10.0.0.5 port 6000 ssh2".into()));
+        lines.push(at(
+            m + 1,
+            s,
+            "sshd[300]: Accepted publickey for deploy from 10.0.0.5 port 6000 ssh2".into(),
+        ));
     }
     lines
 }
@@ -87,7 +100,10 @@ fn alerts(engine: &TestEngine, query: &str) -> Vec<Value> {
 fn metric(engine: &TestEngine, line_prefix: &str) -> u64 {
     let (_, text) = engine.get("/metrics");
     text.lines()
-        .find_map(|l| l.strip_prefix(line_prefix).map(|v| v.trim().parse::<f64>().unwrap_or(0.0) as u64))
+        .find_map(|l| {
+            l.strip_prefix(line_prefix)
+                .map(|v| v.trim().parse::<f64>().unwrap_or(0.0) as u64)
+        })
         .unwrap_or(0)
 }
 
@@ -98,12 +114,38 @@ fn an_anomaly_pages_pagerduty_and_slack_and_ack_and_resolve_reach_pagerduty_with
     send(&engine, &brute_force("bastion-01", 0));
 
     let trigger = pd.wait_for(1, WAIT);
+    if trigger.is_empty() {
+        let (_, m) = engine.get("/metrics");
+        let m: Vec<&str> = m
+            .lines()
+            .filter(|l| {
+                l.contains("alert")
+                    || l.contains("delivery")
+                    || l.contains("anomal")
+                    || l.contains("dropped")
+            })
+            .collect();
+        panic!(
+            "no trigger; alerts {:?}\n{}",
+            alerts(&engine, ""),
+            m.join("\n")
+        );
+    }
     let t = body(&trigger[0]);
     assert_eq!(trigger[0].path, "/v2/enqueue");
     assert_eq!(t["routing_key"], "R0UTINGKEY");
     assert_eq!(t["event_action"], "trigger");
-    assert_eq!(t["payload"]["severity"], "critical", "score 1.0 is Critical, so P1: {t}");
-    assert!(t["payload"]["summary"].as_str().unwrap().contains("bastion-01"), "{t}");
+    assert_eq!(
+        t["payload"]["severity"], "critical",
+        "score 1.0 is Critical, so P1: {t}"
+    );
+    assert!(
+        t["payload"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("bastion-01"),
+        "{t}"
+    );
     let key = t["dedup_key"].as_str().unwrap().to_owned();
     let s = body(&slack.wait_for(1, WAIT)[0]);
     assert!(s["text"].as_str().unwrap().contains("bastion-01"), "{s}");
@@ -117,7 +159,8 @@ fn an_anomaly_pages_pagerduty_and_slack_and_ack_and_resolve_reach_pagerduty_with
     assert_eq!(a["kind"], "brute_force");
     let id = a["id"].as_str().unwrap().to_owned();
 
-    let (status, acked) = engine.post_json(&format!("/api/v1/alerts/{id}/ack"), r#"{"by": "alice"}"#);
+    let (status, acked) =
+        engine.post_json(&format!("/api/v1/alerts/{id}/ack"), r#"{"by": "alice"}"#);
     assert_eq!(status, 200, "{acked}");
     assert_eq!(acked["status"], "acknowledged");
     let sent = pd.wait_for(2, WAIT);
@@ -125,7 +168,8 @@ fn an_anomaly_pages_pagerduty_and_slack_and_ack_and_resolve_reach_pagerduty_with
     assert_eq!(ack["event_action"], "acknowledge");
     assert_eq!(ack["dedup_key"], key.as_str());
 
-    let (status, resolved) = engine.post_json(&format!("/api/v1/alerts/{id}/resolve"), r#"{"by": "bob"}"#);
+    let (status, resolved) =
+        engine.post_json(&format!("/api/v1/alerts/{id}/resolve"), r#"{"by": "bob"}"#);
     assert_eq!(status, 200, "{resolved}");
     let sent = pd.wait_for(3, WAIT);
     let res = body(&sent[2]);
@@ -141,7 +185,12 @@ fn an_anomaly_pages_pagerduty_and_slack_and_ack_and_resolve_reach_pagerduty_with
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["action"].as_str().unwrap().to_owned(), h["actor"].as_str().unwrap().to_owned()))
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap().to_owned(),
+                h["actor"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         history,
@@ -152,9 +201,18 @@ fn an_anomaly_pages_pagerduty_and_slack_and_ack_and_resolve_reach_pagerduty_with
         ]
     );
     let (_, stats) = engine.get_json("/api/v1/alerts/stats");
-    let p1 = stats["priorities"].as_array().unwrap().iter().find(|p| p["priority"] == "P1").unwrap().clone();
+    let p1 = stats["priorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["priority"] == "P1")
+        .unwrap()
+        .clone();
     assert!(p1["mtta_ms"].as_f64().unwrap() >= 0.0, "{p1}");
-    assert!(p1["mttr_ms"].as_f64().unwrap() >= p1["mtta_ms"].as_f64().unwrap(), "{p1}");
+    assert!(
+        p1["mttr_ms"].as_f64().unwrap() >= p1["mtta_ms"].as_f64().unwrap(),
+        "{p1}"
+    );
 }
 
 #[test]
@@ -166,9 +224,18 @@ fn pagerduty_answering_500_then_202_gets_the_trigger_retried_and_delivered_once(
     let got = pd.wait_for(2, WAIT);
     assert_eq!(body(&got[0]), body(&got[1]), "the same trigger, sent again");
     wait_until(WAIT, "one delivery counted", || {
-        metric(&engine, "tocsin_target_delivered_total{target=\"pagerduty\"}") == 1
+        metric(
+            &engine,
+            "tocsin_delivery_sent_total{target=\"pagerduty\",type=\"pagerduty\"}",
+        ) == 1
     });
-    assert_eq!(metric(&engine, "tocsin_target_retried_total{target=\"pagerduty\"}"), 1);
+    assert_eq!(
+        metric(
+            &engine,
+            "tocsin_delivery_retried_total{target=\"pagerduty\",type=\"pagerduty\"}"
+        ),
+        1
+    );
     assert_eq!(pd.requests().len(), 2, "nothing sent after the 202");
 }
 
@@ -184,8 +251,20 @@ fn pagerduty_answering_400_is_dead_lettered_not_retried() {
             .map(|t| t.contains("R0UTINGKEY") || t.contains("pagerduty"))
             .unwrap_or(false)
     });
-    assert_eq!(metric(&engine, "tocsin_target_dead_lettered_total{target=\"pagerduty\"}"), 1);
-    assert_eq!(metric(&engine, "tocsin_target_retried_total{target=\"pagerduty\"}"), 0);
+    assert_eq!(
+        metric(
+            &engine,
+            "tocsin_delivery_dead_lettered_total{target=\"pagerduty\",type=\"pagerduty\"}"
+        ),
+        1
+    );
+    assert_eq!(
+        metric(
+            &engine,
+            "tocsin_delivery_retried_total{target=\"pagerduty\",type=\"pagerduty\"}"
+        ),
+        0
+    );
     // Slack got its notification: the failure is PagerDuty's alone. And PagerDuty got one try.
     slack.wait_for(1, WAIT);
     assert_eq!(pd.requests().len(), 1);
@@ -193,32 +272,68 @@ fn pagerduty_answering_400_is_dead_lettered_not_retried() {
 
 #[test]
 fn while_pagerduty_is_down_notifications_spill_and_are_delivered_in_order_when_it_returns() {
-    let (pd, slack) = (RecordingServer::start(), RecordingServer::start());
+    let (mut pd, slack) = (RecordingServer::start(), RecordingServer::start());
     pd.stop();
     let engine = TestEngine::start(&config(&pd, &slack, FAST));
-    send(&engine, &brute_force("bastion-01", 0));
-    send(&engine, &brute_force("bastion-02", 5));
-    wait_until(WAIT, "two triggers spilled", || {
-        metric(&engine, "tocsin_target_spilled_total{target=\"pagerduty\"}") >= 1
-            && slack.requests().len() >= 2
+    let pd_metric = |name: &str| {
+        metric(
+            &engine,
+            &format!("{name}{{target=\"pagerduty\",type=\"pagerduty\"}}"),
+        )
+    };
+    send(
+        &engine,
+        &[brute_force("bastion-01", 0), brute_force("bastion-02", 5)].concat(),
+    );
+    // Far more failed tries than max_attempts (5): an unreachable target is never given up on.
+    wait_until(WAIT, "PagerDuty tried and found down", || {
+        pd_metric("tocsin_delivery_failed_total") >= 8 && slack.requests().len() >= 2
     });
+    // A notification that comes while the target is down spills to disk.
+    send(&engine, &brute_force("bastion-03", 10));
+    wait_until(WAIT, "the third trigger spilled", || {
+        pd_metric("tocsin_delivery_spilled_total") >= 1
+    });
+    let spill = engine.dir.path().join("spill").join("pagerduty.ndjson");
+    assert!(
+        std::fs::metadata(&spill)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false),
+        "spill file written"
+    );
     pd.restart();
-    let got = pd.wait_for(2, WAIT);
-    let entities: Vec<String> = got
+    let got = pd.wait_for(3, WAIT);
+    let summaries: Vec<String> = got
         .iter()
-        .map(|r| body(r)["payload"]["summary"].as_str().unwrap_or("").to_owned())
+        .map(|r| {
+            body(r)["payload"]["summary"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
         .collect();
-    assert!(entities[0].contains("bastion-01"), "{entities:?}");
-    assert!(entities[1].contains("bastion-02"), "{entities:?}");
-    wait_until(WAIT, "both delivered", || {
-        metric(&engine, "tocsin_target_delivered_total{target=\"pagerduty\"}") == 2
+    assert_eq!(summaries.len(), 3, "{summaries:?}");
+    for (summary, host) in summaries
+        .iter()
+        .zip(["bastion-01", "bastion-02", "bastion-03"])
+    {
+        assert!(summary.contains(host), "in order: {summaries:?}");
+    }
+    wait_until(WAIT, "all three delivered", || {
+        pd_metric("tocsin_delivery_sent_total") == 3
     });
+    assert_eq!(
+        pd_metric("tocsin_delivery_dead_lettered_total"),
+        0,
+        "nothing lost"
+    );
 }
 
 #[test]
 fn alerts_of_one_group_are_notified_together_after_group_wait() {
     let (pd, slack) = (RecordingServer::start(), RecordingServer::start());
-    let group = "[alerts.group]\ngroup_by = [\"kind\"]\ngroup_wait_ms = 3000\ngroup_interval_ms = 600000\n";
+    let group =
+        "[alerts.group]\ngroup_by = [\"kind\"]\ngroup_wait_ms = 3000\ngroup_interval_ms = 600000\n";
     let engine = TestEngine::start(&config(&pd, &slack, group));
     let mut lines = brute_force("bastion-01", 0);
     lines.extend(brute_force("bastion-02", 0));
@@ -228,7 +343,10 @@ fn alerts_of_one_group_are_notified_together_after_group_wait() {
     wait_until(WAIT, "two alerts", || alerts(&engine, "").len() == 2);
     let msg = body(&slack.wait_for(1, WAIT)[0]);
     let text = msg.to_string();
-    assert!(text.contains("bastion-01") && text.contains("bastion-02"), "one message for the group: {text}");
+    assert!(
+        text.contains("bastion-01") && text.contains("bastion-02"),
+        "one message for the group: {text}"
+    );
     // PagerDuty pages per alert, both from the one group notification.
     pd.wait_for(2, WAIT);
     assert_eq!(slack.requests().len(), 1, "one Slack message for the group");
@@ -250,11 +368,15 @@ fn an_inhibition_rule_mutes_a_lower_priority_alert_while_the_higher_one_fires() 
     let engine = TestEngine::start(&t);
     send(&engine, &brute_force("bastion-01", 0));
     pd.wait_for(1, WAIT);
-    send(&engine, &brute_force("web-02", 5));
-    send(&engine, &brute_force("db-03", 10));
+    send(
+        &engine,
+        &[brute_force("web-02", 5), brute_force("db-03", 10)].concat(),
+    );
     // db-03 (P1, not inhibited) is notified after web-02 was handled: web-02 never is.
     wait_until(WAIT, "db-03 paged", || {
-        pd.requests().iter().any(|r| body(r).to_string().contains("db-03"))
+        pd.requests()
+            .iter()
+            .any(|r| body(r).to_string().contains("db-03"))
     });
     let paged: Vec<String> = pd.requests().iter().map(|r| body(r).to_string()).collect();
     assert!(!paged.iter().any(|b| b.contains("web-02")), "{paged:#?}");
@@ -272,17 +394,35 @@ fn a_silence_stops_notifications_for_the_alerts_it_matches() {
         r#"{"matchers": ["entity=\"bastion-01\""], "duration_secs": 3600, "comment": "maintenance"}"#,
     );
     assert_eq!(status, 201, "{silence}");
-    let (status, bad) = engine.post_json("/api/v1/silences", r#"{"matchers": ["entity=~\".*\""], "duration_secs": 60, "comment": "all"}"#);
+    let (status, bad) = engine.post_json(
+        "/api/v1/silences",
+        r#"{"matchers": ["entity=~\".*\""], "duration_secs": 60, "comment": "all"}"#,
+    );
     assert_eq!(status, 400, "a silence of everything is refused: {bad}");
-    assert!(bad["error"].as_str().unwrap().contains("everything"), "{bad}");
-    send(&engine, &brute_force("bastion-01", 0));
-    send(&engine, &brute_force("bastion-02", 5));
+    assert!(
+        bad["error"].as_str().unwrap().contains("everything"),
+        "{bad}"
+    );
+    // One connection: one flow, so bastion-01's lines are scored before bastion-02's.
+    send(
+        &engine,
+        &[brute_force("bastion-01", 0), brute_force("bastion-02", 5)].concat(),
+    );
     wait_until(WAIT, "bastion-02 paged", || {
-        pd.requests().iter().any(|r| body(r).to_string().contains("bastion-02"))
+        pd.requests()
+            .iter()
+            .any(|r| body(r).to_string().contains("bastion-02"))
     });
     let paged: Vec<String> = pd.requests().iter().map(|r| body(r).to_string()).collect();
-    assert!(!paged.iter().any(|b| b.contains("bastion-01")), "{paged:#?}");
-    assert_eq!(alerts(&engine, "?entity=bastion-01").len(), 1, "the alert exists, silenced");
+    assert!(
+        !paged.iter().any(|b| b.contains("bastion-01")),
+        "{paged:#?}"
+    );
+    assert_eq!(
+        alerts(&engine, "?entity=bastion-01").len(),
+        1,
+        "the alert exists, silenced"
+    );
     let (_, list) = engine.get_json("/api/v1/silences");
     assert_eq!(list["count"], 1);
 }
@@ -301,7 +441,10 @@ fn spawn_engine(config: &std::path::Path) -> (std::process::Child, String) {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -336,17 +479,27 @@ fn kill_9_after_acknowledging_loses_no_alert_state_or_history() {
         .unwrap()
         .to_owned();
     let mut stream = TcpStream::connect(tcp).unwrap();
-    for l in brute_force("bastion-01", 0).iter().chain(brute_force("bastion-02", 5).iter()) {
+    for l in brute_force("bastion-01", 0)
+        .iter()
+        .chain(brute_force("bastion-02", 5).iter())
+    {
         writeln!(stream, "{l}").unwrap();
     }
     stream.flush().unwrap();
     pd.wait_for(2, WAIT);
-    let list: Value = serde_json::from_str(&tocsin_tests::http_get(&format!("http://{api}/api/v1/alerts")).1).unwrap();
+    let list: Value =
+        serde_json::from_str(&tocsin_tests::http_get(&format!("http://{api}/api/v1/alerts")).1)
+            .unwrap();
     let ids: Vec<(String, String)> = list["alerts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["entity"].as_str().unwrap().to_owned(), a["id"].as_str().unwrap().to_owned()))
+        .map(|a| {
+            (
+                a["entity"].as_str().unwrap().to_owned(),
+                a["id"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(ids.len(), 2, "{list}");
     let id1 = &ids.iter().find(|(e, _)| e == "bastion-01").unwrap().1;
@@ -358,9 +511,24 @@ fn kill_9_after_acknowledging_loses_no_alert_state_or_history() {
             .unwrap()
             .status()
     };
-    assert_eq!(post(format!("/api/v1/alerts/{id1}/ack"), r#"{"by": "alice"}"#), 200);
-    assert_eq!(post(format!("/api/v1/alerts/{id1}/assign"), r#"{"by": "alice", "assignee": "carol"}"#), 200);
-    assert_eq!(post(format!("/api/v1/alerts/{id2}/suppress"), r#"{"by": "bob", "reason": "known"}"#), 200);
+    assert_eq!(
+        post(format!("/api/v1/alerts/{id1}/ack"), r#"{"by": "alice"}"#),
+        200
+    );
+    assert_eq!(
+        post(
+            format!("/api/v1/alerts/{id1}/assign"),
+            r#"{"by": "alice", "assignee": "carol"}"#
+        ),
+        200
+    );
+    assert_eq!(
+        post(
+            format!("/api/v1/alerts/{id2}/suppress"),
+            r#"{"by": "bob", "reason": "known"}"#
+        ),
+        200
+    );
     // SIGKILL: no shutdown, no flush.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -373,7 +541,12 @@ fn kill_9_after_acknowledging_loses_no_alert_state_or_history() {
     let a1 = get(format!("/api/v1/alerts/{id1}"));
     assert_eq!(a1["alert"]["status"], "acknowledged", "{a1}");
     assert_eq!(a1["alert"]["assignee"], "carol");
-    let actions: Vec<&str> = a1["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = a1["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["created", "acknowledged", "assigned"]);
     let a2 = get(format!("/api/v1/alerts/{id2}"));
     assert_eq!(a2["alert"]["status"], "suppressed", "{a2}");

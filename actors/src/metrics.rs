@@ -966,17 +966,42 @@ fn render_vendors(w: &mut String, vendors: &VendorRegistry) {
 fn render_alerts(w: &mut String, a: &crate::alerts::AlertMetrics) {
     for (name, help, value) in [
         ("tocsin_alerts_created_total", "Alerts opened.", &a.created),
-        ("tocsin_alert_repeats_total", "Anomalies folded into a live alert.", &a.repeats),
-        ("tocsin_alert_notifications_total", "Notifications handed to targets.", &a.notifications),
-        ("tocsin_alert_notifications_dropped_total", "Notifications lost because a target's link was closed.", &a.notifications_dropped),
-        ("tocsin_alert_muted_total", "Alert changes not notified: silenced, inhibited, acknowledged or suppressed.", &a.muted),
-        ("tocsin_alert_store_errors_total", "Alert writes the database refused.", &a.store_errors),
+        (
+            "tocsin_alert_repeats_total",
+            "Anomalies folded into a live alert.",
+            &a.repeats,
+        ),
+        (
+            "tocsin_alert_notifications_total",
+            "Notifications handed to targets.",
+            &a.notifications,
+        ),
+        (
+            "tocsin_alert_notifications_dropped_total",
+            "Notifications lost because a target's link was closed.",
+            &a.notifications_dropped,
+        ),
+        (
+            "tocsin_alert_muted_total",
+            "Alert changes not notified: silenced, inhibited, acknowledged or suppressed.",
+            &a.muted,
+        ),
+        (
+            "tocsin_alert_store_errors_total",
+            "Alert writes the database refused.",
+            &a.store_errors,
+        ),
     ] {
         header(w, name, "counter", help);
         let _ = writeln!(w, "{name} {}", value.load(Relaxed));
     }
     let stats = a.stats.lock().map(|s| s.clone()).unwrap_or_default();
-    header(w, "tocsin_alerts", "gauge", "Alerts by priority and status (resolved: since start of the kept history).");
+    header(
+        w,
+        "tocsin_alerts",
+        "gauge",
+        "Alerts by priority and status (resolved: since start of the kept history).",
+    );
     for p in &stats {
         for (status, n) in [
             ("open", p.open),
@@ -984,16 +1009,40 @@ fn render_alerts(w: &mut String, a: &crate::alerts::AlertMetrics) {
             ("suppressed", p.suppressed),
             ("resolved", p.resolved),
         ] {
-            let _ = writeln!(w, "tocsin_alerts{{priority=\"{}\",status=\"{status}\"}} {n}", p.priority);
+            let _ = writeln!(
+                w,
+                "tocsin_alerts{{priority=\"{}\",status=\"{status}\"}} {n}",
+                p.priority
+            );
         }
     }
-    header(w, "tocsin_alert_mtta_seconds", "gauge", "Mean time from an alert's creation to its first acknowledgement, per priority.");
+    header(
+        w,
+        "tocsin_alert_mtta_seconds",
+        "gauge",
+        "Mean time from an alert's creation to its first acknowledgement, per priority.",
+    );
     for p in stats.iter().filter(|p| p.mtta_ms.is_some()) {
-        let _ = writeln!(w, "tocsin_alert_mtta_seconds{{priority=\"{}\"}} {}", p.priority, p.mtta_ms.unwrap_or(0.0) / 1000.0);
+        let _ = writeln!(
+            w,
+            "tocsin_alert_mtta_seconds{{priority=\"{}\"}} {}",
+            p.priority,
+            p.mtta_ms.unwrap_or(0.0) / 1000.0
+        );
     }
-    header(w, "tocsin_alert_mttr_seconds", "gauge", "Mean time from an alert's creation to its resolution, per priority.");
+    header(
+        w,
+        "tocsin_alert_mttr_seconds",
+        "gauge",
+        "Mean time from an alert's creation to its resolution, per priority.",
+    );
     for p in stats.iter().filter(|p| p.mttr_ms.is_some()) {
-        let _ = writeln!(w, "tocsin_alert_mttr_seconds{{priority=\"{}\"}} {}", p.priority, p.mttr_ms.unwrap_or(0.0) / 1000.0);
+        let _ = writeln!(
+            w,
+            "tocsin_alert_mttr_seconds{{priority=\"{}\"}} {}",
+            p.priority,
+            p.mttr_ms.unwrap_or(0.0) / 1000.0
+        );
     }
 }
 

@@ -5,13 +5,6 @@
 
 use crate::alerts::{AlertBatch, AlertManager, AlertManagerSettings, AlertMetrics};
 use crate::batch::{EventBatch, RawBatch, TargetBatch};
-use crate::rules::RouteRules;
-use crate::targets::deliver::{spawn_delivery, DeliveryTarget};
-use crate::targets::Outbound;
-use tocsin_engine::alert::inhibit::InhibitRule;
-use tocsin_engine::alert::labels::LabelMatcher;
-use tocsin_engine::alert::store::AlertStore;
-use tocsin_engine::route::RuleSet as RouteRuleSet;
 use crate::connectors::file::{FileConnector, FileReadMode, FileSettings, FileStart};
 use crate::connectors::http::HttpIngest;
 use crate::connectors::tcp::SyslogTcpConnector;
@@ -22,8 +15,11 @@ use crate::link::{link, DepthProbe};
 use crate::metrics::{ConnectorMetrics, PipelineMetrics, StageMetrics, TargetMetrics, Totals};
 use crate::normaliser::NormaliserShard;
 use crate::router::{RouterOutputs, RouterShard, TargetLink};
+use crate::rules::RouteRules;
 use crate::scorer::{AnomalyStore, ScorerMetrics, ScorerShard};
 use crate::stage::{Completion, PauseSwitch};
+use crate::targets::deliver::{spawn_delivery, DeliveryTarget};
+use crate::targets::Outbound;
 use crate::targets::{BlackholeSink, FileSink, SinkWriter, StdoutSink, TargetActor, TcpSink};
 use crate::trainer::{Trainer, TrainerStatus};
 use actix::{Actor, Arbiter, Supervisor};
@@ -32,9 +28,13 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
+use tocsin_engine::alert::inhibit::InhibitRule;
+use tocsin_engine::alert::labels::LabelMatcher;
+use tocsin_engine::alert::store::AlertStore;
 use tocsin_engine::config::{Config, FileMode, SourceConfig, StartAt, TargetConfig};
 use tocsin_engine::normalise::mapping::VendorRegistry;
 use tocsin_engine::normalise::Normaliser;
+use tocsin_engine::route::RuleSet as RouteRuleSet;
 use tocsin_engine::schema::Symbol;
 use tocsin_engine::score::models::Models;
 use tocsin_engine::score::rules::RuleSet;
@@ -175,7 +175,11 @@ fn load_route_rules(config: &Config) -> Result<Arc<RouteRules>, PipelineError> {
         None => RouteRuleSet::empty(),
     };
     tracing::info!(rules = rules.len(), "routing rules loaded");
-    Ok(RouteRules::new(rules, names, config.router.rules_file.clone()))
+    Ok(RouteRules::new(
+        rules,
+        names,
+        config.router.rules_file.clone(),
+    ))
 }
 
 /// A set of target names as bits by their `[[targets]]` index.

@@ -120,7 +120,8 @@ impl RouterShard {
                     candidates.push(AlertCandidate {
                         anomaly: anomaly.clone(),
                         priority: d.priority,
-                        receivers: set,
+                        // Only targets a rule named; none: the alerts' default targets.
+                        receivers: d.targets.0,
                         runbook: d.runbook.map(|i| rules.runbook_name(i).to_owned()),
                         rule: d.rule.map(|i| rules.rule_name(i).to_owned()),
                     });

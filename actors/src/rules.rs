@@ -43,11 +43,7 @@ pub struct RouteRules {
 impl RouteRules {
     /// Rules compiled from `specs`, for targets named `targets` (in `[[targets]]` order),
     /// written back to `file` when changed.
-    pub fn new(
-        rules: RuleSet,
-        targets: Vec<String>,
-        file: Option<PathBuf>,
-    ) -> Arc<RouteRules> {
+    pub fn new(rules: RuleSet, targets: Vec<String>, file: Option<PathBuf>) -> Arc<RouteRules> {
         let specs = rules.specs().to_vec();
         Arc::new(RouteRules {
             shared: Arc::new(ArcSwap::from_pointee(rules)),
@@ -112,8 +108,8 @@ impl RouteRules {
         let mut next = guard.clone();
         let out = edit(&mut next)?;
         let names: Vec<&str> = self.targets.iter().map(String::as_str).collect();
-        let compiled =
-            RuleSet::compile(next.clone(), &names).map_err(|e| RulesError::Invalid(e.to_string()))?;
+        let compiled = RuleSet::compile(next.clone(), &names)
+            .map_err(|e| RulesError::Invalid(e.to_string()))?;
         if let Some(path) = &self.file {
             write_atomically(path, &next)?;
         }

@@ -107,7 +107,11 @@ async fn list_alerts(
             "entity" => filter.entity = Some(value.clone()),
             "since" => match value.parse::<i64>() {
                 Ok(t) => filter.since_ms = Some(t),
-                Err(_) => return bad(format!("since {value:?} is not a time in ms since the epoch")),
+                Err(_) => {
+                    return bad(format!(
+                        "since {value:?} is not a time in ms since the epoch"
+                    ))
+                }
             },
             "limit" => match value.parse::<usize>() {
                 Ok(n) if (1..=100_000).contains(&n) => filter.limit = n,
@@ -186,33 +190,34 @@ async fn act_on_alert(
         }
     };
     let who = actor(&req, body.by.as_deref());
-    let op = match action.as_str() {
-        "ack" | "acknowledge" => AlertOp::Acknowledge,
-        "resolve" => AlertOp::Resolve,
-        "suppress" => AlertOp::Suppress(body.reason.unwrap_or_default()),
-        "assign" => match body.assignee {
-            Some(a) => AlertOp::Assign(a),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "assign needs a body {\"assignee\": \"name\"}",
-                )
+    let op =
+        match action.as_str() {
+            "ack" | "acknowledge" => AlertOp::Acknowledge,
+            "resolve" => AlertOp::Resolve,
+            "suppress" => AlertOp::Suppress(body.reason.unwrap_or_default()),
+            "assign" => match body.assignee {
+                Some(a) => AlertOp::Assign(a),
+                None => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "assign needs a body {\"assignee\": \"name\"}",
+                    )
+                }
+            },
+            "remediate" => {
+                return match alerts.manager.send(Remediate { id, actor: who }).await {
+                    Ok(Ok(run)) => HttpResponse::Ok().json(run),
+                    Ok(Err(e)) => alert_error(e),
+                    Err(e) => mailbox_error(e),
+                }
             }
-        },
-        "remediate" => {
-            return match alerts.manager.send(Remediate { id, actor: who }).await {
-                Ok(Ok(run)) => HttpResponse::Ok().json(run),
-                Ok(Err(e)) => alert_error(e),
-                Err(e) => mailbox_error(e),
-            }
-        }
-        other => {
-            return error(
+            other => return error(
                 StatusCode::NOT_FOUND,
-                format!("unknown action {other:?}; expected ack, suppress, resolve, assign, remediate"),
-            )
-        }
-    };
+                format!(
+                    "unknown action {other:?}; expected ack, suppress, resolve, assign, remediate"
+                ),
+            ),
+        };
     match alerts.manager.send(Operate { id, op, actor: who }).await {
         Ok(Ok(alert)) => HttpResponse::Ok().json(alert),
         Ok(Err(e)) => alert_error(e),

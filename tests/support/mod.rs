@@ -193,13 +193,19 @@ impl TestEngine {
     /// POST a JSON body; returns status and the answer as JSON (`null` if it is not JSON).
     pub fn post_json(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
         let (status, _, text) = self.post(path, "application/json", None, body.as_bytes());
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// GET a path whose answer is JSON.
     pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let (status, text) = self.get(path);
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// DELETE a path; returns status and body.

@@ -8,7 +8,6 @@ use actix::{
     Actor, ActorFutureExt, AsyncContext, Context, Handler, ResponseActFuture, StreamHandler,
     WrapFuture,
 };
-use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -292,9 +291,10 @@ impl AlertManager {
             c.receivers
         };
         let kind = a.kind.as_str();
-        let runbook = c.runbook.clone().or_else(|| {
-            for_kind(&self.settings.runbooks, kind).map(|r| r.name.clone())
-        });
+        let runbook = c
+            .runbook
+            .clone()
+            .or_else(|| for_kind(&self.settings.runbooks, kind).map(|r| r.name.clone()));
         let runbook_url = runbook.as_deref().and_then(|name| {
             self.settings
                 .runbooks
@@ -455,11 +455,7 @@ impl AlertManager {
         self.publish_stats();
     }
 
-    fn operate(
-        &mut self,
-        msg: Operate,
-        ctx: &mut Context<Self>,
-    ) -> Result<Alert, AlertError> {
+    fn operate(&mut self, msg: Operate, ctx: &mut Context<Self>) -> Result<Alert, AlertError> {
         let now = tocsin_engine::clock::now_ms();
         let (alert, entry) = match msg.op {
             AlertOp::Acknowledge => self.book.acknowledge(&msg.id, &msg.actor, now),
@@ -622,9 +618,10 @@ impl Handler<Remediate> for AlertManager {
                 .get(&msg.id)
                 .cloned()
                 .ok_or_else(|| AlertError::NotFound(format!("no alert {:?}", msg.id)))?;
-            let name = alert.runbook.clone().ok_or_else(|| {
-                AlertError::Invalid(format!("alert {} has no runbook", alert.id))
-            })?;
+            let name = alert
+                .runbook
+                .clone()
+                .ok_or_else(|| AlertError::Invalid(format!("alert {} has no runbook", alert.id)))?;
             let spec = self
                 .settings
                 .runbooks
@@ -678,20 +675,16 @@ impl Handler<Remediate> for AlertManager {
                 if outcome.ok { "succeeded" } else { "failed" },
                 outcome.action
             );
-            if let Ok((a, entry)) =
-                act.book
-                    .record(&alert.id, &msg.actor, "remediated", &detail, outcome.finished_ms)
-            {
+            if let Ok((a, entry)) = act.book.record(
+                &alert.id,
+                &msg.actor,
+                "remediated",
+                &detail,
+                outcome.finished_ms,
+            ) {
                 act.save(&a, Some(&entry))?;
             }
             Ok(run)
         }))
     }
-}
-
-/// The MTTA/MTTR table as the API serves it.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatsView {
-    /// Per priority.
-    pub priorities: Vec<PriorityStats>,
 }

@@ -25,8 +25,9 @@ pub struct AlertCandidate {
     pub anomaly: Box<Anomaly>,
     /// The priority a rule set; `None`: from the anomaly's severity.
     pub priority: Option<Priority>,
-    /// The targets (bit per `[[targets]]` index) the rules chose; the alert's notifications go
-    /// to those of them that take notifications.
+    /// The targets (bit per `[[targets]]` index) the matching rules named; the alert's
+    /// notifications go to those of them that take notifications. 0: no rule named any, so
+    /// `alerts.default_targets`.
     pub receivers: u64,
     /// The runbook a rule attached; `None`: the runbook for the anomaly's kind, if any.
     pub runbook: Option<String>,

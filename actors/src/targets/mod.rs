@@ -8,8 +8,8 @@ pub mod deliver;
 mod file;
 mod tcp;
 
-pub use file::FileSink;
 pub use deliver::Outbound;
+pub use file::FileSink;
 pub use tcp::TcpSink;
 
 use crate::batch::TargetBatch;

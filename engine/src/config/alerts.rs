@@ -86,7 +86,10 @@ pub(super) fn check(a: &AlertsConfig) -> Vec<(String, String)> {
             }
             for (j, m) in list.iter().enumerate() {
                 if let Err(e) = crate::alert::labels::LabelMatcher::parse(m) {
-                    out.push((format!("alerts.inhibit_rules[{i}].{key}[{j}]"), e.to_string()));
+                    out.push((
+                        format!("alerts.inhibit_rules[{i}].{key}[{j}]"),
+                        e.to_string(),
+                    ));
                 }
             }
         }

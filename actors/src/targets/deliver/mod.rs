@@ -6,11 +6,14 @@
 //! `Formatter` (tocsin-engine `notify::request`) turns each into requests.
 //!
 //! Delivery: requests wait in a [`PendingQueue`] (memory, then the spill file); one is in
-//! flight at a time, in FIFO order. 2xx delivers; 429, 5xx, timeouts and connection errors
-//! retry with exponential backoff and full jitter (or the receiver's `Retry-After`, capped at
-//! `backoff_max_ms`) up to `max_attempts`, then dead-letter (`target_gave_up`); any other 4xx
-//! dead-letters at once (`target_rejected`). After a failed attempt the target counts as down
-//! and new requests spill until a delivery succeeds. When the input closes, what is pending is
+//! flight at a time, in FIFO order. 2xx delivers; 429, 5xx and 408 retry with exponential
+//! backoff and full jitter (or the receiver's `Retry-After`, capped at `backoff_max_ms`) up to
+//! `max_attempts` such answers, then dead-letter (`target_gave_up`); any other 4xx
+//! dead-letters at once (`target_rejected`). A target that cannot be reached at all
+//! (connection refused, no answer in time) is down: its head request is retried with the same
+//! backoff for as long as the outage lasts, without counting toward `max_attempts`, and is
+//! the probe that finds the target back. After any failed attempt new requests spill until a
+//! delivery succeeds. When the input closes, what is pending is
 //! delivered until the shutdown deadline, and the rest spilled for the next start.
 
 mod metrics;
@@ -432,8 +435,9 @@ async fn attempt(
     rng: &mut impl Rng,
 ) -> Attempted {
     let m = &shared.metrics;
+    // Tries made while the target could not be reached: they set the backoff, not the limit.
+    let mut unanswered: u32 = 0;
     loop {
-        item.attempts += 1;
         let outcome = match tokio::time::timeout(
             Duration::from_millis(d.timeout_ms),
             transport.send(&item.request),
@@ -443,13 +447,12 @@ async fn attempt(
             Ok(o) => o,
             Err(_) => {
                 transport.reset();
-                Outcome::Retry {
-                    error: format!("timed out after {} ms", d.timeout_ms),
-                    retry_after: None,
+                Outcome::Unreachable {
+                    error: format!("no answer within {} ms", d.timeout_ms),
                 }
             }
         };
-        match outcome {
+        let (error, retry_after) = match outcome {
             Outcome::Delivered => {
                 m.sent.fetch_add(1, Relaxed);
                 let us = tocsin_engine::clock::now_ns().saturating_sub(item.created_ns) / 1000;
@@ -464,39 +467,46 @@ async fn attempt(
                 shared.dead_letter(&item, "target_rejected", &error);
                 return Attempted::Done;
             }
+            Outcome::Unreachable { error } => {
+                unanswered = unanswered.saturating_add(1);
+                (error, None)
+            }
             Outcome::Retry { error, retry_after } => {
-                m.failed.fetch_add(1, Relaxed);
-                shared.lock().down = true;
-                if item.attempts >= d.max_attempts {
-                    let e = format!("{} attempts; last: {error}", item.attempts);
-                    shared.dead_letter(&item, "target_gave_up", &e);
-                    return Attempted::Done;
+                item.attempts += 1;
+                (error, retry_after)
+            }
+        };
+        m.failed.fetch_add(1, Relaxed);
+        shared.lock().down = true;
+        if item.attempts >= d.max_attempts {
+            let e = format!("{} attempts; last: {error}", item.attempts);
+            shared.dead_letter(&item, "target_gave_up", &e);
+            return Attempted::Done;
+        }
+        let tries = item.attempts.saturating_add(unanswered);
+        tracing::debug!(target = %shared.name, attempt = tries, error, "delivery failed; retrying");
+        let wait = backoff(d, tries, retry_after, rng);
+        let wake_at = Instant::now() + wait;
+        loop {
+            let closing = *deadline.borrow();
+            match closing {
+                Some(at) if at <= wake_at => {
+                    tokio::time::sleep_until(at).await;
+                    return Attempted::Stopped(item);
                 }
-                tracing::debug!(target = %shared.name, attempt = item.attempts, error, "delivery failed; retrying");
-                let wait = backoff(d, item.attempts, retry_after, rng);
-                let wake_at = Instant::now() + wait;
-                loop {
-                    let closing = *deadline.borrow();
-                    match closing {
-                        Some(at) if at <= wake_at => {
-                            tokio::time::sleep_until(at).await;
-                            return Attempted::Stopped(item);
-                        }
-                        Some(_) => {
-                            tokio::time::sleep_until(wake_at).await;
-                            break;
-                        }
-                        None => {
-                            tokio::select! {
-                                _ = tokio::time::sleep_until(wake_at) => break,
-                                _ = deadline.changed() => continue,
-                            }
-                        }
+                Some(_) => {
+                    tokio::time::sleep_until(wake_at).await;
+                    break;
+                }
+                None => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(wake_at) => break,
+                        _ = deadline.changed() => continue,
                     }
                 }
-                m.retried.fetch_add(1, Relaxed);
             }
         }
+        m.retried.fetch_add(1, Relaxed);
     }
 }
 

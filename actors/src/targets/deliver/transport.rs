@@ -13,13 +13,21 @@ use tokio::io::AsyncWriteExt;
 pub enum Outcome {
     /// Accepted (2xx; written to the socket).
     Delivered,
-    /// Worth another try (429, 5xx, 408, timeout, connection error), after `retry_after` when
-    /// the receiver said so.
+    /// The receiver answered with a failure worth another try (429, 5xx, 408), after
+    /// `retry_after` when it said so. Counts toward `max_attempts`.
     Retry {
         /// Why.
         error: String,
         /// The receiver's `Retry-After`, if any.
         retry_after: Option<Duration>,
+    },
+    /// No answer: the receiver could not be reached (connection refused or reset, no answer
+    /// in time). The target is down: the request is tried again (it is the probe that finds
+    /// the target back) without counting toward `max_attempts`, and what comes after it
+    /// spills, so an outage of any length loses nothing.
+    Unreachable {
+        /// Why.
+        error: String,
     },
     /// The receiver refused it for good (other 4xx): dead-letter at once.
     Reject {
@@ -53,6 +61,18 @@ impl HttpTransport {
                 .build()?,
         })
     }
+}
+
+/// An error with its causes ("error sending request: ... : Connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Classifies an HTTP answer.
@@ -90,8 +110,11 @@ impl Transport for HttpTransport {
                 Err(e) if e.is_builder() => Outcome::Reject {
                     error: e.to_string(),
                 },
+                Err(e) if e.is_connect() || e.is_timeout() => Outcome::Unreachable {
+                    error: error_chain(&e),
+                },
                 Err(e) => Outcome::Retry {
-                    error: e.to_string(),
+                    error: error_chain(&e),
                     retry_after: None,
                 },
                 Ok(resp) => {
@@ -192,9 +215,8 @@ impl Transport for SyslogTransport {
         Box::pin(async move {
             match self.send_line(r.body.as_bytes()).await {
                 Ok(()) => Outcome::Delivered,
-                Err(e) => Outcome::Retry {
+                Err(e) => Outcome::Unreachable {
                     error: e.to_string(),
-                    retry_after: None,
                 },
             }
         })
