@@ -279,8 +279,9 @@ fn rules_error(e: RulesError) -> HttpResponse {
     error(status, e.to_string())
 }
 
-fn parse_rule(body: &[u8]) -> Result<RuleSpec, HttpResponse> {
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("rule: {e}")))
+fn parse_rule(body: &[u8]) -> Result<RuleSpec, Box<HttpResponse>> {
+    serde_json::from_slice(body)
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, format!("rule: {e}"))))
 }
 
 /// `GET /api/v1/rules`: the routing rules, in file order.
@@ -301,7 +302,7 @@ async fn get_rule(state: web::Data<AppState>, name: web::Path<String>) -> HttpRe
 async fn add_rule(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let rule = match parse_rule(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match state.rules.add(rule) {
         Ok(r) => HttpResponse::Created().json(r),
@@ -317,7 +318,7 @@ async fn replace_rule(
 ) -> HttpResponse {
     let rule = match parse_rule(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match state.rules.replace(&name, rule) {
         Ok(r) => HttpResponse::Ok().json(r),
