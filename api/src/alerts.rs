@@ -190,34 +190,35 @@ async fn act_on_alert(
         }
     };
     let who = actor(&req, body.by.as_deref());
-    let op =
-        match action.as_str() {
-            "ack" | "acknowledge" => AlertOp::Acknowledge,
-            "resolve" => AlertOp::Resolve,
-            "suppress" => AlertOp::Suppress(body.reason.unwrap_or_default()),
-            "assign" => match body.assignee {
-                Some(a) => AlertOp::Assign(a),
-                None => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "assign needs a body {\"assignee\": \"name\"}",
-                    )
-                }
-            },
-            "remediate" => {
-                return match alerts.manager.send(Remediate { id, actor: who }).await {
-                    Ok(Ok(run)) => HttpResponse::Ok().json(run),
-                    Ok(Err(e)) => alert_error(e),
-                    Err(e) => mailbox_error(e),
-                }
+    let op = match action.as_str() {
+        "ack" | "acknowledge" => AlertOp::Acknowledge,
+        "resolve" => AlertOp::Resolve,
+        "suppress" => AlertOp::Suppress(body.reason.unwrap_or_default()),
+        "assign" => match body.assignee {
+            Some(a) => AlertOp::Assign(a),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "assign needs a body {\"assignee\": \"name\"}",
+                )
             }
-            other => return error(
+        },
+        "remediate" => {
+            return match alerts.manager.send(Remediate { id, actor: who }).await {
+                Ok(Ok(run)) => HttpResponse::Ok().json(run),
+                Ok(Err(e)) => alert_error(e),
+                Err(e) => mailbox_error(e),
+            }
+        }
+        other => {
+            return error(
                 StatusCode::NOT_FOUND,
                 format!(
                     "unknown action {other:?}; expected ack, suppress, resolve, assign, remediate"
                 ),
-            ),
-        };
+            )
+        }
+    };
     match alerts.manager.send(Operate { id, op, actor: who }).await {
         Ok(Ok(alert)) => HttpResponse::Ok().json(alert),
         Ok(Err(e)) => alert_error(e),
