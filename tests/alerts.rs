@@ -8,7 +8,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 use tocsin_actors::testkit::{Recorded, RecordingServer};
-use tocsin_tests::{wait_until, TestConfig, TestEngine};
+use tocsin_tests::{brute_force, wait_until, TestConfig, TestEngine};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -50,41 +50,7 @@ default_targets = ["pagerduty", "slack"]
 const FAST: &str = "[alerts.group]\ngroup_wait_ms = 0\ngroup_interval_ms = 1000\n";
 
 fn send(engine: &TestEngine, lines: &[String]) {
-    let mut stream = TcpStream::connect(engine.tcp()).unwrap();
-    for l in lines {
-        writeln!(stream, "{l}").unwrap();
-    }
-    stream.flush().unwrap();
-}
-
-/// Syslog lines that make one brute-force anomaly on `host`: a quiet minute, 20 failed
-/// logins from one address at minute `m + 1`, then later events that close its window.
-fn brute_force(host: &str, m: u32) -> Vec<String> {
-    let at =
-        |min: u32, sec: u32, msg: String| format!("<38>Mar 15 12:{min:02}:{sec:02} {host} {msg}");
-    let mut lines = Vec::new();
-    for s in (0..60).step_by(5) {
-        lines.push(at(
-            m,
-            s,
-            format!("sshd[1{s}]: Accepted publickey for deploy from 10.0.0.5 port 5{s:03} ssh2"),
-        ));
-    }
-    for i in 0..20 {
-        lines.push(at(
-            m + 1,
-            i / 3,
-            format!("sshd[2{i}]: Failed password for root from 203.0.113.66 port 4{i:03} ssh2"),
-        ));
-    }
-    for s in (20..60).step_by(10) {
-        lines.push(at(
-            m + 1,
-            s,
-            "sshd[300]: Accepted publickey for deploy from 10.0.0.5 port 6000 ssh2".into(),
-        ));
-    }
-    lines
+    tocsin_tests::send_lines(engine.tcp(), lines);
 }
 
 fn body(r: &Recorded) -> Value {

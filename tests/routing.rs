@@ -4,19 +4,13 @@
 //! API and is recorded.
 
 use serde_json::{json, Value};
-use std::io::Write;
-use std::net::TcpStream;
 use std::time::Duration;
-use tocsin_tests::{read_ndjson, wait_until, TestConfig, TestEngine};
+use tocsin_tests::{brute_force, read_ndjson, wait_until, TestConfig, TestEngine};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 fn send(engine: &TestEngine, lines: &[String]) {
-    let mut stream = TcpStream::connect(engine.tcp()).unwrap();
-    for l in lines {
-        writeln!(stream, "{l}").unwrap();
-    }
-    stream.flush().unwrap();
+    tocsin_tests::send_lines(engine.tcp(), lines);
 }
 
 const RULES: &str = r#"
@@ -189,21 +183,6 @@ mod toml_like {
     }
 }
 
-/// Syslog lines that make one brute-force anomaly on `host`.
-fn brute_force(host: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    for s in (0..60).step_by(5) {
-        lines.push(format!("<38>Mar 15 12:00:{s:02} {host} sshd[1]: Accepted publickey for deploy from 10.0.0.5 port 5000 ssh2"));
-    }
-    for i in 0..20 {
-        lines.push(format!("<38>Mar 15 12:01:{:02} {host} sshd[2]: Failed password for root from 203.0.113.66 port 4{i:03} ssh2", i / 3));
-    }
-    for s in (20..60).step_by(10) {
-        lines.push(format!("<38>Mar 15 12:01:{s:02} {host} sshd[3]: Accepted publickey for deploy from 10.0.0.5 port 6000 ssh2"));
-    }
-    lines
-}
-
 #[test]
 fn a_runbook_command_runs_from_the_api_with_alert_fields_and_is_recorded() {
     let t = TestConfig {
@@ -224,7 +203,7 @@ allowed_commands = ["/bin/echo"]
         ..TestConfig::default()
     };
     let engine = TestEngine::start(&t);
-    send(&engine, &brute_force("bastion-01"));
+    send(&engine, &brute_force("bastion-01", 0));
     let mut alert = Value::Null;
     wait_until(WAIT, "an alert", || {
         let (_, v) = engine.get_json("/api/v1/alerts");

@@ -371,3 +371,44 @@ pub fn tocsin_bin() -> PathBuf {
     );
     bin
 }
+
+/// Syslog lines (RFC 3164, 15 March) that make one brute-force anomaly on `host`: a quiet
+/// minute of accepted logins at 12:`m`, 20 failed logins from one address in the first ten
+/// seconds of minute `m + 1`, then later events of that minute that close the burst's window.
+pub fn brute_force(host: &str, m: u32) -> Vec<String> {
+    let at =
+        |min: u32, sec: u32, msg: String| format!("<38>Mar 15 12:{min:02}:{sec:02} {host} {msg}");
+    let mut lines = Vec::new();
+    for s in (0..60).step_by(5) {
+        lines.push(at(
+            m,
+            s,
+            format!("sshd[1{s}]: Accepted publickey for deploy from 10.0.0.5 port 5{s:03} ssh2"),
+        ));
+    }
+    for i in 0..20 {
+        lines.push(at(
+            m + 1,
+            i / 3,
+            format!("sshd[2{i}]: Failed password for root from 203.0.113.66 port 4{i:03} ssh2"),
+        ));
+    }
+    for s in (20..60).step_by(10) {
+        lines.push(at(
+            m + 1,
+            s,
+            "sshd[300]: Accepted publickey for deploy from 10.0.0.5 port 6000 ssh2".into(),
+        ));
+    }
+    lines
+}
+
+/// Sends `lines` over one TCP connection (one flow: they are handled in order).
+pub fn send_lines(addr: SocketAddr, lines: &[String]) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).expect("engine accepts TCP");
+    for l in lines {
+        writeln!(stream, "{l}").expect("line written");
+    }
+    stream.flush().expect("lines flushed");
+}
