@@ -124,6 +124,18 @@ fn rules_change_through_the_api_are_checked_written_back_and_used_from_the_next_
         &json!({"name": "drop-health-checks", "priority": 9, "drop": true}).to_string(),
     );
     assert_eq!(status, 409, "names are unique");
+    let (status, bad) = engine.post_json(
+        "/api/v1/rules",
+        &json!({"name": "z", "priority": 1, "runbook": "reboot-the-world"}).to_string(),
+    );
+    assert_eq!(status, 400, "{bad}");
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("no [[alerts.runbooks]] entry named \"reboot-the-world\""),
+        "{bad}"
+    );
 
     // Web servers now go to the firewalls file too; the health-check drop is removed.
     let (status, added) = engine.post_json(

@@ -37,7 +37,32 @@ pub struct RouteRules {
     shared: SharedRules,
     specs: Mutex<Vec<RuleSpec>>,
     targets: Vec<String>,
+    runbooks: Vec<String>,
     file: Option<PathBuf>,
+}
+
+/// The runbooks `rules` name that are not among `known`, as one message; `None` when all are.
+pub fn unknown_runbooks(rules: &RuleSet, known: &[String]) -> Option<String> {
+    let unknown: Vec<&str> = rules
+        .runbooks()
+        .filter(|r| !known.iter().any(|k| k == r))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    let known = if known.is_empty() {
+        "none are configured".to_owned()
+    } else {
+        format!("configured: {}", known.join(", "))
+    };
+    Some(format!(
+        "no [[alerts.runbooks]] entry named {} ({known})",
+        unknown
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 impl RouteRules {

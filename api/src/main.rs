@@ -274,9 +274,18 @@ fn checked(path: &std::path::Path) -> Result<(Config, VendorRegistry), ExitCode>
     }
     if let Some(rules) = &c.router.rules_file {
         let names: Vec<&str> = c.targets.iter().map(|t| t.name()).collect();
-        if let Err(e) = tocsin_engine::route::RuleSet::load(rules, &names) {
-            eprintln!("{}: {e}", rules.display());
-            return Err(ExitCode::from(1));
+        match tocsin_engine::route::RuleSet::load(rules, &names) {
+            Err(e) => {
+                eprintln!("{}: {e}", rules.display());
+                return Err(ExitCode::from(1));
+            }
+            Ok(set) => {
+                let known: Vec<String> = c.alerts.runbooks.iter().map(|r| r.name.clone()).collect();
+                if let Some(why) = tocsin_actors::rules::unknown_runbooks(&set, &known) {
+                    eprintln!("{}: {why}", rules.display());
+                    return Err(ExitCode::from(1));
+                }
+            }
         }
     }
     Ok((c, vendors))
