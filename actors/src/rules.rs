@@ -66,14 +66,20 @@ pub fn unknown_runbooks(rules: &RuleSet, known: &[String]) -> Option<String> {
 }
 
 impl RouteRules {
-    /// Rules compiled from `specs`, for targets named `targets` (in `[[targets]]` order),
-    /// written back to `file` when changed.
-    pub fn new(rules: RuleSet, targets: Vec<String>, file: Option<PathBuf>) -> Arc<RouteRules> {
+    /// Rules compiled from `specs`, for targets named `targets` (in `[[targets]]` order) and
+    /// the configured `runbooks`, written back to `file` when changed.
+    pub fn new(
+        rules: RuleSet,
+        targets: Vec<String>,
+        runbooks: Vec<String>,
+        file: Option<PathBuf>,
+    ) -> Arc<RouteRules> {
         let specs = rules.specs().to_vec();
         Arc::new(RouteRules {
             shared: Arc::new(ArcSwap::from_pointee(rules)),
             specs: Mutex::new(specs),
             targets,
+            runbooks,
             file,
         })
     }
