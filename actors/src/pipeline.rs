@@ -174,10 +174,22 @@ fn load_route_rules(config: &Config) -> Result<Arc<RouteRules>, PipelineError> {
         })?,
         None => RouteRuleSet::empty(),
     };
+    let runbooks: Vec<String> = config.alerts.runbooks.iter().map(|r| r.name.clone()).collect();
+    if let Some(why) = crate::rules::unknown_runbooks(&rules, &runbooks) {
+        return Err(PipelineError::Rules {
+            path: config
+                .router
+                .rules_file
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), |p| p.display().to_string()),
+            why,
+        });
+    }
     tracing::info!(rules = rules.len(), "routing rules loaded");
     Ok(RouteRules::new(
         rules,
         names,
+        runbooks,
         config.router.rules_file.clone(),
     ))
 }

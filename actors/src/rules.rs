@@ -141,6 +141,9 @@ impl RouteRules {
         let names: Vec<&str> = self.targets.iter().map(String::as_str).collect();
         let compiled = RuleSet::compile(next.clone(), &names)
             .map_err(|e| RulesError::Invalid(e.to_string()))?;
+        if let Some(why) = unknown_runbooks(&compiled, &self.runbooks) {
+            return Err(RulesError::Invalid(why));
+        }
         if let Some(path) = &self.file {
             write_atomically(path, &next)?;
         }
