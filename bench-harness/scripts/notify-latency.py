@@ -93,7 +93,8 @@ try:
     sock = socket.create_connection(("127.0.0.1", syslog))
 
     def stamp(t):
-        return time.strftime("%b %d %H:%M:%S", time.gmtime(t)).replace(" 0", "  ", 1)
+        g = time.gmtime(t)
+        return f"{time.strftime('%b', g)} {g.tm_mday:>2} {time.strftime('%H:%M:%S', g)}"
 
     base = 1_700_000_000
     for h in range(hosts):
