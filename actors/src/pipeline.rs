@@ -174,7 +174,12 @@ fn load_route_rules(config: &Config) -> Result<Arc<RouteRules>, PipelineError> {
         })?,
         None => RouteRuleSet::empty(),
     };
-    let runbooks: Vec<String> = config.alerts.runbooks.iter().map(|r| r.name.clone()).collect();
+    let runbooks: Vec<String> = config
+        .alerts
+        .runbooks
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
     if let Some(why) = crate::rules::unknown_runbooks(&rules, &runbooks) {
         return Err(PipelineError::Rules {
             path: config
