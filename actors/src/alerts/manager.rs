@@ -232,11 +232,7 @@ impl AlertManager {
         }
         let firing = self
             .book
-            .list(&tocsin_engine::alert::lifecycle::AlertFilter {
-                limit: usize::MAX,
-                ..Default::default()
-            })
-            .into_iter()
+            .iter()
             .filter(|a| {
                 a.id != alert.id
                     && matches!(a.status, AlertStatus::Open | AlertStatus::Acknowledged)
@@ -579,9 +575,8 @@ impl Handler<AddSilence> for AlertManager {
         // Live alerts it covers stop notifying now.
         let live: Vec<Alert> = self
             .book
-            .list(&Default::default())
-            .into_iter()
-            .filter(|a| silence.mutes(&a.labels, now))
+            .iter()
+            .filter(|a| a.status.is_live() && silence.mutes(&a.labels, now))
             .cloned()
             .collect();
         for a in &live {
