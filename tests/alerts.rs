@@ -448,11 +448,23 @@ fn kill_9_after_acknowledging_loses_no_alert_state_or_history() {
     for l in brute_force("bastion-01", 0)
         .iter()
         .chain(brute_force("bastion-02", 5).iter())
+        .chain(brute_force("bastion-03", 10).iter())
     {
         writeln!(stream, "{l}").unwrap();
     }
     stream.flush().unwrap();
-    pd.wait_for(2, WAIT);
+    let triggers = pd.wait_for(3, WAIT);
+    let open_key = triggers
+        .iter()
+        .map(body)
+        .find(|b| {
+            b["payload"]["summary"]
+                .as_str()
+                .unwrap_or("")
+                .contains("bastion-03")
+        })
+        .expect("bastion-03 paged")["dedup_key"]
+        .clone();
     let list: Value =
         serde_json::from_str(&tocsin_tests::http_get(&format!("http://{api}/api/v1/alerts")).1)
             .unwrap();
@@ -467,7 +479,7 @@ fn kill_9_after_acknowledging_loses_no_alert_state_or_history() {
             )
         })
         .collect();
-    assert_eq!(ids.len(), 2, "{list}");
+    assert_eq!(ids.len(), 3, "{list}");
     let id1 = &ids.iter().find(|(e, _)| e == "bastion-01").unwrap().1;
     let id2 = &ids.iter().find(|(e, _)| e == "bastion-02").unwrap().1;
     let post = |path: String, body: &str| {
@@ -517,6 +529,13 @@ fn kill_9_after_acknowledging_loses_no_alert_state_or_history() {
     let a2 = get(format!("/api/v1/alerts/{id2}"));
     assert_eq!(a2["alert"]["status"], "suppressed", "{a2}");
     assert_eq!(a2["history"][1]["actor"], "bob");
+    // The alert still open is notified again after the restart, with the same dedup key: a
+    // notification lost in the crash is not lost for good.
+    let before = pd.requests().len();
+    let after = pd.wait_for(before + 1, WAIT);
+    let again = body(&after[before]);
+    assert_eq!(again["event_action"], "trigger");
+    assert_eq!(again["dedup_key"], open_key);
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -65,6 +65,9 @@ pub struct RouterShard {
     outputs: Option<RouterOutputs>,
     rules: SharedRules,
     throttle: Throttle,
+    /// The rule set the throttle counts belong to: a new set starts with fresh counts (its
+    /// rule indices mean other rules).
+    throttle_for: usize,
     /// Scratch: each event's target set (0: none) for the batch in hand.
     sets: Vec<u64>,
     metrics: Arc<StageMetrics>,
@@ -86,6 +89,7 @@ impl RouterShard {
             outputs: Some(outputs),
             rules,
             throttle: Throttle::new(),
+            throttle_for: 0,
             sets: Vec::new(),
             metrics,
             drained,
@@ -97,6 +101,11 @@ impl RouterShard {
     /// Returns the candidates.
     fn decide(&mut self, events: &[Event], default: u64, alerts_on: bool) -> Vec<AlertCandidate> {
         let rules = self.rules.load();
+        let identity = Arc::as_ptr(&*rules) as usize;
+        if identity != self.throttle_for {
+            self.throttle = Throttle::new();
+            self.throttle_for = identity;
+        }
         let now_ms = tocsin_engine::clock::now_ms();
         self.sets.clear();
         let mut candidates = Vec::new();

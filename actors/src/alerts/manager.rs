@@ -487,6 +487,19 @@ impl Actor for AlertManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        // Open alerts from the database go back to the dispatcher: what was notified before a
+        // crash (or was still queued in a target's memory when it happened) is notified again
+        // after group_wait. PagerDuty and Opsgenie fold the repeat by its dedup key.
+        let now = tocsin_engine::clock::now_ms();
+        let open: Vec<Alert> = self
+            .book
+            .iter()
+            .filter(|a| a.status == AlertStatus::Open)
+            .cloned()
+            .collect();
+        for alert in &open {
+            self.track(alert, now, false);
+        }
         ctx.add_stream(self.input.stream());
         ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
     }
