@@ -18,7 +18,7 @@ const RULES: &str = r#"
 name = "firewalls-to-their-file"
 priority = 1
 matchers = ['device.hostname =~ "fw-.*"']
-targets = ["firewalls"]
+targets = ["firewalls", "file"]
 
 [[rules]]
 name = "drop-health-checks"
@@ -68,18 +68,19 @@ fn events_go_where_their_rules_say_and_drops_and_throttles_are_counted() {
         lines.push(line("noisy-01", &format!("tick {i}")));
     }
     send(&engine, &lines);
-    // 2 to firewalls, 1 + 3 to file; 1 dropped, 2 throttled.
-    engine.wait_delivered(6, WAIT);
+    // 2 to firewalls, 2 + 1 + 3 to file; 1 dropped, 2 throttled.
+    engine.wait_delivered(8, WAIT);
     let p = engine.pipeline();
     let report = engine.shutdown();
-    assert_eq!(report.totals.delivered, 6);
+    assert_eq!(report.totals.delivered, 8);
     assert_eq!(
         hosts(&engine.dir.path().join("firewalls.ndjson")),
         ["fw-01", "fw-02"]
     );
+    // In the order they came, though the batch went to two target sets.
     assert_eq!(
         hosts(&engine.events_path()),
-        ["web-01", "noisy-01", "noisy-01", "noisy-01"]
+        ["fw-01", "web-01", "fw-02", "noisy-01", "noisy-01", "noisy-01"]
     );
     let dropped: u64 = p["stages"]
         .as_array()
@@ -171,13 +172,13 @@ fn rules_change_through_the_api_are_checked_written_back_and_used_from_the_next_
             line("fw-01", "deny"),
         ],
     );
-    engine.wait_delivered(3, WAIT);
+    engine.wait_delivered(4, WAIT);
     engine.shutdown();
     assert_eq!(
         hosts(&engine.dir.path().join("firewalls.ndjson")),
         ["web-01", "fw-01"]
     );
-    assert_eq!(hosts(&engine.events_path()), ["web-01"]);
+    assert_eq!(hosts(&engine.events_path()), ["web-01", "fw-01"]);
 }
 
 /// Just enough of the written rules file to check it: the rule names in order.

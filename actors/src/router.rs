@@ -97,9 +97,16 @@ impl RouterShard {
         }
     }
 
-    /// Decides every event's target set (into `self.sets`) and gathers the alert candidates.
-    /// Returns the candidates.
-    fn decide(&mut self, events: &[Event], default: u64, alerts_on: bool) -> Vec<AlertCandidate> {
+    /// Decides every event's target set (into `self.sets`, only targets that take events: 0
+    /// for an event that goes nowhere) and gathers the alert candidates. Counts what goes
+    /// nowhere: `rule_drop`, `throttled`, and `no_route` for an event (not a finding, which
+    /// becomes an alert) with no target that takes events.
+    fn decide(
+        &mut self,
+        events: &[Event],
+        outputs: &RouterOutputs,
+        event_mask: u64,
+    ) -> Vec<AlertCandidate> {
         let rules = self.rules.load();
         let identity = Arc::as_ptr(&*rules) as usize;
         if identity != self.throttle_for {
@@ -109,7 +116,7 @@ impl RouterShard {
         let now_ms = tocsin_engine::clock::now_ms();
         self.sets.clear();
         let mut candidates = Vec::new();
-        let (mut dropped, mut throttled) = (0u64, 0u64);
+        let (mut dropped, mut throttled, mut no_route) = (0u64, 0u64, 0u64);
         for event in events {
             let d = rules.evaluate(event, &mut self.throttle, now_ms);
             let set = match d.outcome {
@@ -121,28 +128,42 @@ impl RouterShard {
                     throttled += 1;
                     0
                 }
-                Outcome::Route if d.targets.is_empty() => default,
-                Outcome::Route => d.targets.0,
-            };
-            if set != 0 && alerts_on {
-                if let Some(anomaly) = &event.finding {
-                    candidates.push(AlertCandidate {
-                        anomaly: anomaly.clone(),
-                        priority: d.priority,
-                        // Only targets a rule named; none: the alerts' default targets.
-                        receivers: d.targets.0,
-                        runbook: d.runbook.map(|i| rules.runbook_name(i).to_owned()),
-                        rule: d.rule.map(|i| rules.rule_name(i).to_owned()),
-                    });
+                Outcome::Route => {
+                    let full = if d.targets.is_empty() {
+                        outputs.default_targets
+                    } else {
+                        d.targets.0
+                    };
+                    let became_alert = match (&event.finding, outputs.alerts.is_some()) {
+                        (Some(anomaly), true) => {
+                            candidates.push(AlertCandidate {
+                                anomaly: anomaly.clone(),
+                                priority: d.priority,
+                                // Only targets a rule named; none: the alerts' default targets.
+                                receivers: d.targets.0,
+                                runbook: d.runbook.map(|i| rules.runbook_name(i).to_owned()),
+                                rule: d.rule.map(|i| rules.rule_name(i).to_owned()),
+                            });
+                            true
+                        }
+                        _ => false,
+                    };
+                    if full & event_mask == 0 && !became_alert {
+                        no_route += 1;
+                    }
+                    full & event_mask
                 }
-            }
+            };
             self.sets.push(set);
         }
-        if dropped > 0 {
-            self.metrics.dropped.add("rule_drop", dropped);
-        }
-        if throttled > 0 {
-            self.metrics.dropped.add("throttled", throttled);
+        for (reason, n) in [
+            ("rule_drop", dropped),
+            ("throttled", throttled),
+            ("no_route", no_route),
+        ] {
+            if n > 0 {
+                self.metrics.dropped.add(reason, n);
+            }
         }
         candidates
     }
@@ -177,13 +198,16 @@ impl RouterShard {
                 .add("shutting_down", batch.events.len() as u64);
             return Ok(());
         };
+        // Only targets that take events count: a set naming only PagerDuty routes no event.
+        let event_mask = outputs
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_some())
+            .fold(0u64, |m, (i, _)| m | (1 << i));
         let metrics = self.metrics.clone();
         let candidates = guarded(&metrics, || {
-            self.decide(
-                &batch.events,
-                outputs.default_targets,
-                outputs.alerts.is_some(),
-            )
+            self.decide(&batch.events, &outputs, event_mask)
         })?;
         if !candidates.is_empty() {
             if let Some(tx) = &outputs.alerts {
@@ -193,46 +217,43 @@ impl RouterShard {
                 }
             }
         }
-        // Only targets that take events count: a set naming only PagerDuty routes no event.
-        let event_mask = outputs
-            .targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.is_some())
-            .fold(0u64, |m, (i, _)| m | (1 << i));
-        let first = self.sets.first().map_or(0, |s| s & event_mask);
-        let uniform = self.sets.iter().all(|s| s & event_mask == first);
+        let first = self.sets.first().copied().unwrap_or(0);
+        let uniform = self.sets.iter().all(|s| *s == first);
         let mut sent = 0u64;
         let mut closed = 0u64;
         if uniform {
             let n = batch.events.len() as u64;
-            if first == 0 {
-                self.count_unrouted(n);
-            } else {
+            if first != 0 {
                 sent = n;
                 closed = Self::send(ctx, &outputs, first, batch) as u64 * n;
             }
         } else {
+            // Consecutive runs of events with the same targets, in order: each target gets its
+            // events in the order they came.
             let flow = batch.flow;
-            let mut groups: Vec<(u64, Vec<Event>)> = Vec::new();
-            let mut unrouted = 0u64;
-            for (event, set) in batch.events.into_iter().zip(self.sets.iter()) {
-                let set = set & event_mask;
-                if set == 0 {
-                    unrouted += 1;
-                    continue;
+            let mut run: Vec<Event> = Vec::new();
+            let mut run_set = 0u64;
+            let sets = std::mem::take(&mut self.sets);
+            for (event, &set) in batch.events.into_iter().zip(sets.iter()) {
+                if set != run_set && !run.is_empty() {
+                    let events = std::mem::take(&mut run);
+                    let n = events.len() as u64;
+                    sent += n;
+                    closed +=
+                        Self::send(ctx, &outputs, run_set, EventBatch { flow, events }) as u64 * n;
                 }
-                match groups.iter_mut().find(|(s, _)| *s == set) {
-                    Some((_, evs)) => evs.push(event),
-                    None => groups.push((set, vec![event])),
+                run_set = set;
+                if set != 0 {
+                    run.push(event);
                 }
             }
-            self.count_unrouted(unrouted);
-            for (set, events) in groups {
-                let n = events.len() as u64;
+            if !run.is_empty() {
+                let n = run.len() as u64;
                 sent += n;
-                closed += Self::send(ctx, &outputs, set, EventBatch { flow, events }) as u64 * n;
+                closed +=
+                    Self::send(ctx, &outputs, run_set, EventBatch { flow, events: run }) as u64 * n;
             }
+            self.sets = sets;
         }
         self.metrics.batches.fetch_add(1, Relaxed);
         self.metrics.events_out.fetch_add(sent, Relaxed);
@@ -240,16 +261,6 @@ impl RouterShard {
             self.metrics.dropped.add("downstream_closed", closed);
         }
         Ok(())
-    }
-
-    /// Events with no target: dropped or throttled by a rule (already counted), or routed
-    /// nowhere (counted as `no_route`).
-    fn count_unrouted(&self, n: u64) {
-        let by_rule = self.sets.iter().filter(|s| **s == 0).count() as u64;
-        let no_route = n.saturating_sub(by_rule.min(n));
-        if no_route > 0 {
-            self.metrics.dropped.add("no_route", no_route);
-        }
     }
 }
 

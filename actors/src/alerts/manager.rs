@@ -81,6 +81,8 @@ pub struct AlertManager {
     notify: Vec<Option<Sender<Outbound>>>,
     /// Receivers of each live alert, by fingerprint.
     receivers: HashMap<u64, u64>,
+    /// When the last tick ran (silences that end between two ticks are noticed at the next).
+    last_tick_ms: i64,
     metrics: Arc<AlertMetrics>,
     client: reqwest::Client,
 }
@@ -195,6 +197,7 @@ impl AlertManager {
             input,
             notify,
             receivers,
+            last_tick_ms: tocsin_engine::clock::now_ms(),
             metrics,
             client: reqwest::Client::new(),
         };
@@ -336,11 +339,11 @@ impl AlertManager {
         };
         let (alert, entry, observed) = self.book.observe(input);
         match observed {
-            tocsin_engine::alert::lifecycle::Observed::Repeat => {
-                self.metrics.repeats.fetch_add(1, Relaxed);
+            tocsin_engine::alert::lifecycle::Observed::New => {
+                self.metrics.created.fetch_add(1, Relaxed);
             }
             _ => {
-                self.metrics.created.fetch_add(1, Relaxed);
+                self.metrics.repeats.fetch_add(1, Relaxed);
             }
         }
         self.receivers.insert(fingerprint, receivers);
@@ -444,11 +447,49 @@ impl AlertManager {
         if self.settings.resolve_after_ms > 0 {
             for (alert, entry) in self.book.auto_resolve(now, self.settings.resolve_after_ms) {
                 let _ = self.save(&alert, Some(&entry));
-                self.track(&alert, now, false);
+                if matches!(
+                    entry.from,
+                    Some(AlertStatus::Acknowledged | AlertStatus::Suppressed)
+                ) {
+                    // Muted in its group, so the group will not report it: tell the receivers
+                    // (PagerDuty has it acknowledged) directly.
+                    self.propagate(&alert, NotifyAction::Resolve, ctx);
+                    self.track(&alert, now, true);
+                } else {
+                    self.track(&alert, now, false);
+                }
             }
+        }
+        // Silences that ended since the last tick: the alerts they muted notify again.
+        let ended: Vec<Silence> = self
+            .silences
+            .list()
+            .iter()
+            .filter(|s| s.ends_ms <= now && s.ends_ms > self.last_tick_ms)
+            .cloned()
+            .collect();
+        self.last_tick_ms = now;
+        for silence in &ended {
+            self.retrack_muted_by(silence, now);
         }
         self.flush(now, ctx);
         self.publish_stats();
+    }
+
+    /// Re-tracks the live alerts `silence` covers, after it ended.
+    fn retrack_muted_by(&mut self, silence: &Silence, now_ms: i64) {
+        let covered: Vec<Alert> = self
+            .book
+            .iter()
+            .filter(|a| {
+                a.status == AlertStatus::Open
+                    && silence.matchers.iter().all(|m| m.matches(&a.labels))
+            })
+            .cloned()
+            .collect();
+        for a in &covered {
+            self.track(a, now_ms, false);
+        }
     }
 
     fn operate(&mut self, msg: Operate, ctx: &mut Context<Self>) -> Result<Alert, AlertError> {
@@ -494,7 +535,7 @@ impl Actor for AlertManager {
         let open: Vec<Alert> = self
             .book
             .iter()
-            .filter(|a| a.status == AlertStatus::Open)
+            .filter(|a| matches!(a.status, AlertStatus::Open | AlertStatus::Acknowledged))
             .cloned()
             .collect();
         for alert in &open {
@@ -613,6 +654,7 @@ impl Handler<ExpireSilence> for AlertManager {
         self.store
             .put_silence(&silence)
             .map_err(|e| AlertError::Store(e.to_string()))?;
+        self.retrack_muted_by(&silence, now);
         Ok(silence)
     }
 }
