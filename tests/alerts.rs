@@ -166,6 +166,14 @@ fn an_anomaly_pages_pagerduty_and_slack_and_ack_and_resolve_reach_pagerduty_with
             ("resolved".to_owned(), "bob".to_owned())
         ]
     );
+    let (_, text) = engine.get("/metrics");
+    for line in [
+        "tocsin_alerts_created_total 1",
+        "tocsin_alert_groups_refused_total 0",
+        "tocsin_alerts{priority=\"P1\",status=\"resolved\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
     let (_, stats) = engine.get_json("/api/v1/alerts/stats");
     let p1 = stats["priorities"]
         .as_array()

@@ -991,6 +991,16 @@ fn render_alerts(w: &mut String, a: &crate::alerts::AlertMetrics) {
             "Alert writes the database refused.",
             &a.store_errors,
         ),
+        (
+            "tocsin_alert_groups_refused_total",
+            "Alert changes not notified: every notification group had firing alerts at alerts.group.max_groups.",
+            &a.groups_refused,
+        ),
+        (
+            "tocsin_alert_groups_evicted_total",
+            "Notification groups with nothing firing evicted at alerts.group.max_groups.",
+            &a.groups_evicted,
+        ),
     ] {
         header(w, name, "counter", help);
         let _ = writeln!(w, "{name} {}", value.load(Relaxed));

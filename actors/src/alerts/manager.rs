@@ -66,6 +66,11 @@ pub struct AlertMetrics {
     pub muted: AtomicU64,
     /// Writes the database refused.
     pub store_errors: AtomicU64,
+    /// Alert changes the grouping dispatcher refused (every group had firing alerts at
+    /// `max_groups`): those alerts are kept but not notified.
+    pub groups_refused: AtomicU64,
+    /// Groups with nothing firing evicted to make room (pending resolved notices lost).
+    pub groups_evicted: AtomicU64,
     /// Per priority: counts by status, MTTA and MTTR.
     pub stats: Mutex<Vec<PriorityStats>>,
 }
@@ -209,6 +214,11 @@ impl AlertManager {
         if let Ok(mut s) = self.metrics.stats.lock() {
             *s = self.book.stats();
         }
+        let m = &self.metrics;
+        m.groups_refused
+            .store(self.dispatcher.dropped_groups(), Relaxed);
+        m.groups_evicted
+            .store(self.dispatcher.evicted_groups(), Relaxed);
     }
 
     fn save(&mut self, alert: &Alert, entry: Option<&HistoryEntry>) -> Result<(), AlertError> {
@@ -281,7 +291,9 @@ impl AlertManager {
         );
     }
 
-    fn observe(&mut self, c: AlertCandidate, now_ms: i64) {
+    /// Folds one anomaly into its alert; returns the alert and its history entry, to be saved
+    /// (with the rest of the batch) and then tracked.
+    fn observe(&mut self, c: AlertCandidate, now_ms: i64) -> (Alert, Option<HistoryEntry>) {
         let a = &c.anomaly;
         let priority = c.priority.unwrap_or_else(|| default_priority(a));
         let receivers = if c.receivers == 0 {
@@ -347,9 +359,7 @@ impl AlertManager {
             }
         }
         self.receivers.insert(fingerprint, receivers);
-        // A failed write is counted and logged; the alert still notifies.
-        let _ = self.save(&alert, entry.as_ref());
-        self.track(&alert, now_ms, false);
+        (alert, entry)
     }
 
     /// Sends `notification` to every notification target in `receivers`.
@@ -549,8 +559,19 @@ impl Actor for AlertManager {
 impl StreamHandler<AlertBatch> for AlertManager {
     fn handle(&mut self, batch: AlertBatch, ctx: &mut Context<Self>) {
         let now = tocsin_engine::clock::now_ms();
-        for c in batch.0 {
-            self.observe(c, now);
+        let changed: Vec<(Alert, Option<HistoryEntry>)> =
+            batch.0.into_iter().map(|c| self.observe(c, now)).collect();
+        // One transaction (one fsync) for the batch, before anything is notified. A failed
+        // write is counted and logged; the alerts still notify.
+        if let Err(e) = self
+            .store
+            .save_batch(changed.iter().map(|(a, h)| (a, h.as_ref())))
+        {
+            self.metrics.store_errors.fetch_add(1, Relaxed);
+            tracing::error!(alerts = changed.len(), error = %e, "alerts not saved");
+        }
+        for (alert, _) in &changed {
+            self.track(alert, now, false);
         }
         // With group_wait 0 a new alert goes out now, not at the next tick.
         self.flush(now, ctx);
