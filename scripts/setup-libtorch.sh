@@ -61,7 +61,7 @@ echo "setup-libtorch: fetching PyTorch $TORCH_VERSION CPU libraries into $dest (
 mkdir -p "$whl"
 # The torch wheel is per Python version; pin the tags so the download does not depend on which
 # python3 runs pip. The two NVIDIA wheels are pure `py3-none`.
-pipdl=("$python" -m pip download --no-deps --only-binary=:all: --disable-pip-version-check -d "$whl")
+pipdl=("$python" -m pip download --no-cache-dir --no-deps --only-binary=:all: --disable-pip-version-check -d "$whl")
 ls "$whl"/torch-"$TORCH_VERSION"-*.whl >/dev/null 2>&1 \
   || "${pipdl[@]}" --python-version 3.11 --implementation cp --abi cp311 \
     --platform manylinux_2_28_x86_64 "torch==$TORCH_VERSION" \
