@@ -11,6 +11,7 @@
 //! - [`alert`]: alerts, their lifecycle and notification logic.
 //! - [`notify`]: what each kind of target sends.
 //! - [`runbook`]: runbook and remediation config, its checks and lookup by alert kind.
+//! - [`correlate`]: the topology graph, anomalies -> incidents, and root cause ranking.
 //!
 //! Every algorithm here is a plain struct or function, unit-tested in place; the actors in
 //! `tocsin-actors` own these values and move batches between them.
@@ -18,6 +19,7 @@
 pub mod alert;
 pub mod clock;
 pub mod config;
+pub mod correlate;
 pub mod normalise;
 pub mod notify;
 pub mod route;
