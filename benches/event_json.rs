@@ -59,6 +59,7 @@ fn typical_event() -> Event {
         .collect(),
         score: None,
         finding: None,
+        incident: None,
     }
 }
 

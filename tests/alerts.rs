@@ -12,8 +12,9 @@ use tocsin_tests::{brute_force, wait_until, TestConfig, TestEngine};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// One scorer shard; PagerDuty and Slack stand-ins as targets that every alert notifies;
-/// notifications leave at once (`group_wait_ms = 0`) unless `alerts` says otherwise.
+/// One scorer shard; an alert per anomaly (incidents' alerts are tested in `correlation.rs`);
+/// PagerDuty and Slack stand-ins as targets that every alert notifies; notifications leave at
+/// once (`group_wait_ms = 0`) unless `alerts` says otherwise.
 fn config(pd: &RecordingServer, slack: &RecordingServer, alerts: &str) -> TestConfig {
     TestConfig {
         extra: format!(
@@ -38,6 +39,7 @@ interval_secs = 0
 
 [alerts]
 default_targets = ["pagerduty", "slack"]
+on = "anomalies"
 {alerts}
 "#,
             pd = pd.url(),

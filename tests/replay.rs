@@ -1,11 +1,12 @@
 //! `tocsin replay`, the real binary: a multi-vendor capture through a config's pipeline yields
 //! exactly the events `tocsin normalize` makes of it, a second run appends them again (no
-//! checkpoint), and bad input fails early with a clear message.
+//! checkpoint), a fault storm replayed twice gives byte-identical anomalies and incidents, and
+//! bad input fails early with a clear message.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tocsin_tests::{read_ndjson, tocsin_bin, traffic, vendors_dir};
+use tocsin_tests::{brute_force, quiet, read_ndjson, tocsin_bin, traffic, vendors_dir};
 
 const LINES: usize = 2000;
 
@@ -331,4 +332,97 @@ fn an_unknown_vendor_lists_the_known_ones_and_a_bad_config_gives_check_config_er
         "{}",
         stderr(&out)
     );
+}
+
+/// A switch with three servers behind it.
+const STAR: &str = r#"
+[[nodes]]
+id = "core-sw-1"
+kind = "switch"
+[[nodes]]
+id = "srv-1"
+kind = "server"
+[[nodes]]
+id = "srv-2"
+kind = "server"
+[[nodes]]
+id = "srv-3"
+kind = "server"
+[[edges]]
+from = "srv-1"
+to = "core-sw-1"
+kind = "depends_on"
+[[edges]]
+from = "srv-2"
+to = "core-sw-1"
+kind = "depends_on"
+[[edges]]
+from = "srv-3"
+to = "core-sw-1"
+kind = "depends_on"
+"#;
+
+#[test]
+fn replaying_a_fault_storm_twice_gives_identical_incidents_rooted_at_the_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let topology = dir.path().join("star.toml");
+    std::fs::write(&topology, STAR).unwrap();
+    // The switch's burst at 12:02, its servers' a minute later, then lines that close them.
+    let mut lines = brute_force("core-sw-1", 1);
+    for s in ["srv-1", "srv-2", "srv-3"] {
+        lines.extend(brute_force(s, 2));
+    }
+    lines.extend(quiet("quiet-host", 4));
+    lines.sort_by(|a, b| a[5..20].cmp(&b[5..20]));
+    let capture = dir.path().join("storm.log");
+    std::fs::write(&capture, lines.join("\n") + "\n").unwrap();
+
+    let run = |out: &Path| {
+        let o = tocsin(
+            &["replay", "--config"],
+            &[
+                &config,
+                Path::new("--topology"),
+                &topology,
+                Path::new("--out"),
+                out,
+                &capture,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        (
+            std::fs::read(out.join("anomalies.ndjson")).unwrap(),
+            std::fs::read(out.join("incidents.ndjson")).unwrap(),
+        )
+    };
+    let (anomalies, incidents) = run(&dir.path().join("first"));
+    let (anomalies_again, incidents_again) = run(&dir.path().join("second"));
+    assert_eq!(
+        String::from_utf8_lossy(&incidents),
+        String::from_utf8_lossy(&incidents_again)
+    );
+    assert_eq!(anomalies, anomalies_again);
+
+    let found = read_ndjson(&dir.path().join("first/incidents.ndjson"));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let storm = &found[0];
+    assert_eq!(storm["root_cause"]["entity"], "core-sw-1", "{storm:#}");
+    assert_eq!(storm["members"].as_array().unwrap().len(), 4, "{storm:#}");
+    assert_eq!(storm["anomalies"], 4);
+    let a = read_ndjson(&dir.path().join("first/anomalies.ndjson"));
+    assert_eq!(a.len(), 4, "{a:#?}");
+    assert!(a.iter().all(|a| a["kind"] == "brute_force" && a.get("detected_time").is_none()));
+
+    // Without --out both go to stdout, tagged, anomalies first.
+    let o = tocsin(
+        &["replay", "--config"],
+        &[&config, Path::new("--topology"), &topology, &capture],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let types: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["anomaly", "anomaly", "anomaly", "anomaly", "incident"]);
 }

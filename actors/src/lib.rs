@@ -13,6 +13,7 @@
 pub mod alerts;
 pub mod batch;
 pub mod connectors;
+pub mod correlator;
 pub mod deadletter;
 pub mod link;
 pub mod metrics;

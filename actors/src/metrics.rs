@@ -264,6 +264,10 @@ pub struct ScoringMetrics {
     pub models: Option<Arc<tocsin_engine::score::models::Models>>,
     /// The anomaly store.
     pub anomalies: Option<Arc<crate::scorer::AnomalyStore>>,
+    /// The correlator's counters.
+    pub correlator: Option<Arc<crate::correlator::CorrelatorMetrics>>,
+    /// The incidents.
+    pub incidents: Option<Arc<crate::correlator::IncidentStore>>,
 }
 
 impl Default for PipelineMetrics {
@@ -298,7 +302,8 @@ pub struct Totals {
     pub parse_errors: u64,
     /// Frames written to the dead-letter file.
     pub dead_letters: u64,
-    /// Events the pipeline made itself: anomalies sent on as Detection Findings. Targets
+    /// Events the pipeline made itself: anomalies and incident states sent on as Detection
+    /// Findings. Targets
     /// count them in `delivered` too (once per target routed to).
     pub generated: u64,
 }
@@ -377,7 +382,11 @@ impl PipelineMetrics {
                 .shards
                 .iter()
                 .map(|m| m.anomalies.load(Relaxed))
-                .sum();
+                .sum::<u64>()
+                + scoring
+                    .correlator
+                    .as_ref()
+                    .map_or(0, |c| c.published.load(Relaxed));
         }
         for s in &stages {
             t.dropped += s.dropped.total();
@@ -754,8 +763,129 @@ impl PipelineMetrics {
         }
         if let Ok(scoring) = self.scoring.read() {
             render_scoring(w, &scoring);
+            if let Some(c) = &scoring.correlator {
+                render_correlation(w, c, scoring.incidents.as_deref());
+            }
         }
         out
+    }
+}
+
+/// Correlation series: anomalies folded, incidents by status, merges, learning, latency.
+fn render_correlation(
+    w: &mut String,
+    c: &crate::correlator::CorrelatorMetrics,
+    store: Option<&crate::correlator::IncidentStore>,
+) {
+    for (name, kind, help, value) in [
+        (
+            "tocsin_correlator_anomalies_total",
+            "counter",
+            "Anomalies the correlator folded into incidents.",
+            &c.anomalies,
+        ),
+        (
+            "tocsin_correlator_deduplicated_total",
+            "counter",
+            "Anomalies that extended a member of their incident (same entity and kind).",
+            &c.deduplicated,
+        ),
+        (
+            "tocsin_incidents_created_total",
+            "counter",
+            "Incidents opened.",
+            &c.incidents_created,
+        ),
+        (
+            "tocsin_incidents_merged_total",
+            "counter",
+            "Incidents merged into another by an anomaly that bridged them.",
+            &c.merges,
+        ),
+        (
+            "tocsin_incidents_resolved_total",
+            "counter",
+            "Incidents resolved after correlation.resolve_after_secs of quiet.",
+            &c.resolved,
+        ),
+        (
+            "tocsin_incidents_forced_resolutions_total",
+            "counter",
+            "Incidents resolved early to stay within correlation.max_open.",
+            &c.forced_resolutions,
+        ),
+        (
+            "tocsin_incidents_open",
+            "gauge",
+            "Open incidents.",
+            &c.open,
+        ),
+        (
+            "tocsin_incident_updates_total",
+            "counter",
+            "Incident states sent to the routers as findings.",
+            &c.published,
+        ),
+        (
+            "tocsin_topology_flows_total",
+            "counter",
+            "Flows between topology addresses the correlator learned from.",
+            &c.flows,
+        ),
+        (
+            "tocsin_topology_edges_learned_total",
+            "counter",
+            "connects_to edges learned from flows.",
+            &c.edges_learned,
+        ),
+        (
+            "tocsin_topology_edges_forgotten_total",
+            "counter",
+            "Learned edges whose weight decayed away.",
+            &c.edges_forgotten,
+        ),
+        (
+            "tocsin_topology_learn_save_errors_total",
+            "counter",
+            "Learned-edge checkpoints that could not be written.",
+            &c.learn_save_errors,
+        ),
+    ] {
+        header(w, name, kind, help);
+        let _ = writeln!(w, "{name} {}", value.load(Relaxed));
+    }
+    if let Some(store) = store {
+        header(
+            w,
+            "tocsin_incidents_rotated_total",
+            "counter",
+            "Closed incidents that left the API's store to make room.",
+        );
+        let _ = writeln!(
+            w,
+            "tocsin_incidents_rotated_total {}",
+            store.rotated.load(Relaxed)
+        );
+    }
+    if let Ok(h) = c.latency_us.lock() {
+        header(
+            w,
+            "tocsin_correlation_latency_seconds",
+            "summary",
+            "Anomaly detected (scorer) to its incident's state published (correlator).",
+        );
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            let _ = writeln!(
+                w,
+                "tocsin_correlation_latency_seconds{{quantile=\"{q}\"}} {}",
+                h.value_at_quantile(q) as f64 / 1e6
+            );
+        }
+        let _ = writeln!(
+            w,
+            "tocsin_correlation_latency_seconds_count {}",
+            h.len()
+        );
     }
 }
 
@@ -766,7 +896,7 @@ fn render_scoring(w: &mut String, s: &ScoringMetrics) {
         return;
     }
     type Pick = fn(&ScorerMetrics) -> u64;
-    let series: [(&str, &str, &str, Pick); 9] = [
+    let series: [(&str, &str, &str, Pick); 10] = [
         (
             "tocsin_scorer_entities",
             "gauge",
@@ -814,6 +944,12 @@ fn render_scoring(w: &mut String, s: &ScoringMetrics) {
             "counter",
             "Windows the LSTM did not score (no free state slot, or libtorch failed).",
             |m| m.lstm_skipped.load(Relaxed),
+        ),
+        (
+            "tocsin_scorer_flows_dropped_total",
+            "counter",
+            "Flows for topology learning not handed to the correlator (its link was full).",
+            |m| m.flows_dropped.load(Relaxed),
         ),
         (
             "tocsin_scorer_lstm_version",

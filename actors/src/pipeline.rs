@@ -16,7 +16,12 @@ use crate::metrics::{ConnectorMetrics, PipelineMetrics, StageMetrics, TargetMetr
 use crate::normaliser::NormaliserShard;
 use crate::router::{RouterOutputs, RouterShard, TargetLink};
 use crate::rules::RouteRules;
+use crate::correlator::{
+    CorrelatorActor, CorrelatorInput, CorrelatorMetrics, IncidentStore, TopologyHandle,
+};
 use crate::scorer::{AnomalyStore, ScorerMetrics, ScorerShard};
+use tocsin_engine::config::AlertSource;
+use tocsin_engine::correlate::{CorrelationSettings, Correlator, LearnSettings};
 use crate::stage::{Completion, PauseSwitch};
 use crate::targets::deliver::{spawn_delivery, DeliveryTarget};
 use crate::targets::Outbound;
@@ -84,6 +89,9 @@ pub enum PipelineError {
     /// The alert database could not be opened or read.
     #[error("alerts: {0}")]
     Alerts(String),
+    /// The topology file could not be read.
+    #[error("topology: {0}")]
+    Topology(String),
     /// The model store could not be opened.
     #[error("models: {0}")]
     Models(tocsin_engine::score::models::ModelError),
@@ -115,12 +123,28 @@ pub struct PipelineOptions {
     /// which always reads its files from the start and must not read or move the offsets of a
     /// live engine sharing the data folder.
     pub file_checkpoints: bool,
+    /// Read the `file` sources one after another, in config order (each starts once the one
+    /// before it has been read to its end), so the events reach the pipeline in one order
+    /// whatever the threads do. Off for `tocsin run`; on for `tocsin replay`.
+    pub sequential_files: bool,
+    /// Load and save the topology's learned edges (`learned-edges.toml` in the data folder).
+    /// On for `tocsin run`; off for `tocsin replay`, which learns afresh in memory and must not
+    /// change what a live engine sharing the data folder learned.
+    pub learned_edges: bool,
+    /// Let a quiet scorer shard or correlator move its event-time clock on by the wall time
+    /// that passes, so the last windows close and incidents resolve when traffic stops. On for
+    /// `tocsin run`; off for `tocsin replay`, whose clocks follow the captured events alone
+    /// (and whose end closes everything), so a slow machine cannot change what it finds.
+    pub idle_clock: bool,
 }
 
 impl Default for PipelineOptions {
     fn default() -> Self {
         PipelineOptions {
             file_checkpoints: true,
+            sequential_files: false,
+            learned_edges: true,
+            idle_clock: true,
         }
     }
 }
@@ -152,6 +176,96 @@ pub struct Pipeline {
     scoring: Option<Scoring>,
     alerting: Option<Alerting>,
     rules: Arc<RouteRules>,
+    correlation: Option<Correlation>,
+}
+
+/// The correlation side of a running pipeline, for the API.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    /// The live topology.
+    pub topology: Arc<TopologyHandle>,
+    /// The incidents.
+    pub incidents: Arc<IncidentStore>,
+    /// The correlator's counters and latency.
+    pub metrics: Arc<CorrelatorMetrics>,
+}
+
+/// Starts the correlator (sending incidents to `routers`); returns its link and handles.
+fn start_correlation(
+    config: &Config,
+    options: PipelineOptions,
+    metrics: &Arc<PipelineMetrics>,
+    routers: Vec<Sender<EventBatch>>,
+    arbiters: &mut Vec<Arbiter>,
+    addrs: &mut Vec<Box<dyn std::any::Any + Send>>,
+) -> Result<(Sender<CorrelatorInput>, Correlation), PipelineError> {
+    let c = &config.correlation;
+    let data = &config.engine.data_dir;
+    let file = c
+        .topology_file
+        .clone()
+        .unwrap_or_else(|| data.join("topology.toml"));
+    let learn = c.learn.enabled.then(|| LearnSettings {
+        half_life_ms: (c.learn.half_life_secs as i64).saturating_mul(1000),
+        min_weight: c.learn.min_weight,
+        max_learned: c.learn.max_edges,
+        ..LearnSettings::default()
+    });
+    let learned = options
+        .learned_edges
+        .then(|| data.join("learned-edges.toml"));
+    let topology =
+        TopologyHandle::load(file, learned, learn).map_err(PipelineError::Topology)?;
+    let settings = CorrelationSettings {
+        window_ms: (c.window_secs as i64).saturating_mul(1000),
+        max_hops: c.max_hops,
+        quiet_ms: (c.resolve_after_secs as i64).saturating_mul(1000),
+        max_open: c.max_open,
+        candidates: c.candidates,
+        ..CorrelationSettings::default()
+    };
+    let incidents = IncidentStore::new(c.incidents_kept);
+    let cm = Arc::new(CorrelatorMetrics::default());
+    let (tx, rx) = link::<CorrelatorInput>(config.engine.mailbox.scorer);
+    let probe: Arc<dyn DepthProbe> = Arc::new(rx.clone());
+    let stage = StageMetrics::new("correlator".to_owned(), "correlator", Some(probe));
+    metrics.add_stage(stage.clone());
+    if let Ok(mut slot) = metrics.scoring.write() {
+        slot.correlator = Some(cm.clone());
+        slot.incidents = Some(incidents.clone());
+    }
+    let drained = Completion::new(1);
+    let (topo, store, m, kept) = (
+        topology.clone(),
+        incidents.clone(),
+        cm.clone(),
+        c.incidents_kept,
+    );
+    let arbiter = Arbiter::new();
+    let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+        CorrelatorActor::new(
+            Correlator::new(settings),
+            options.idle_clock,
+            topo,
+            rx,
+            routers,
+            store,
+            stage,
+            m,
+            drained,
+            kept,
+        )
+    });
+    addrs.push(Box::new(addr));
+    arbiters.push(arbiter);
+    Ok((
+        tx,
+        Correlation {
+            topology,
+            incidents,
+            metrics: cm,
+        },
+    ))
 }
 
 /// The alerting side of a running pipeline, for the API.
@@ -382,6 +496,8 @@ fn start_scoring(
     config: &Config,
     metrics: &Arc<PipelineMetrics>,
     routers: Vec<Sender<EventBatch>>,
+    correlator: Option<(Sender<CorrelatorInput>, Arc<TopologyHandle>)>,
+    idle_clock: bool,
     arbiters: &mut Vec<Arbiter>,
     addrs: &mut Vec<Box<dyn std::any::Any + Send>>,
 ) -> Result<(Vec<Sender<EventBatch>>, Scoring), PipelineError> {
@@ -430,9 +546,16 @@ fn start_scoring(
         #[cfg(feature = "lstm")]
         load_lstm(&models, &mut scorer);
         let (routers, store, done) = (routers.clone(), anomalies.clone(), drained.clone());
+        let correlator = correlator.clone();
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-            ScorerShard::new(scorer, rx, routers, stage, sm, store, done).published()
+            let shard = ScorerShard::new(scorer, rx, routers, stage, sm, store, done)
+                .published()
+                .with_idle_clock(idle_clock);
+            match correlator {
+                Some((tx, topology)) => shard.with_correlator(tx, topology),
+                None => shard,
+            }
         });
         shard_addrs.push(addr.clone());
         addrs.push(Box::new(addr));
@@ -570,10 +693,12 @@ impl Pipeline {
             drop(notify_links);
             None
         };
+        let correlating = config.correlation.enabled && config.score.enabled;
         let outputs = RouterOutputs {
             targets: event_links,
             default_targets: target_bits(config, &config.router.default_targets),
             alerts: alert_link,
+            alert_incidents: correlating && config.alerts.on == AlertSource::Incidents,
         };
 
         // Router shards.
@@ -598,9 +723,32 @@ impl Pipeline {
 
         // Scorer shards, between the normalisers and the routers, and the trainer.
         let mut scoring = None;
+        let mut correlation = None;
         let next_links = if config.score.enabled {
-            let (links, sc) =
-                start_scoring(config, &metrics, router_links, &mut arbiters, &mut addrs)?;
+            let correlator = if correlating {
+                let (tx, c) = start_correlation(
+                    config,
+                    options,
+                    &metrics,
+                    router_links.clone(),
+                    &mut arbiters,
+                    &mut addrs,
+                )?;
+                let topology = c.topology.clone();
+                correlation = Some(c);
+                Some((tx, topology))
+            } else {
+                None
+            };
+            let (links, sc) = start_scoring(
+                config,
+                &metrics,
+                router_links,
+                correlator,
+                options.idle_clock,
+                &mut arbiters,
+                &mut addrs,
+            )?;
             scoring = Some(sc);
             links
         } else {
@@ -645,6 +793,7 @@ impl Pipeline {
         let io_arbiter = Arbiter::new();
         let mut http_sources = Vec::new();
         let mut source_addrs = HashMap::new();
+        let mut previous_file: Option<Arc<ConnectorMetrics>> = None;
         for s in &config.sources {
             let cm = ConnectorMetrics::new(s.name(), s.kind());
             metrics.add_connector(cm.clone());
@@ -719,6 +868,11 @@ impl Pipeline {
                                 .join("checkpoints")
                                 .join(format!("{}.json", f.name))
                         }),
+                        after: if options.sequential_files {
+                            previous_file.replace(cm.clone())
+                        } else {
+                            None
+                        },
                     };
                     let addr = Supervisor::start_in_arbiter(&io_arbiter.handle(), move |_| {
                         FileConnector::new(settings, cx)
@@ -764,7 +918,13 @@ impl Pipeline {
             scoring,
             alerting,
             rules,
+            correlation,
         })
+    }
+
+    /// The correlator's topology and incidents; `None` when correlation (or scoring) is off.
+    pub fn correlation(&self) -> Option<Correlation> {
+        self.correlation.clone()
     }
 
     /// The alert manager; `None` when alerts (or scoring) are off.

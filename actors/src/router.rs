@@ -6,12 +6,13 @@
 //!   shared `Arc`, never copied; a mixed batch is split by moving each event into the
 //!   sub-batch of its target set, still without a copy.
 //! - Dropped and throttled events are counted (`rule_drop`, `throttled`).
-//! - A Detection Finding (an anomaly) is also handed to the alert manager with the rules'
-//!   decision (priority, receivers, runbook), where it becomes or updates an alert.
+//! - A Detection Finding is also handed to the alert manager with the rules' decision
+//!   (priority, receivers, runbook), where it becomes or updates an alert: the correlator's
+//!   incidents, or the scorers' anomalies when alerts are per anomaly (`alerts.on`).
 //! - The rules are shared behind an `ArcSwap`: the API replaces them and the next batch uses
 //!   the new set.
 
-use crate::alerts::{AlertBatch, AlertCandidate};
+use crate::alerts::{AlertBatch, AlertCandidate, AlertSubject};
 use crate::batch::{EventBatch, TargetBatch};
 use crate::link::SharedReceiver;
 use crate::metrics::StageMetrics;
@@ -56,6 +57,9 @@ pub struct RouterOutputs {
     pub default_targets: u64,
     /// The alert manager's link; `None` when alerts are off.
     pub alerts: Option<Sender<AlertBatch>>,
+    /// Alerts are per incident (true) or per anomaly (false). Either way a finding reaches
+    /// the alerts: an anomaly is folded into an incident by the correlator.
+    pub alert_incidents: bool,
 }
 
 /// One router shard.
@@ -134,10 +138,22 @@ impl RouterShard {
                     } else {
                         d.targets.0
                     };
-                    let became_alert = match (&event.finding, outputs.alerts.is_some()) {
-                        (Some(anomaly), true) => {
+                    let subject = match (&event.finding, &event.incident) {
+                        (Some(a), _) if !outputs.alert_incidents => {
+                            Some(AlertSubject::Anomaly(a.clone()))
+                        }
+                        (None, Some(i)) if outputs.alert_incidents => {
+                            Some(AlertSubject::Incident(i.clone()))
+                        }
+                        _ => None,
+                    };
+                    // A finding reaches the alerts either itself or, for an anomaly when
+                    // alerts are per incident, through the correlator.
+                    let is_finding = event.finding.is_some() || event.incident.is_some();
+                    let became_alert = match (subject, outputs.alerts.is_some()) {
+                        (Some(subject), true) => {
                             candidates.push(AlertCandidate {
-                                anomaly: anomaly.clone(),
+                                subject,
                                 priority: d.priority,
                                 // Only targets a rule named; none: the alerts' default targets.
                                 receivers: d.targets.0,
@@ -146,7 +162,7 @@ impl RouterShard {
                             });
                             true
                         }
-                        _ => false,
+                        _ => is_finding && outputs.alerts.is_some(),
                     };
                     if full & event_mask == 0 && !became_alert {
                         no_route += 1;

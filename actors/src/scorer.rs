@@ -10,6 +10,8 @@
 //! scored before the shard lets the routers finish.
 
 use crate::batch::EventBatch;
+use crate::correlator::{CorrelatorInput, TopologyHandle};
+use std::net::IpAddr;
 use crate::link::SharedReceiver;
 use crate::metrics::StageMetrics;
 use crate::stage::{forward, guarded, Completion};
@@ -48,6 +50,8 @@ pub struct ScorerMetrics {
     pub lstm_version: AtomicU64,
     /// Anomalies by kind, in [`AnomalyKind::ALL`] order.
     pub by_kind: [AtomicU64; 6],
+    /// Flows for topology learning the correlator's full link refused.
+    pub flows_dropped: AtomicU64,
 }
 
 impl ScorerMetrics {
@@ -65,6 +69,7 @@ impl ScorerMetrics {
             lstm_skipped: AtomicU64::new(0),
             lstm_version: AtomicU64::new(0),
             by_kind: Default::default(),
+            flows_dropped: AtomicU64::new(0),
         })
     }
 
@@ -223,6 +228,13 @@ pub struct ScorerShard {
     last_batch: Instant,
     idle_clock: i64,
     found: Vec<Anomaly>,
+    /// The correlator's link, and the topology whose addresses' flows it learns from.
+    correlator: Option<Sender<CorrelatorInput>>,
+    topology: Option<Arc<TopologyHandle>>,
+    /// Flows between two topology addresses seen since the last send (deduplicated).
+    flows: rustc_hash::FxHashMap<(IpAddr, IpAddr), i64>,
+    /// Whether a quiet shard moves its clock on by wall time (off in a replay).
+    idle_clock_on: bool,
 }
 
 impl ScorerShard {
@@ -248,6 +260,82 @@ impl ScorerShard {
             last_batch: Instant::now(),
             idle_clock: i64::MIN,
             found: Vec::new(),
+            correlator: None,
+            topology: None,
+            flows: Default::default(),
+            idle_clock_on: true,
+        }
+    }
+
+    /// Whether a quiet shard moves its event-time clock on by the wall time that passes.
+    pub fn with_idle_clock(mut self, on: bool) -> ScorerShard {
+        self.idle_clock_on = on;
+        self
+    }
+
+    /// Sends the shard's anomalies (and, with `topology` learning, the flows between its
+    /// nodes' addresses) to the correlator too.
+    pub fn with_correlator(
+        mut self,
+        correlator: Sender<CorrelatorInput>,
+        topology: Arc<TopologyHandle>,
+    ) -> ScorerShard {
+        self.correlator = Some(correlator);
+        if topology.learn.is_some() {
+            self.topology = Some(topology);
+        }
+        self
+    }
+
+    /// Notes the flows of `events` between two addresses of the topology.
+    fn note_flows(&mut self, events: &[Event]) {
+        let Some(topology) = &self.topology else {
+            return;
+        };
+        let known = topology.addresses();
+        if known.is_empty() {
+            return;
+        }
+        for e in events {
+            if let Some((src, dst)) = tocsin_engine::correlate::flow_endpoints(e) {
+                if known.contains(&src) && known.contains(&dst) {
+                    let t = self.flows.entry((src, dst)).or_insert(e.time);
+                    *t = (*t).max(e.time);
+                }
+            }
+        }
+    }
+
+    /// Hands the correlator the anomalies found (with backpressure: none is lost) and the
+    /// flows noted (without: learning may lose a flow under pressure, counted).
+    fn to_correlator(&mut self, ctx: &mut Context<Self>, anomalies: Vec<Arc<Anomaly>>) {
+        let Some(tx) = self.correlator.as_ref() else {
+            return;
+        };
+        if anomalies.is_empty() && self.flows.is_empty() {
+            return;
+        }
+        let mut flows: Vec<(IpAddr, IpAddr, i64)> =
+            self.flows.drain().map(|((s, d), t)| (s, d, t)).collect();
+        flows.sort_unstable();
+        let input = CorrelatorInput {
+            anomalies,
+            flows,
+            watermark: self.scorer.watermark(),
+        };
+        if input.anomalies.is_empty() {
+            if let Err(e) = tx.try_send(input) {
+                let n = match e {
+                    tokio::sync::mpsc::error::TrySendError::Full(i)
+                    | tokio::sync::mpsc::error::TrySendError::Closed(i) => i.flows.len(),
+                };
+                self.scoring.flows_dropped.fetch_add(n as u64, Relaxed);
+            }
+        } else {
+            let n = input.anomalies.len() as u64;
+            if !forward(ctx, tx, input) {
+                self.metrics.dropped.add("correlator_closed", n);
+            }
         }
     }
 
@@ -264,6 +352,7 @@ impl ScorerShard {
         }
         let found = std::mem::take(&mut self.found);
         let mut events = Vec::with_capacity(found.len());
+        let mut shared = Vec::with_capacity(if self.correlator.is_some() { found.len() } else { 0 });
         for a in found {
             let k = AnomalyKind::ALL
                 .iter()
@@ -271,8 +360,13 @@ impl ScorerShard {
                 .unwrap_or(0);
             self.scoring.by_kind[k].fetch_add(1, Relaxed);
             events.push(finding_event(&a));
-            self.store.push(Arc::new(a));
+            let a = Arc::new(a);
+            if self.correlator.is_some() {
+                shared.push(a.clone());
+            }
+            self.store.push(a);
         }
+        self.to_correlator(ctx, shared);
         self.send(ctx, EventBatch { flow, events });
     }
 
@@ -295,7 +389,11 @@ impl ScorerShard {
         let s = self.scorer.settings();
         let quiet = Duration::from_millis((s.window.len_ms + s.window.lateness_ms).max(1) as u64);
         let since = self.last_batch.elapsed();
-        if self.finished || since < quiet || self.scorer.watermark() == i64::MIN {
+        if !self.idle_clock_on
+            || self.finished
+            || since < quiet
+            || self.scorer.watermark() == i64::MIN
+        {
             return;
         }
         let base = self.idle_clock.max(self.scorer.watermark());
@@ -343,9 +441,14 @@ impl StreamHandler<EventBatch> for ScorerShard {
         self.found = found;
         self.metrics.batches.fetch_add(1, Relaxed);
         self.scoring.publish(&self.scorer);
+        self.note_flows(&batch.events);
         let flow = batch.flow;
         // Events are passed on even when scoring them failed: scoring never costs an event.
         self.send(ctx, batch);
+        if self.found.is_empty() {
+            // No anomaly: the flows noted still go to the correlator.
+            self.to_correlator(ctx, Vec::new());
+        }
         self.emit(ctx, flow);
         if let Err(panic) = result {
             tracing::error!(actor = %self.metrics.name, panic = %panic, "scorer panicked; the batch went on unscored");
@@ -361,8 +464,10 @@ impl StreamHandler<EventBatch> for ScorerShard {
         self.found = found;
         self.scoring.publish(&self.scorer);
         self.emit(ctx, 0);
+        self.to_correlator(ctx, Vec::new());
         self.finished = true;
         self.outputs = None;
+        self.correlator = None;
         self.metrics
             .drained
             .store(true, std::sync::atomic::Ordering::Release);

@@ -180,6 +180,7 @@ async fn serve(
         scoring: pipeline.scoring(),
         alerts: pipeline.alerting(),
         rules: pipeline.rules(),
+        correlation: pipeline.correlation(),
     };
     let max_body = config.api.ingest_max_body_bytes;
     let app_state = state.clone();

@@ -52,7 +52,9 @@ enum Command {
     /// Replay captured files (one raw line per line) through the config's real pipeline, in
     /// place of its sources: each file is read once from its start (no checkpoint is read or
     /// written), the API listens on 127.0.0.1:0, and the command exits 0 once every line is
-    /// delivered, dropped, a parse error or dead-lettered, with a summary on stderr.
+    /// delivered, dropped, a parse error or dead-lettered, with a summary on stderr. It runs in
+    /// event time, as fast as it can, deterministically, and writes the anomalies and
+    /// incidents it found as NDJSON.
     /// Score one signal offline: a CSV with `timestamp,value` rows in time order in, the same
     /// rows with `anomaly_score` (0..1, computed online: a row's score uses only the rows up to
     /// it) out on stdout.
@@ -71,7 +73,15 @@ enum Command {
         /// The vendor mapping to apply, or `auto` to detect it per line.
         #[arg(long, default_value = "auto")]
         vendor: String,
-        /// Capture files.
+        /// The topology to correlate on, in place of the config's.
+        #[arg(long)]
+        topology: Option<PathBuf>,
+        /// Write `anomalies.ndjson` and `incidents.ndjson` into this folder; without it both go
+        /// to stdout, one object per line with `"type": "anomaly"` or `"incident"`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Capture files: raw vendor lines, or NDJSON events in tocsin's JSON form (metric
+        /// events included), read in the order given.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -145,11 +155,32 @@ fn main() -> ExitCode {
         Command::Replay {
             config: path,
             vendor,
+            topology,
+            out,
             files,
         } => {
-            let (config, vendors) = match checked(&path) {
+            let (mut config, vendors) = match checked(&path) {
                 Ok(c) => c,
                 Err(code) => return code,
+            };
+            if let Some(topology) = topology {
+                if !(config.correlation.enabled && config.score.enabled) {
+                    eprintln!(
+                        "tocsin: --topology needs correlation, which {} turns off \
+                         (correlation.enabled or score.enabled)",
+                        path.display()
+                    );
+                    return ExitCode::from(1);
+                }
+                if let Err(e) = tocsin_engine::correlate::Topology::load(&topology) {
+                    eprintln!("tocsin: {}: {e}", topology.display());
+                    return ExitCode::from(1);
+                }
+                config.correlation.topology_file = Some(topology);
+            }
+            let to = match out {
+                Some(dir) => tocsin_api::replay::Findings::Dir(dir),
+                None => tocsin_api::replay::Findings::Stdout,
             };
             if vendor != "auto" && !vendors.contains(&vendor) {
                 return unknown_vendor(&vendor, &vendors);
@@ -164,8 +195,12 @@ fn main() -> ExitCode {
             // Warnings and errors only by default: the summary is what a replay prints.
             init_logging("warn");
             match tocsin_api::replay::run(&config, &files, &vendor) {
-                Ok(summary) => {
+                Ok((summary, found)) => {
                     eprint!("{summary}");
+                    if let Err(e) = found.write(&to) {
+                        eprintln!("tocsin: cannot write the findings: {e}");
+                        return ExitCode::from(1);
+                    }
                     if summary.complete() {
                         ExitCode::SUCCESS
                     } else {
@@ -285,6 +320,14 @@ fn checked(path: &std::path::Path) -> Result<(Config, VendorRegistry), ExitCode>
                     eprintln!("{}: {why}", rules.display());
                     return Err(ExitCode::from(1));
                 }
+            }
+        }
+    }
+    if let Some(topology) = &c.correlation.topology_file {
+        if c.correlation.enabled {
+            if let Err(e) = tocsin_engine::correlate::Topology::load(topology) {
+                eprintln!("{}: {e}", topology.display());
+                return Err(ExitCode::from(1));
             }
         }
     }

@@ -14,6 +14,13 @@
 //!   every line read is delivered, dropped, a parse error or dead-lettered.
 //!
 //! Events keep their own event time; the wall clock only stamps their receive time.
+//!
+//! The replay is deterministic: the files are read one after another through one normaliser
+//! and one scorer shard, clocks move only with the events' own time, the models are not
+//! retrained during the run, and learned topology edges start empty (none are read from or
+//! written to the data folder). So the same files with the same config and topology give the
+//! same anomalies and incidents, which it writes as NDJSON ([`Findings`]). Alerts are off: a
+//! replay pages no one.
 
 use crate::engine::RunningEngine;
 use anyhow::Context as _;
@@ -25,6 +32,9 @@ use std::time::{Duration, Instant};
 use tocsin_actors::metrics::{PipelineMetrics, StageMetrics};
 use tocsin_actors::PipelineOptions;
 use tocsin_engine::config::{Config, FileMode, FileSource, SourceConfig, StartAt};
+
+/// Anomalies and incidents a replay keeps for its output (more are counted as rotated).
+const KEPT: usize = 10_000_000;
 
 /// How often the replay looks at the pipeline's flags while it runs.
 const POLL: Duration = Duration::from_millis(2);
@@ -78,9 +88,19 @@ pub fn source_names(files: &[ReplayFile]) -> Vec<String> {
 }
 
 /// `config` with its sources replaced by one `once` file source per file (vendor `vendor`)
-/// and its API on an ephemeral loopback port.
+/// and its API on an ephemeral loopback port, made deterministic: one normaliser and one
+/// scorer shard (the files are read one after another, so every event reaches scoring in one
+/// order), no background training (the models stay those the replay started with), no alerts
+/// (a replay pages no one and writes nothing into the alert database), and every anomaly and
+/// incident kept for the output.
 pub fn replay_config(config: &Config, files: &[ReplayFile], vendor: &str) -> Config {
     let mut c = config.clone();
+    c.engine.normaliser_shards = 1;
+    c.score.shards = 1;
+    c.score.trainer.interval_secs = 0;
+    c.score.anomalies_kept = KEPT;
+    c.correlation.incidents_kept = KEPT;
+    c.alerts.enabled = false;
     c.sources = files
         .iter()
         .zip(source_names(files))
@@ -227,12 +247,19 @@ pub struct ReplaySummary {
     pub ledger: Ledger,
     /// Seconds from the pipeline's start until it drained.
     pub seconds: f64,
+    /// Incidents the correlator formed.
+    pub incidents: usize,
+    /// Anomalies or incidents past the replay's bound, not in the output.
+    pub rotated: u64,
 }
 
 impl ReplaySummary {
-    /// True when every file was read to its end and every line is accounted for.
+    /// True when every file was read to its end, every line is accounted for and every
+    /// finding is in the output.
     pub fn complete(&self) -> bool {
-        self.ledger.unaccounted == 0 && self.files.iter().all(FileOutcome::complete)
+        self.ledger.unaccounted == 0
+            && self.rotated == 0
+            && self.files.iter().all(FileOutcome::complete)
     }
 }
 
@@ -278,9 +305,16 @@ impl fmt::Display for ReplaySummary {
         )?;
         writeln!(
             f,
-            "  dropped {}, parse errors {}, dead letters {}, anomalies {} (delivered beside the events)",
-            l.dropped, l.parse_errors, l.dead_letters, l.findings
+            "  dropped {}, parse errors {}, dead letters {}, findings {} (anomalies and incident updates, delivered beside the events), incidents {}",
+            l.dropped, l.parse_errors, l.dead_letters, l.findings, self.incidents
         )?;
+        if self.rotated > 0 {
+            writeln!(
+                f,
+                "  LEFT OUT of the output: {} anomalies or incidents past the replay's bound of {KEPT}",
+                self.rotated
+            )?;
+        }
         if l.unaccounted > 0 {
             writeln!(
                 f,
@@ -292,10 +326,121 @@ impl fmt::Display for ReplaySummary {
     }
 }
 
+/// Where a replay writes the anomalies and incidents it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Findings {
+    /// Both on stdout, one JSON object per line, each with `"type": "anomaly"` or
+    /// `"incident"`: anomalies first, then incidents.
+    Stdout,
+    /// `anomalies.ndjson` and `incidents.ndjson` in this folder (created if needed).
+    Dir(PathBuf),
+}
+
+/// What a replay found, in a fixed order: anomalies by window end, entity, kind and id;
+/// incidents (their final state) by first seen and id. Neither carries a wall-clock field, so
+/// the same input and config give the same bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub anomalies: Vec<serde_json::Value>,
+    pub incidents: Vec<serde_json::Value>,
+    /// Anomalies or incidents past the replay's bound, left out (and counted).
+    pub rotated: u64,
+}
+
+impl Found {
+    /// Collects what the drained pipeline's stores hold.
+    pub fn take(metrics: &PipelineMetrics) -> Found {
+        let Ok(scoring) = metrics.scoring.read() else {
+            return Found::default();
+        };
+        let mut found = Found::default();
+        if let Some(store) = &scoring.anomalies {
+            let mut all = store.query(&tocsin_actors::scorer::AnomalyQuery {
+                limit: KEPT,
+                ..Default::default()
+            });
+            all.sort_by(|a, b| {
+                (a.window_end_ms, a.entity.as_str(), a.kind, &a.id).cmp(&(
+                    b.window_end_ms,
+                    b.entity.as_str(),
+                    b.kind,
+                    &b.id,
+                ))
+            });
+            found.anomalies = all
+                .iter()
+                .map(|a| {
+                    let mut v = a.to_json();
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("detected_time");
+                    }
+                    v
+                })
+                .collect();
+            found.rotated += store.rotated.load(Relaxed);
+        }
+        if let Some(store) = &scoring.incidents {
+            let mut all = store.all();
+            all.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+            found.incidents = all
+                .iter()
+                .map(|i| serde_json::to_value(&**i).unwrap_or_default())
+                .collect();
+            found.rotated += store.rotated.load(Relaxed);
+        }
+        found
+    }
+
+    /// Writes the findings where `to` says.
+    pub fn write(&self, to: &Findings) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let line = |w: &mut dyn std::io::Write, v: &serde_json::Value| -> std::io::Result<()> {
+            serde_json::to_writer(&mut *w, v)?;
+            w.write_all(b"\n")
+        };
+        match to {
+            Findings::Stdout => {
+                let stdout = std::io::stdout();
+                let mut w = std::io::BufWriter::new(stdout.lock());
+                for (kind, list) in [("anomaly", &self.anomalies), ("incident", &self.incidents)] {
+                    for v in list.iter() {
+                        let mut tagged = serde_json::Map::new();
+                        tagged.insert("type".into(), kind.into());
+                        if let Some(o) = v.as_object() {
+                            tagged.extend(o.clone());
+                        }
+                        line(&mut w, &serde_json::Value::Object(tagged))?;
+                    }
+                }
+                w.flush()
+            }
+            Findings::Dir(dir) => {
+                std::fs::create_dir_all(dir)?;
+                for (name, list) in [
+                    ("anomalies.ndjson", &self.anomalies),
+                    ("incidents.ndjson", &self.incidents),
+                ] {
+                    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join(name))?);
+                    for v in list.iter() {
+                        line(&mut w, v)?;
+                    }
+                    w.flush()?;
+                    w.get_ref().sync_all()?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Replays `files` (checked by [`check_files`]) through the pipeline of `config` with `vendor`
 /// (`auto` or a mapping's name). SIGINT/SIGTERM stop it early with a draining shutdown, which
 /// is an error here.
-pub fn run(config: &Config, files: &[ReplayFile], vendor: &str) -> anyhow::Result<ReplaySummary> {
+pub fn run(
+    config: &Config,
+    files: &[ReplayFile],
+    vendor: &str,
+) -> anyhow::Result<(ReplaySummary, Found)> {
     let config = replay_config(config, files, vendor);
     let started = Instant::now();
     let engine = RunningEngine::start_with(
@@ -303,6 +448,9 @@ pub fn run(config: &Config, files: &[ReplayFile], vendor: &str) -> anyhow::Resul
         true,
         PipelineOptions {
             file_checkpoints: false,
+            sequential_files: true,
+            learned_edges: false,
+            idle_clock: false,
         },
     )?;
     let metrics = engine.bound().metrics.clone();
@@ -340,11 +488,17 @@ pub fn run(config: &Config, files: &[ReplayFile], vendor: &str) -> anyhow::Resul
             }
         })
         .collect();
-    Ok(ReplaySummary {
-        files: outcomes,
-        ledger: Ledger::take(&metrics, &config.router.default_targets),
-        seconds,
-    })
+    let found = Found::take(&metrics);
+    Ok((
+        ReplaySummary {
+            files: outcomes,
+            ledger: Ledger::take(&metrics, &config.router.default_targets),
+            seconds,
+            incidents: found.incidents.len(),
+            rotated: found.rotated,
+        },
+        found,
+    ))
 }
 
 #[cfg(test)]

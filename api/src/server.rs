@@ -35,6 +35,8 @@ pub struct AppState {
     pub alerts: Option<tocsin_actors::pipeline::Alerting>,
     /// The routing rules.
     pub rules: Arc<tocsin_actors::rules::RouteRules>,
+    /// Topology and incidents; `None` when correlation is off.
+    pub correlation: Option<tocsin_actors::pipeline::Correlation>,
 }
 
 /// Registers every route.
@@ -60,7 +62,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/targets/{name}/resume",
             web::post().to(resume_target),
         )
-        .configure(crate::alerts::routes);
+        .configure(crate::alerts::routes)
+        .configure(crate::incidents::routes);
 }
 
 fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> HttpResponse {

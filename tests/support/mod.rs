@@ -403,6 +403,17 @@ pub fn brute_force(host: &str, m: u32) -> Vec<String> {
     lines
 }
 
+/// Syslog lines (RFC 3164, 15 March) of a quiet minute on `host` at 12:`m`: accepted logins
+/// every five seconds. Sent after a burst, they move event time on so its window closes.
+pub fn quiet(host: &str, m: u32) -> Vec<String> {
+    (0..60)
+        .step_by(5)
+        .map(|s| {
+            format!("<38>Mar 15 12:{m:02}:{s:02} {host} sshd[4{s}]: Accepted publickey for deploy from 10.0.0.5 port 7{s:03} ssh2")
+        })
+        .collect()
+}
+
 /// Sends `lines` over one TCP connection (one flow: they are handled in order).
 pub fn send_lines(addr: SocketAddr, lines: &[String]) {
     use std::io::Write;

@@ -1,7 +1,7 @@
 //! The alert manager actor (see the module doc of [`crate::alerts`]).
 
 use super::messages::*;
-use super::{default_priority, AlertBatch, AlertCandidate};
+use super::{default_priority, AlertBatch, AlertCandidate, AlertSubject};
 use crate::link::SharedReceiver;
 use crate::targets::Outbound;
 use actix::{
@@ -20,7 +20,9 @@ use tocsin_engine::alert::lifecycle::{
 };
 use tocsin_engine::alert::silence::{Silence, SilenceError, Silences};
 use tocsin_engine::alert::store::{AlertStore, RunbookRun};
+use tocsin_engine::correlate::{Incident, IncidentStatus};
 use tocsin_engine::notify::template::Template;
+use tocsin_engine::score::anomaly::Anomaly;
 use tocsin_engine::notify::{AlertView, Notification, NotifyAction};
 use tocsin_engine::runbook::{for_kind, RemediationPolicy, RunbookSpec};
 use tokio::sync::mpsc::error::TrySendError;
@@ -119,6 +121,21 @@ fn receiver_label(set: u64, names: &[String]) -> String {
         }
     }
     out
+}
+
+/// The alert fingerprint of an incident.
+pub fn incident_fingerprint(id: &str) -> u64 {
+    Labels::new(vec![("incident".to_owned(), id.to_owned())]).fingerprint()
+}
+
+/// What one finding did to the alerts.
+enum Folded {
+    /// An alert was opened or updated.
+    Changed(Alert, Option<HistoryEntry>),
+    /// An incident's alert was resolved by the system.
+    Resolved(Alert, HistoryEntry),
+    /// Nothing (a closed incident with no live alert).
+    Nothing,
 }
 
 /// The PagerDuty-style deduplication key of an alert fingerprint.
@@ -291,64 +308,27 @@ impl AlertManager {
         );
     }
 
-    /// Folds one anomaly into its alert; returns the alert and its history entry, to be saved
-    /// (with the rest of the batch) and then tracked.
-    fn observe(&mut self, c: AlertCandidate, now_ms: i64) -> (Alert, Option<HistoryEntry>) {
-        let a = &c.anomaly;
-        let priority = c.priority.unwrap_or_else(|| default_priority(a));
+    /// Folds one finding into its alert: an anomaly, or a state of an incident. Returns the
+    /// alert and its history entry, to be saved (with the rest of the batch) and then tracked.
+    fn observe(&mut self, c: AlertCandidate, now_ms: i64) -> Folded {
         let receivers = if c.receivers == 0 {
             self.settings.default_receivers
         } else {
             c.receivers
         };
-        let kind = a.kind.as_str();
-        let runbook = c
-            .runbook
-            .clone()
-            .or_else(|| for_kind(&self.settings.runbooks, kind).map(|r| r.name.clone()));
-        let runbook_url = runbook.as_deref().and_then(|name| {
-            self.settings
-                .runbooks
-                .iter()
-                .find(|r| r.name == name)
-                .and_then(|r| r.url.clone())
-        });
-        let mut pairs = vec![
-            ("entity".to_owned(), a.entity.as_str().to_owned()),
-            ("kind".to_owned(), kind.to_owned()),
-            ("class".to_owned(), a.class.as_str().to_owned()),
-            ("priority".to_owned(), priority.as_str().to_owned()),
-            (
-                "severity".to_owned(),
-                tocsin_engine::schema::severity::name(a.severity_id()).to_owned(),
-            ),
-            (
-                "receiver".to_owned(),
-                receiver_label(receivers, &self.settings.target_names),
-            ),
-        ];
-        if let Some(rule) = &c.rule {
-            pairs.push(("rule".to_owned(), rule.clone()));
-        }
-        let labels = Labels::new(pairs);
-        let fingerprint = Labels::new(vec![
-            ("entity".to_owned(), a.entity.as_str().to_owned()),
-            ("kind".to_owned(), kind.to_owned()),
-        ])
-        .fingerprint();
-        let input = AlertInput {
-            fingerprint,
-            title: a.title(),
-            entity: a.entity.as_str().to_owned(),
-            kind: kind.to_owned(),
-            priority,
-            labels,
-            runbook,
-            runbook_url,
-            score: a.score,
-            source_id: a.id.clone(),
-            seen_ms: now_ms,
+        let receiver = receiver_label(receivers, &self.settings.target_names);
+        let input = match &c.subject {
+            AlertSubject::Anomaly(a) => self.anomaly_input(a, &c, receiver, now_ms),
+            AlertSubject::Incident(i) => {
+                let fingerprint = incident_fingerprint(&i.id);
+                if i.status != IncidentStatus::Open {
+                    // Resolved, or merged into another incident (whose alert carries on).
+                    return self.close_incident(fingerprint, now_ms);
+                }
+                self.incident_input(i, fingerprint, &c, receiver, now_ms)
+            }
         };
+        let fingerprint = input.fingerprint;
         let (alert, entry, observed) = self.book.observe(input);
         match observed {
             tocsin_engine::alert::lifecycle::Observed::New => {
@@ -359,7 +339,137 @@ impl AlertManager {
             }
         }
         self.receivers.insert(fingerprint, receivers);
-        (alert, entry)
+        Folded::Changed(alert, entry)
+    }
+
+    /// The runbook (a rule's, else the one for `kind`) and its link.
+    fn runbook(&self, chosen: Option<&str>, kind: &str) -> (Option<String>, Option<String>) {
+        let runbook = chosen
+            .map(str::to_owned)
+            .or_else(|| for_kind(&self.settings.runbooks, kind).map(|r| r.name.clone()));
+        let url = runbook.as_deref().and_then(|name| {
+            self.settings
+                .runbooks
+                .iter()
+                .find(|r| r.name == name)
+                .and_then(|r| r.url.clone())
+        });
+        (runbook, url)
+    }
+
+    fn anomaly_input(
+        &self,
+        a: &Anomaly,
+        c: &AlertCandidate,
+        receiver: String,
+        now_ms: i64,
+    ) -> AlertInput {
+        let priority = c.priority.unwrap_or_else(|| default_priority(a));
+        let kind = a.kind.as_str();
+        let (runbook, runbook_url) = self.runbook(c.runbook.as_deref(), kind);
+        let mut pairs = vec![
+            ("entity".to_owned(), a.entity.as_str().to_owned()),
+            ("kind".to_owned(), kind.to_owned()),
+            ("class".to_owned(), a.class.as_str().to_owned()),
+            ("priority".to_owned(), priority.as_str().to_owned()),
+            (
+                "severity".to_owned(),
+                tocsin_engine::schema::severity::name(a.severity_id()).to_owned(),
+            ),
+            ("receiver".to_owned(), receiver),
+        ];
+        if let Some(rule) = &c.rule {
+            pairs.push(("rule".to_owned(), rule.clone()));
+        }
+        let fingerprint = Labels::new(vec![
+            ("entity".to_owned(), a.entity.as_str().to_owned()),
+            ("kind".to_owned(), kind.to_owned()),
+        ])
+        .fingerprint();
+        AlertInput {
+            fingerprint,
+            title: a.title(),
+            entity: a.entity.as_str().to_owned(),
+            kind: kind.to_owned(),
+            priority,
+            labels: Labels::new(pairs),
+            runbook,
+            runbook_url,
+            score: a.score,
+            source_id: a.id.clone(),
+            seen_ms: now_ms,
+        }
+    }
+
+    fn incident_input(
+        &self,
+        i: &Incident,
+        fingerprint: u64,
+        c: &AlertCandidate,
+        receiver: String,
+        now_ms: i64,
+    ) -> AlertInput {
+        let priority = c.priority.unwrap_or(i.priority);
+        let entity = i
+            .root_cause
+            .as_ref()
+            .map(|r| r.entity.clone())
+            .or_else(|| i.members.first().map(|m| m.entity.clone()))
+            .unwrap_or_default();
+        // A rule's runbook; else one for incidents; else the one for the root cause's own
+        // anomaly (a brute force's runbook for an incident rooted in a brute force).
+        let root_kind = i
+            .members
+            .iter()
+            .find(|m| m.entity == entity)
+            .map(|m| m.kind.as_str());
+        let (mut runbook, mut runbook_url) = self.runbook(c.runbook.as_deref(), "incident");
+        if runbook.is_none() {
+            if let Some(kind) = root_kind {
+                (runbook, runbook_url) = self.runbook(None, kind);
+            }
+        }
+        let mut pairs = vec![
+            ("entity".to_owned(), entity.clone()),
+            ("kind".to_owned(), "incident".to_owned()),
+            ("incident".to_owned(), i.id.clone()),
+            ("priority".to_owned(), priority.as_str().to_owned()),
+            ("severity".to_owned(), i.severity.clone()),
+            ("receiver".to_owned(), receiver),
+        ];
+        if !i.sites.is_empty() {
+            pairs.push(("site".to_owned(), i.sites.join(",")));
+        }
+        if let Some(rule) = &c.rule {
+            pairs.push(("rule".to_owned(), rule.clone()));
+        }
+        AlertInput {
+            fingerprint,
+            title: i.title.clone(),
+            entity,
+            kind: "incident".to_owned(),
+            priority,
+            labels: Labels::new(pairs),
+            runbook,
+            runbook_url,
+            score: i.score,
+            source_id: i.id.clone(),
+            seen_ms: now_ms,
+        }
+    }
+
+    /// Resolves the live alert of an incident that resolved or was merged away.
+    fn close_incident(&mut self, fingerprint: u64, now_ms: i64) -> Folded {
+        let Some(id) = self.book.live_for(fingerprint).map(|a| a.id.clone()) else {
+            return Folded::Nothing;
+        };
+        match self.book.resolve(&id, "system", now_ms) {
+            Ok((alert, entry)) => Folded::Resolved(alert, entry),
+            Err(e) => {
+                tracing::warn!(alert = %id, error = %e, "incident's alert not resolved");
+                Folded::Nothing
+            }
+        }
     }
 
     /// Sends `notification` to every notification target in `receivers`.
@@ -457,17 +567,7 @@ impl AlertManager {
         if self.settings.resolve_after_ms > 0 {
             for (alert, entry) in self.book.auto_resolve(now, self.settings.resolve_after_ms) {
                 let _ = self.save(&alert, Some(&entry));
-                if matches!(
-                    entry.from,
-                    Some(AlertStatus::Acknowledged | AlertStatus::Suppressed)
-                ) {
-                    // Muted in its group, so the group will not report it: tell the receivers
-                    // (PagerDuty has it acknowledged) directly.
-                    self.propagate(&alert, NotifyAction::Resolve, ctx);
-                    self.track(&alert, now, true);
-                } else {
-                    self.track(&alert, now, false);
-                }
+                self.resolved_by_system(&alert, &entry, now, ctx);
             }
         }
         // Silences that ended since the last tick: the alerts they muted notify again.
@@ -484,6 +584,27 @@ impl AlertManager {
         }
         self.flush(now, ctx);
         self.publish_stats();
+    }
+
+    /// Tells the receivers of an alert the system resolved (saved already).
+    fn resolved_by_system(
+        &mut self,
+        alert: &Alert,
+        entry: &HistoryEntry,
+        now: i64,
+        ctx: &mut Context<Self>,
+    ) {
+        if matches!(
+            entry.from,
+            Some(AlertStatus::Acknowledged | AlertStatus::Suppressed)
+        ) {
+            // Muted in its group, so the group will not report it: tell the receivers
+            // (PagerDuty has it acknowledged) directly.
+            self.propagate(alert, NotifyAction::Resolve, ctx);
+            self.track(alert, now, true);
+        } else {
+            self.track(alert, now, false);
+        }
     }
 
     /// Re-tracks the live alerts `silence` covers, after it ended.
@@ -559,19 +680,24 @@ impl Actor for AlertManager {
 impl StreamHandler<AlertBatch> for AlertManager {
     fn handle(&mut self, batch: AlertBatch, ctx: &mut Context<Self>) {
         let now = tocsin_engine::clock::now_ms();
-        let changed: Vec<(Alert, Option<HistoryEntry>)> =
-            batch.0.into_iter().map(|c| self.observe(c, now)).collect();
+        let folded: Vec<Folded> = batch.0.into_iter().map(|c| self.observe(c, now)).collect();
         // One transaction (one fsync) for the batch, before anything is notified. A failed
         // write is counted and logged; the alerts still notify.
-        if let Err(e) = self
-            .store
-            .save_batch(changed.iter().map(|(a, h)| (a, h.as_ref())))
-        {
+        let rows = folded.iter().filter_map(|f| match f {
+            Folded::Changed(a, h) => Some((a, h.as_ref())),
+            Folded::Resolved(a, h) => Some((a, Some(h))),
+            Folded::Nothing => None,
+        });
+        if let Err(e) = self.store.save_batch(rows) {
             self.metrics.store_errors.fetch_add(1, Relaxed);
-            tracing::error!(alerts = changed.len(), error = %e, "alerts not saved");
+            tracing::error!(alerts = folded.len(), error = %e, "alerts not saved");
         }
-        for (alert, _) in &changed {
-            self.track(alert, now, false);
+        for f in &folded {
+            match f {
+                Folded::Changed(alert, _) => self.track(alert, now, false),
+                Folded::Resolved(alert, entry) => self.resolved_by_system(alert, entry, now, ctx),
+                Folded::Nothing => {}
+            }
         }
         // With group_wait 0 a new alert goes out now, not at the next tick.
         self.flush(now, ctx);

@@ -53,6 +53,8 @@ pub struct FileSettings {
     pub poll: Duration,
     /// Where the offset checkpoint is kept; `None`: keep none (always start at `start`).
     pub checkpoint: Option<PathBuf>,
+    /// Start reading only once this connector has finished (replay reads its files in order).
+    pub after: Option<std::sync::Arc<crate::metrics::ConnectorMetrics>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -141,6 +143,14 @@ fn save_checkpoint(path: Option<&Path>, cp: &Checkpoint) {
 }
 
 async fn read_file(settings: FileSettings, cx: ConnectorContext) {
+    if let Some(before) = &settings.after {
+        while !before.finished.load(std::sync::atomic::Ordering::Acquire) {
+            tokio::select! {
+                _ = cx.cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(2)) => {}
+            }
+        }
+    }
     let flow = cx.next_flow();
     let mut framer = SyslogFramer::new(Framing::Newline, cx.max_line);
     let mut frames = Vec::with_capacity(cx.batch_size);
@@ -300,6 +310,7 @@ mod tests {
             start: FileStart::Beginning,
             poll: Duration::from_millis(10),
             checkpoint,
+            after: None,
         };
         actix_rt::System::new().block_on(async move {
             // A small link and small batches: the connector has to wait for room.

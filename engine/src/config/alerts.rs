@@ -32,6 +32,22 @@ pub struct AlertsConfig {
     pub runbooks: Vec<RunbookSpec>,
     /// `[alerts.remediation]`: what remediation actions may run.
     pub remediation: RemediationPolicy,
+    /// What becomes an alert: `"incidents"` (default: one alert per incident, updated as it
+    /// grows; anomalies still reach the targets as findings) or `"anomalies"` (one alert per
+    /// entity and anomaly kind). With `correlation.enabled = false` there are no incidents,
+    /// so alerts come from anomalies whatever this says.
+    pub on: AlertSource,
+}
+
+/// What becomes an alert (`alerts.on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSource {
+    /// One alert per incident.
+    #[default]
+    Incidents,
+    /// One alert per entity and anomaly kind.
+    Anomalies,
 }
 
 impl Default for AlertsConfig {
@@ -46,6 +62,7 @@ impl Default for AlertsConfig {
             inhibit_rules: Vec::new(),
             runbooks: Vec::new(),
             remediation: RemediationPolicy::default(),
+            on: AlertSource::default(),
         }
     }
 }

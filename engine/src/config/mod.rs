@@ -14,6 +14,7 @@
 //! The field doc comments below are the user-facing reference for each setting.
 
 mod alerts;
+mod correlation;
 mod error;
 mod load;
 mod locate;
@@ -22,7 +23,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use self::alerts::{AlertsConfig, InhibitRuleConfig};
+pub use self::alerts::{AlertSource, AlertsConfig, InhibitRuleConfig};
+pub use self::correlation::{CorrelationConfig, LearnConfig};
 pub use self::error::{ConfigError, ConfigErrors};
 pub use crate::normalise::framing::Framing;
 
@@ -62,6 +64,9 @@ pub struct Config {
     /// `[alerts]`: alerts from anomalies, notification grouping, inhibition, runbooks.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// `[correlation]`: topology, incidents and root cause.
+    #[serde(default)]
+    pub correlation: CorrelationConfig,
 }
 
 /// `[engine]`: pipeline-wide settings.
@@ -724,6 +729,18 @@ impl Config {
                         let beside = base.join("rules.toml");
                         if beside.is_file() {
                             c.router.rules_file = Some(beside);
+                        }
+                    }
+                }
+                match &c.correlation.topology_file {
+                    Some(f) if f.is_relative() => {
+                        c.correlation.topology_file = Some(base.join(f))
+                    }
+                    Some(_) => {}
+                    None => {
+                        let beside = base.join("topology.toml");
+                        if beside.is_file() {
+                            c.correlation.topology_file = Some(beside);
                         }
                     }
                 }

@@ -39,6 +39,9 @@ fn alerts(c: &Config, unparsed_targets: &[String], v: &mut Checks) {
     for (field, message) in super::alerts::check(&c.alerts) {
         v.error(field, message);
     }
+    for (field, message) in super::correlation::check(&c.correlation) {
+        v.error(field, message);
+    }
     for (i, name) in c.alerts.default_targets.iter().enumerate() {
         if !c.targets.iter().any(|t| t.name() == name) && !unparsed_targets.contains(name) {
             v.error(

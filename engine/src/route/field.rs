@@ -9,7 +9,7 @@ use crate::schema::{class_name, severity, Event, Symbol, Text};
 use crate::score::anomaly::Anomaly;
 
 /// Every fixed field path, in the order error messages list them.
-pub(crate) const FIELD_NAMES: [&str; 31] = [
+pub(crate) const FIELD_NAMES: [&str; 35] = [
     "time",
     "severity_id",
     "severity",
@@ -40,6 +40,10 @@ pub(crate) const FIELD_NAMES: [&str; 31] = [
     "tocsin.anomaly.score",
     "tocsin.anomaly.entity",
     "finding_info.title",
+    "tocsin.incident.priority",
+    "tocsin.incident.root_cause",
+    "tocsin.incident.blast_radius",
+    "tocsin.incident.members",
     // The open families, listed for people; `parse` handles them by prefix.
     "metrics.<name>, unmapped.<key>",
 ];
@@ -77,6 +81,10 @@ pub(crate) enum Field {
     AnomalyScore,
     AnomalyEntity,
     FindingTitle,
+    IncidentPriority,
+    IncidentRootCause,
+    IncidentBlastRadius,
+    IncidentMembers,
     Metric(Symbol),
     Unmapped(Box<str>),
 }
@@ -144,6 +152,10 @@ impl Field {
             "tocsin.anomaly.score" => AnomalyScore,
             "tocsin.anomaly.entity" => AnomalyEntity,
             "finding_info.title" => FindingTitle,
+            "tocsin.incident.priority" => IncidentPriority,
+            "tocsin.incident.root_cause" => IncidentRootCause,
+            "tocsin.incident.blast_radius" => IncidentBlastRadius,
+            "tocsin.incident.members" => IncidentMembers,
             _ => return None,
         })
     }
@@ -152,7 +164,9 @@ impl Field {
     pub(crate) fn kind(&self) -> Kind {
         use Field::*;
         match self {
-            Time | ClassUid | SrcPort | DstPort => Kind::Int,
+            Time | ClassUid | SrcPort | DstPort | IncidentBlastRadius | IncidentMembers => {
+                Kind::Int
+            }
             SeverityId | Severity => Kind::Severity,
             Score | AnomalyScore | Metric(_) => Kind::Float,
             SrcIp | DstIp | DeviceIp => Kind::Ip,
@@ -176,6 +190,7 @@ impl Field {
         let ip = |ip: Option<IpAddr>| ip.map_or(Value::Absent, |ip| Value::Ip(ip.to_canonical()));
         let port = |p: Option<u16>| p.map_or(Value::Absent, |p| Value::Int(i64::from(p)));
         let finding = e.finding.as_deref();
+        let incident = e.incident.as_deref();
         match self {
             Time => Value::Int(e.time),
             SeverityId => Value::Int(i64::from(e.severity_id)),
@@ -206,7 +221,21 @@ impl Field {
             AnomalyKind => finding.map_or(Value::Absent, |a| Value::Text(a.kind.as_str())),
             AnomalyScore => finding.map_or(Value::Absent, |a| Value::Float(a.score)),
             AnomalyEntity => finding.map_or(Value::Absent, |a| Value::Text(a.entity.as_str())),
-            FindingTitle => finding.map_or(Value::Absent, Value::Title),
+            FindingTitle => match (finding, incident) {
+                (Some(a), _) => Value::Title(a),
+                (None, Some(i)) => Value::Text(&i.title),
+                (None, None) => Value::Absent,
+            },
+            IncidentPriority => incident.map_or(Value::Absent, |i| Value::Text(i.priority.as_str())),
+            IncidentRootCause => incident
+                .and_then(|i| i.root_cause.as_ref())
+                .map_or(Value::Absent, |c| Value::Text(&c.entity)),
+            IncidentBlastRadius => incident.map_or(Value::Absent, |i| {
+                Value::Int(i.blast_radius.min(i64::MAX as u64) as i64)
+            }),
+            IncidentMembers => {
+                incident.map_or(Value::Absent, |i| Value::Int(i.members.len() as i64))
+            }
             Metric(name) => e
                 .metrics
                 .iter()

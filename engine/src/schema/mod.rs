@@ -224,6 +224,9 @@ pub struct Event {
     /// The anomaly a Detection Finding (class 2004) reports: `finding_info` and
     /// `tocsin.anomaly` in JSON. Boxed: only findings carry one.
     pub finding: Option<Box<crate::score::anomaly::Anomaly>>,
+    /// The incident a Detection Finding of the correlator reports: `finding_info` and
+    /// `tocsin.incident` in JSON. Shared with the correlator's incident store.
+    pub incident: Option<std::sync::Arc<crate::correlate::Incident>>,
 }
 
 impl Event {
@@ -257,6 +260,7 @@ impl Event {
             unmapped,
             score,
             finding,
+            incident,
         } = self;
         *time = 0;
         *received_ns = 0;
@@ -281,6 +285,7 @@ impl Event {
         unmapped.clear();
         *score = None;
         *finding = None;
+        *incident = None;
     }
 
     /// `metadata.logged_time`: the receive time in ms.

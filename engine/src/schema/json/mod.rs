@@ -163,6 +163,7 @@ mod tests {
             unmapped: [("zone", "inside"), ("acl", "out-1")].into_iter().collect(),
             score: None,
             finding: None,
+            incident: None,
         }
     }
     fn expected_after_round_trip(mut event: Event) -> Event {

@@ -332,6 +332,8 @@ impl Writer<'_> {
         }
         if let Some(finding) = &event.finding {
             self.finding_info(finding);
+        } else if let Some(incident) = &event.incident {
+            self.incident_info(incident);
         }
         match &event.score {
             None => self.pair_object_kept(
@@ -379,7 +381,22 @@ impl Writer<'_> {
             let json = serde_json::to_vec(&finding.to_json()).unwrap_or_else(|_| b"null".to_vec());
             self.raw(&json);
         }
+        if let Some(incident) = &event.incident {
+            self.put(b",\"incident\":");
+            let json = serde_json::to_vec(incident.as_ref()).unwrap_or_else(|_| b"null".to_vec());
+            self.raw(&json);
+        }
         self.put(b"}");
+    }
+
+    /// OCSF `finding_info` of an incident's Detection Finding: uid, title and types
+    /// (`incident`).
+    fn incident_info(&mut self, incident: &crate::correlate::Incident) {
+        self.put(b",\"finding_info\":{\"uid\":\"");
+        self.body(incident.id.as_bytes());
+        self.put(b",\"title\":\"");
+        self.body(incident.title.as_bytes());
+        self.put(b",\"types\":[\"incident\"]}");
     }
 
     /// OCSF `finding_info` of a Detection Finding: uid, title and types (the anomaly kind).
