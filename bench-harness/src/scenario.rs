@@ -389,11 +389,15 @@ impl Estate {
         for svc in &self.services {
             let _ = write!(s, "\n[[nodes]]\nid = {:?}\nkind = \"service\"\n", svc.name);
         }
-        let mut edge = |from: &str, to: &str, kind: &str| {
-            let _ = write!(
-                s,
-                "\n[[edges]]\nfrom = {from:?}\nto = {to:?}\nkind = {kind:?}\n"
-            );
+        // The engine refuses a duplicate edge: a role or group named twice writes one.
+        let mut written = HashSet::new();
+        let mut edge = |from: &str, to: &str, kind: &'static str| {
+            if written.insert((from.to_string(), to.to_string(), kind)) {
+                let _ = write!(
+                    s,
+                    "\n[[edges]]\nfrom = {from:?}\nto = {to:?}\nkind = {kind:?}\n"
+                );
+            }
         };
         for d in &self.devices {
             for &dep in &d.depends_on {
@@ -1094,22 +1098,58 @@ target = "acme-router-01"
         }
     }
 
-    #[test]
-    fn every_shipped_topology_uses_only_kinds_the_engine_accepts() {
-        for name in shipped_names(&repo()) {
-            let (sc, _) = Scenario::load(&name, &repo()).unwrap();
-            let topo: toml::Value = toml::from_str(&sc.expand().topology_toml()).unwrap();
-            for node in topo["nodes"].as_array().unwrap() {
-                let kind = node["kind"].as_str().unwrap_or("");
-                assert!(NODE_KINDS.contains(&kind), "{name}: {node}");
-                if let Some(c) = node.get("criticality") {
-                    assert!(
-                        CRITICALITIES.contains(&c.as_str().unwrap_or("")),
-                        "{name}: {node}"
-                    );
+    /// What the engine checks when it loads a topology: known kinds and criticalities, no
+    /// name (id or address) claimed twice, edges between known nodes, no duplicate edge.
+    fn engine_would_refuse(topology: &str) -> Vec<String> {
+        let topo: toml::Value = toml::from_str(topology).unwrap();
+        let mut problems = Vec::new();
+        let mut names = HashSet::new();
+        for node in topo["nodes"].as_array().unwrap() {
+            let kind = node["kind"].as_str().unwrap_or("");
+            if !NODE_KINDS.contains(&kind) {
+                problems.push(format!("kind of {node}"));
+            }
+            if let Some(c) = node.get("criticality") {
+                if !CRITICALITIES.contains(&c.as_str().unwrap_or("")) {
+                    problems.push(format!("criticality of {node}"));
+                }
+            }
+            for claim in [node.get("id"), node.get("ip")].into_iter().flatten() {
+                if !names.insert(claim.as_str().unwrap_or("").to_string()) {
+                    problems.push(format!("{claim} claimed twice"));
                 }
             }
         }
+        let mut edges = HashSet::new();
+        for e in topo["edges"].as_array().unwrap() {
+            let (from, to) = (e["from"].as_str().unwrap(), e["to"].as_str().unwrap());
+            if !names.contains(from) || !names.contains(to) || from == to {
+                problems.push(format!("edge {e}"));
+            }
+            if !edges.insert((from, to, e["kind"].as_str().unwrap())) {
+                problems.push(format!("duplicate edge {e}"));
+            }
+        }
+        problems
+    }
+
+    #[test]
+    fn every_shipped_topology_is_one_the_engine_accepts() {
+        for name in shipped_names(&repo()) {
+            let (sc, _) = Scenario::load(&name, &repo()).unwrap();
+            let problems = engine_would_refuse(&sc.expand().topology_toml());
+            assert!(problems.is_empty(), "{name}: {problems:?}");
+        }
+        // A role named twice in depends_on writes its edge once.
+        let twice = SMALL.replace(
+            "depends_on = [\"router\"], metrics",
+            "depends_on = [\"router\", \"router\"], metrics",
+        );
+        let topology = Scenario::parse(&twice).unwrap().expand().topology_toml();
+        assert_ne!(twice, SMALL, "the edit applied");
+        assert_eq!(topology.matches("[[edges]]").count(), 3 + 2);
+        let problems = engine_would_refuse(&topology);
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     fn error_of(text: &str) -> String {
