@@ -221,8 +221,9 @@ pub struct ServiceSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultSpec {
-    /// `target` goes down (interfaces down, its own traffic stops); every device that depends on
-    /// it degrades `dependents_delay_min` later per hop (errors, latency).
+    /// `target` goes down (interfaces down, its own traffic stops; a device with metrics but
+    /// no link-down line to write spends its first minute pegged first); every device that
+    /// depends on it degrades `dependents_delay_min` later per hop (errors, latency).
     DeviceFailure {
         at_min: f64,
         duration_min: f64,
