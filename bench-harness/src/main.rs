@@ -10,6 +10,7 @@
 //! instead raises the rate step by step and reports the highest sustained one.
 
 mod cli;
+mod correlation;
 mod delivery;
 mod detection;
 mod engine_api;
@@ -351,7 +352,17 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             faults: truth.faults.len(),
             truth: tp.display().to_string(),
         });
-        report.detection = Some(detection::measure(&EngineApi::new(&ends.api), truth));
+        let api = EngineApi::new(&ends.api);
+        let detected = detection::measure(&api, truth);
+        // The anomaly count detection read, for reference beside the incidents' own.
+        let listed = detected
+            .get("measured")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .then(|| detected.get("anomalies").and_then(Value::as_u64))
+            .flatten();
+        report.detection = Some(detected);
+        report.correlation = Some(correlation::measure(&api, truth, listed));
     }
     if let Some(l) = &listener {
         // Routed events reach the listener just after the engine counts them delivered.

@@ -20,6 +20,11 @@ use crate::templates::{self, Metric, Special, Vendor};
 pub const TICK: Duration = Duration::from_millis(100);
 
 const MINUTE_MS: f64 = 60_000.0;
+
+/// Event time a failing device that reports metrics but has no link-down line to write spends
+/// dying (CPU, memory and latency pegged) before it goes silent: its own signal, ahead of its
+/// dependents'.
+const DYING_MS: i64 = 60_000;
 /// Attempted user names in a password-guessing run.
 const GUESSED_USERS: [&str; 8] = [
     "root", "admin", "oracle", "ubuntu", "test", "postgres", "git", "support",
@@ -313,6 +318,15 @@ impl<'a> Generator<'a> {
         })
     }
 
+    /// Whether `device` is a failed root in its first [`DYING_MS`] and reports that through
+    /// its metrics (it has no link-down line to write).
+    fn dying(&self, device: usize, ts: i64) -> bool {
+        self.faults.iter().any(|f| {
+            matches!(f, Active::Down { root, start, .. }
+                if *root == device && (*start..*start + DYING_MS).contains(&ts))
+        }) && !accepts_link_down(self.estate.devices[device].vendor)
+    }
+
     /// Lines that mark a fault's start: interfaces going down, a rollout.
     fn faults_starting(&mut self, t0: i64, t1: i64, out: &mut Vec<Item>) {
         let mut pending = Vec::new();
@@ -493,7 +507,7 @@ impl<'a> Generator<'a> {
                 let Some(base) = self.baselines[device] else {
                     continue;
                 };
-                if self.is_down(device, ts) {
+                if self.is_down(device, ts) && !self.dying(device, ts) {
                     continue;
                 }
                 for fi in 0..self.families.len() {
@@ -517,9 +531,18 @@ impl<'a> Generator<'a> {
         let mut latency_x = 1.0;
         let mut latency_to: Option<f64> = None;
         let mut cpu_add = 0.0;
+        let mut mem_add = 0.0;
         for f in &self.faults {
             match *f {
                 Active::Noisy { target, noise: n } if target == device => noise = n,
+                // Only a dying root is sampled while it is down (see `dying`).
+                Active::Down {
+                    root, start, end, ..
+                } if root == device && (start..end).contains(&ts) => {
+                    latency_x = 10.0;
+                    cpu_add = 70.0;
+                    mem_add = 30.0;
+                }
                 Active::Down { .. } if f.degrades(device, ts) => {
                     latency_x = 6.0;
                     cpu_add = 25.0;
@@ -539,7 +562,7 @@ impl<'a> Generator<'a> {
         let g = gaussian(&mut self.rng) * noise;
         match family {
             Metric::CpuPct => (base.cpu * (0.5 + 0.5 * day) + cpu_add + 2.0 * g).clamp(0.0, 100.0),
-            Metric::MemPct => (base.mem + 5.0 * (day - 1.0) + g).clamp(0.0, 100.0),
+            Metric::MemPct => (base.mem + mem_add + 5.0 * (day - 1.0) + g).clamp(0.0, 100.0),
             Metric::LatencyMs => {
                 let mean = latency_to.unwrap_or(base.latency * (0.8 + 0.2 * day)) * latency_x;
                 (mean + 0.08 * base.latency * g).max(0.5)
@@ -580,7 +603,14 @@ impl<'a> Generator<'a> {
                 end,
                 impacted,
             } => {
-                let mut list = vec![impact(id(*root), *start, "link_down")];
+                let root_signal = if accepts_link_down(self.estate.devices[*root].vendor) {
+                    "link_down"
+                } else if self.baselines[*root].is_some() {
+                    "metrics_spike"
+                } else {
+                    "silence"
+                };
+                let mut list = vec![impact(id(*root), *start, root_signal)];
                 for &(d, onset) in impacted {
                     let signal = if accepts_http_status(self.estate.devices[d].vendor) {
                         "http_5xx"
@@ -842,7 +872,7 @@ fn render_bare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
     use std::path::Path;
 
     fn msp_small() -> (Scenario, Estate) {
@@ -964,6 +994,91 @@ mod tests {
         let before = lat(f.start_ms - 5 * 60_000, f.start_ms);
         let during = lat(onset["acme-web-01"], f.end_ms);
         assert!(during > 4.0 * before, "{before} -> {during}");
+    }
+
+    #[test]
+    fn the_faults_scenario_roots_speak_before_their_dependents() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (sc, _) = Scenario::load("faults", &repo).unwrap();
+        let estate = sc.expand();
+        let (items, truth) = all_items(&sc, &estate);
+        let expected: Vec<&FaultTruth> = truth.faults.iter().filter(|f| f.expect_anomaly).collect();
+        assert!(expected.len() >= 8, "{} faults", expected.len());
+        assert!(truth.faults.iter().any(|f| f.kind == "noisy_node"));
+        let failures: Vec<&FaultTruth> = expected
+            .iter()
+            .copied()
+            .filter(|f| f.kind == "device_failure")
+            .collect();
+        let kinds: HashSet<&str> = failures
+            .iter()
+            .map(|f| estate.devices[estate.device(&f.root).unwrap()].kind)
+            .collect();
+        for k in ["switch", "router", "firewall", "database"] {
+            assert!(kinds.contains(k), "no {k} fails: {kinds:?}");
+        }
+        // Faults either overlap at different sites or lie more than 15 quiet minutes apart.
+        let site = |f: &FaultTruth| estate.devices[estate.device(&f.root).unwrap()].site.clone();
+        let mut overlapping = 0;
+        for (i, a) in expected.iter().enumerate() {
+            for b in &expected[i + 1..] {
+                if a.start_ms < b.end_ms && b.start_ms < a.end_ms {
+                    assert_ne!(
+                        site(a),
+                        site(b),
+                        "{} and {} overlap at one site",
+                        a.id,
+                        b.id
+                    );
+                    overlapping += 1;
+                } else {
+                    let gap = b.start_ms.max(a.start_ms) - a.end_ms.min(b.end_ms);
+                    assert!(gap > 15 * 60_000, "{} and {}: {gap} ms apart", a.id, b.id);
+                }
+            }
+        }
+        assert!(overlapping >= 1);
+        for f in failures {
+            let root = estate.device(&f.root).unwrap();
+            // The root speaks at the start (link down, or a minute of pegged metrics), then
+            // says nothing until it is back.
+            let own: Vec<&Item> = items
+                .iter()
+                .filter(|i| i.device == root && (f.start_ms..f.end_ms).contains(&i.ts_ms))
+                .collect();
+            assert!(!own.is_empty(), "{}: the root says nothing", f.id);
+            for i in &own {
+                assert!(i.ts_ms < f.start_ms + DYING_MS, "{}: {i:?}", f.id);
+                match i.what {
+                    What::LinkDown { .. } => assert_eq!(f.impacted[0].signal, "link_down"),
+                    What::Metric(Metric::CpuPct, v) => {
+                        assert!(v > 80.0, "{}: cpu {v}", f.id);
+                        assert_eq!(f.impacted[0].signal, "metrics_spike");
+                    }
+                    What::Metric(..) => {}
+                    _ => panic!("{}: unexpected {i:?}", f.id),
+                }
+            }
+            // Dependents follow at least a minute later, and only then degrade.
+            for imp in f.impacted.iter().filter(|i| i.entity != f.root) {
+                assert!(imp.onset_ms >= f.start_ms + 60_000, "{}: {imp:?}", f.id);
+                let dev = estate.device(&imp.entity).unwrap();
+                assert!(
+                    !items.iter().any(|i| i.device == dev
+                        && (f.start_ms..imp.onset_ms).contains(&i.ts_ms)
+                        && matches!(
+                            i.what,
+                            What::Http {
+                                status: 502 | 504,
+                                ..
+                            }
+                        )),
+                    "{}: {} fails before its onset",
+                    f.id,
+                    imp.entity
+                );
+            }
+        }
     }
 
     #[test]

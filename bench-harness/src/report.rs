@@ -70,6 +70,10 @@ pub struct Report {
     /// Detection against the scenario's truth, or why it could not be measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detection: Option<Value>,
+    /// Correlation against the scenario's truth (compression, root-cause accuracy), or why it
+    /// could not be measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Value>,
     /// The same workload against a peer (rsyslog), in the same run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<Value>,
@@ -189,6 +193,7 @@ impl Report {
             resources: None,
             timeline: Vec::new(),
             detection: None,
+            correlation: None,
             peer: None,
         }
     }
@@ -269,6 +274,9 @@ impl Report {
         if let Some(d) = &self.detection {
             row("detection", detection_line(d));
         }
+        if let Some(c) = &self.correlation {
+            row("correlation", correlation_line(c));
+        }
         if let Some(p) = &self.peer {
             row(
                 "peer",
@@ -348,6 +356,45 @@ fn detection_line(d: &Value) -> String {
     }
 }
 
+fn correlation_line(c: &Value) -> String {
+    if c.get("measured").and_then(Value::as_bool) != Some(true) {
+        return format!(
+            "not measured: {}",
+            c.get("reason").and_then(Value::as_str).unwrap_or("unknown")
+        );
+    }
+    let pct = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "n/a".into(), |f| format!("{:.0} %", f * 100.0))
+    };
+    let mut s = format!(
+        "compression {:.1} % ({} incidents / {} anomalies), root cause @1 {} @3 {} ({} faults)",
+        c["compression"].as_f64().unwrap_or(0.0) * 100.0,
+        c["incidents"],
+        c["anomalies"],
+        pct(&c["accuracy_at_1"]),
+        pct(&c["accuracy_at_3"]),
+        c["faults"],
+    );
+    let missed = c["missed"].as_array().map_or(0, Vec::len);
+    for (n, what) in [
+        (missed as u64, "missed"),
+        (
+            c["merged_faults"].as_u64().unwrap_or(0),
+            "merged with another",
+        ),
+        (
+            c["noisy_roots"].as_u64().unwrap_or(0),
+            "incidents rooted on a noisy node",
+        ),
+    ] {
+        if n > 0 {
+            let _ = write!(s, ", {n} {what}");
+        }
+    }
+    s
+}
+
 /// Whether a bigger value of a figure is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Better {
@@ -356,7 +403,7 @@ enum Better {
 }
 
 /// The figures `--compare` sets side by side: label, JSON pointer, which way is better.
-const COMPARED: [(&str, &str, Better); 17] = [
+const COMPARED: [(&str, &str, Better); 20] = [
     (
         "sustained ev/s (saturation)",
         "/sustainable_eps",
@@ -401,6 +448,21 @@ const COMPARED: [(&str, &str, Better); 17] = [
         "false anomalies/h",
         "/detection/false_per_hour",
         Better::Lower,
+    ),
+    (
+        "incident compression",
+        "/correlation/compression",
+        Better::Higher,
+    ),
+    (
+        "root cause accuracy@1",
+        "/correlation/accuracy_at_1",
+        Better::Higher,
+    ),
+    (
+        "root cause accuracy@3",
+        "/correlation/accuracy_at_3",
+        Better::Higher,
     ),
 ];
 
@@ -540,6 +602,36 @@ mod tests {
         assert!(line("lost").ends_with("="), "{t}");
         assert!(line("engine peak RSS MiB").ends_with("="), "{t}");
         assert!(line("listener latency p50 ms").ends_with("n/a"), "{t}");
+    }
+
+    #[test]
+    fn correlation_shows_as_a_row_and_in_the_comparison() {
+        let c = serde_json::json!({
+            "measured": true, "compression": 0.9409722, "incidents": 17, "anomalies": 288,
+            "accuracy_at_1": 0.875, "accuracy_at_3": 1.0, "faults": 8,
+            "missed": [], "merged_faults": 2, "noisy_roots": 0
+        });
+        let line = correlation_line(&c);
+        assert_eq!(
+            line,
+            "compression 94.1 % (17 incidents / 288 anomalies), root cause @1 88 % @3 100 % \
+             (8 faults), 2 merged with another"
+        );
+        let off = serde_json::json!({"measured": false, "reason": "no /api/v1/incidents"});
+        assert_eq!(correlation_line(&off), "not measured: no /api/v1/incidents");
+        let old = serde_json::json!({"correlation": c});
+        let new = serde_json::json!({"correlation": {
+            "compression": 0.95, "accuracy_at_1": 0.75, "accuracy_at_3": 1.0
+        }});
+        let t = compare(&old, &new);
+        let row = |label: &str| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with(label))
+                .unwrap()
+        };
+        assert!(row("incident compression").ends_with("better"), "{t}");
+        assert!(row("root cause accuracy@1").ends_with("worse"), "{t}");
+        assert!(row("root cause accuracy@3").ends_with("="), "{t}");
     }
 
     #[test]

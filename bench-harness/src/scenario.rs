@@ -19,6 +19,24 @@ use crate::templates::Vendor;
 /// The folder of shipped scenarios, relative to the repository root.
 pub const SCENARIO_DIR: &str = "bench-harness/scenarios";
 
+/// Node kinds the engine's topology accepts.
+pub const NODE_KINDS: [&str; 11] = [
+    "router",
+    "switch",
+    "firewall",
+    "load_balancer",
+    "server",
+    "vm",
+    "pod",
+    "service",
+    "database",
+    "cdn",
+    "cloud_resource",
+];
+
+/// Criticalities the engine's topology accepts.
+pub const CRITICALITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+
 /// Metric families a device can report (Telegraf's cpu, mem and ping inputs).
 pub const METRIC_FAMILIES: [&str; 3] = ["cpu", "mem", "latency"];
 
@@ -121,6 +139,67 @@ pub struct DeviceGroup {
     /// Whether these devices report host metrics.
     #[serde(default)]
     pub metrics: bool,
+    /// The topology node kind (one of [`NODE_KINDS`]); derived from the role and vendor when
+    /// left out (see [`node_kind`]).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// How much the business cares: `low`, `medium`, `high` or `critical`; the engine's
+    /// default when left out.
+    #[serde(default)]
+    pub criticality: Option<String>,
+}
+
+/// The topology node kind of a device group without an explicit `kind`: by its role first
+/// (`router`, `core-switch`, `dmz-fw`, `db`, `lb`, ...), then by its vendor (firewall vendors,
+/// cloud logs, Kubernetes), else `server`.
+pub fn node_kind(role: &str, vendor: Vendor) -> &'static str {
+    let role = role.to_ascii_lowercase();
+    let is = |names: &[&str]| {
+        names
+            .iter()
+            .any(|n| role == *n || role.ends_with(&format!("-{n}")))
+    };
+    if is(&["switch", "sw", "core"]) {
+        return "switch";
+    }
+    if is(&["router", "rtr", "edge", "gw", "gateway", "wan"]) {
+        return "router";
+    }
+    if is(&["fw", "firewall"]) {
+        return "firewall";
+    }
+    if is(&["lb", "load-balancer", "balancer", "proxy"]) {
+        return "load_balancer";
+    }
+    if is(&["db", "database", "sql"]) {
+        return "database";
+    }
+    if is(&["vm"]) {
+        return "vm";
+    }
+    if is(&["pod"]) {
+        return "pod";
+    }
+    if is(&["cdn"]) {
+        return "cdn";
+    }
+    match vendor {
+        Vendor::CiscoIos => "router",
+        Vendor::Asa
+        | Vendor::PanOs
+        | Vendor::FortiGate
+        | Vendor::Checkpoint
+        | Vendor::JuniperSrx
+        | Vendor::SophosXg
+        | Vendor::Pfsense => "firewall",
+        Vendor::AwsVpcFlow
+        | Vendor::AwsCloudTrail
+        | Vendor::AzureActivity
+        | Vendor::GcpAudit
+        | Vendor::KubernetesAudit
+        | Vendor::KubernetesEvents => "cloud_resource",
+        Vendor::NginxAccess | Vendor::ApacheAccess | Vendor::Sshd | Vendor::GenericJson => "server",
+    }
 }
 
 fn one_u32() -> u32 {
@@ -142,8 +221,9 @@ pub struct ServiceSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultSpec {
-    /// `target` goes down (interfaces down, its own traffic stops); every device that depends on
-    /// it degrades `dependents_delay_min` later per hop (errors, latency).
+    /// `target` goes down (interfaces down, its own traffic stops; a device with metrics but
+    /// no link-down line to write spends its first minute pegged first); every device that
+    /// depends on it degrades `dependents_delay_min` later per hop (errors, latency).
     DeviceFailure {
         at_min: f64,
         duration_min: f64,
@@ -225,6 +305,9 @@ pub struct Device {
     pub site: String,
     pub role: String,
     pub vendor: Vendor,
+    /// The topology node kind, one of [`NODE_KINDS`].
+    pub kind: &'static str,
+    pub criticality: Option<String>,
     pub ip: Ipv4Addr,
     pub metrics: bool,
     /// Indexes of the devices this one depends on.
@@ -292,22 +375,30 @@ impl Estate {
         for d in &self.devices {
             let _ = write!(
                 s,
-                "\n[[nodes]]\nid = {:?}\nkind = {:?}\nsite = {:?}\nvendor = {:?}\nip = \"{}\"\n",
+                "\n[[nodes]]\nid = {:?}\nkind = {:?}\nsite = {:?}\nvendor = {:?}\nip = \"{}\"\ntags = {{ role = {:?} }}\n",
                 d.id,
-                d.role,
+                d.kind,
                 d.site,
                 d.vendor.name(),
-                d.ip
+                d.ip,
+                d.role
             );
+            if let Some(c) = &d.criticality {
+                let _ = writeln!(s, "criticality = {c:?}");
+            }
         }
         for svc in &self.services {
             let _ = write!(s, "\n[[nodes]]\nid = {:?}\nkind = \"service\"\n", svc.name);
         }
-        let mut edge = |from: &str, to: &str, kind: &str| {
-            let _ = write!(
-                s,
-                "\n[[edges]]\nfrom = {from:?}\nto = {to:?}\nkind = {kind:?}\n"
-            );
+        // The engine refuses a duplicate edge: a role or group named twice writes one.
+        let mut written = HashSet::new();
+        let mut edge = |from: &str, to: &str, kind: &'static str| {
+            if written.insert((from.to_string(), to.to_string(), kind)) {
+                let _ = write!(
+                    s,
+                    "\n[[edges]]\nfrom = {from:?}\nto = {to:?}\nkind = {kind:?}\n"
+                );
+            }
         };
         for d in &self.devices {
             for &dep in &d.depends_on {
@@ -450,6 +541,22 @@ impl Scenario {
                     bail!("{at}.role: use letters, digits and '-' only");
                 }
                 exact_vendor(&g.vendor).map_err(|e| anyhow!("{at}.vendor: {e}"))?;
+                if let Some(k) = &g.kind {
+                    if !NODE_KINDS.contains(&k.as_str()) {
+                        bail!(
+                            "{at}.kind: unknown node kind {k:?}; known: {}",
+                            NODE_KINDS.join(", ")
+                        );
+                    }
+                }
+                if let Some(c) = &g.criticality {
+                    if !CRITICALITIES.contains(&c.as_str()) {
+                        bail!(
+                            "{at}.criticality: unknown criticality {c:?}; known: {}",
+                            CRITICALITIES.join(", ")
+                        );
+                    }
+                }
                 if g.count == 0 || g.count > 999 {
                     bail!("{at}.count: must be 1..=999");
                 }
@@ -612,6 +719,13 @@ impl Scenario {
         for (si, site) in self.sites.iter().enumerate() {
             for (gi, g) in site.devices.iter().enumerate() {
                 let vendor = exact_vendor(&g.vendor)?;
+                let kind = match &g.kind {
+                    Some(k) => NODE_KINDS
+                        .into_iter()
+                        .find(|n| n == k)
+                        .ok_or_else(|| anyhow!("unknown node kind {k:?}"))?,
+                    None => node_kind(&g.role, vendor),
+                };
                 for n in 0..g.count {
                     let id = format!("{}-{}-{:02}", site.name, g.role, n + 1);
                     // 10.<site>.<group>.<10 + n>: unique per device for up to 245 devices per group.
@@ -629,6 +743,8 @@ impl Scenario {
                         site: site.name.clone(),
                         role: g.role.clone(),
                         vendor,
+                        kind,
+                        criticality: g.criticality.clone(),
                         ip,
                         metrics: g.metrics,
                         depends_on: Vec::new(),
@@ -951,6 +1067,92 @@ target = "acme-router-01"
         assert_eq!(edges.len(), 3 + 2);
     }
 
+    #[test]
+    fn node_kinds_come_from_the_group_or_its_role_and_vendor() {
+        let e = Scenario::parse(SMALL).unwrap().expand();
+        let kinds: Vec<&str> = e.devices.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, ["router", "server", "server", "database"]);
+        let text = SMALL.replace(
+            "{ role = \"db\", vendor = \"linux_auth\",",
+            "{ role = \"db\", vendor = \"linux_auth\", kind = \"vm\", criticality = \"critical\",",
+        );
+        let e = Scenario::parse(&text).unwrap().expand();
+        let topo: toml::Value = toml::from_str(&e.topology_toml()).unwrap();
+        let db = &topo["nodes"][3];
+        assert_eq!(db["kind"].as_str(), Some("vm"));
+        assert_eq!(db["criticality"].as_str(), Some("critical"));
+        assert!(topo["nodes"][0].get("criticality").is_none());
+        assert_eq!(topo["nodes"][3]["tags"]["role"].as_str(), Some("db"));
+        let v = |name: &str| exact_vendor(name).unwrap();
+        for (role, vendor, want) in [
+            ("core-switch", "cisco_ios", "switch"),
+            ("edge", "juniper_srx", "router"),
+            ("dmz-fw", "checkpoint", "firewall"),
+            ("branch", "sophos_xg", "firewall"),
+            ("vpc", "aws_vpcflow", "cloud_resource"),
+            ("k8s-api", "kubernetes_audit", "cloud_resource"),
+            ("orders-db", "linux_auth", "database"),
+            ("node", "linux_auth", "server"),
+            ("web", "nginx_access", "server"),
+        ] {
+            assert_eq!(node_kind(role, v(vendor)), want, "{role} {vendor}");
+        }
+    }
+
+    /// What the engine checks when it loads a topology: known kinds and criticalities, no
+    /// name (id or address) claimed twice, edges between known nodes, no duplicate edge.
+    fn engine_would_refuse(topology: &str) -> Vec<String> {
+        let topo: toml::Value = toml::from_str(topology).unwrap();
+        let mut problems = Vec::new();
+        let mut names = HashSet::new();
+        for node in topo["nodes"].as_array().unwrap() {
+            let kind = node["kind"].as_str().unwrap_or("");
+            if !NODE_KINDS.contains(&kind) {
+                problems.push(format!("kind of {node}"));
+            }
+            if let Some(c) = node.get("criticality") {
+                if !CRITICALITIES.contains(&c.as_str().unwrap_or("")) {
+                    problems.push(format!("criticality of {node}"));
+                }
+            }
+            for claim in [node.get("id"), node.get("ip")].into_iter().flatten() {
+                if !names.insert(claim.as_str().unwrap_or("").to_string()) {
+                    problems.push(format!("{claim} claimed twice"));
+                }
+            }
+        }
+        let mut edges = HashSet::new();
+        for e in topo["edges"].as_array().unwrap() {
+            let (from, to) = (e["from"].as_str().unwrap(), e["to"].as_str().unwrap());
+            if !names.contains(from) || !names.contains(to) || from == to {
+                problems.push(format!("edge {e}"));
+            }
+            if !edges.insert((from, to, e["kind"].as_str().unwrap())) {
+                problems.push(format!("duplicate edge {e}"));
+            }
+        }
+        problems
+    }
+
+    #[test]
+    fn every_shipped_topology_is_one_the_engine_accepts() {
+        for name in shipped_names(&repo()) {
+            let (sc, _) = Scenario::load(&name, &repo()).unwrap();
+            let problems = engine_would_refuse(&sc.expand().topology_toml());
+            assert!(problems.is_empty(), "{name}: {problems:?}");
+        }
+        // A role named twice in depends_on writes its edge once.
+        let twice = SMALL.replace(
+            "depends_on = [\"router\"], metrics",
+            "depends_on = [\"router\", \"router\"], metrics",
+        );
+        let topology = Scenario::parse(&twice).unwrap().expand().topology_toml();
+        assert_ne!(twice, SMALL, "the edit applied");
+        assert_eq!(topology.matches("[[edges]]").count(), 3 + 2);
+        let problems = engine_would_refuse(&topology);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
     fn error_of(text: &str) -> String {
         format!("{:#}", Scenario::parse(text).unwrap_err())
     }
@@ -993,6 +1195,20 @@ target = "acme-router-01"
             (
                 SMALL.replace("linux_auth = 2", "linux_auth = 2\naws_vpcflow = 1"),
                 "mix.aws_vpcflow: no device",
+            ),
+            (
+                SMALL.replace(
+                    "{ role = \"router\", vendor = \"cisco_ios\" }",
+                    "{ role = \"router\", vendor = \"cisco_ios\", kind = \"toaster\" }",
+                ),
+                "sites[0] (\"acme\").devices[0] (\"router\").kind: unknown node kind \"toaster\"",
+            ),
+            (
+                SMALL.replace(
+                    "{ role = \"router\", vendor = \"cisco_ios\" }",
+                    "{ role = \"router\", vendor = \"cisco_ios\", criticality = \"urgent\" }",
+                ),
+                "devices[0] (\"router\").criticality: unknown criticality \"urgent\"",
             ),
             (
                 SMALL.replace("[run]", "colour = \"red\"\n[run]"),
