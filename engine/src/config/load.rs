@@ -11,7 +11,7 @@ use std::path::Path;
 use toml::Value;
 
 const SECTIONS: &str =
-    "`engine`, `api`, `sources`, `targets`, `router`, `watchdog`, `dead_letter`, `score`, `alerts`";
+    "`engine`, `api`, `sources`, `targets`, `router`, `watchdog`, `dead_letter`, `score`, `alerts`, `correlation`";
 const SOURCE_TYPES: &str = "`syslog_udp`, `syslog_tcp`, `http`, `file`";
 const TARGET_TYPES: &str =
     "`file`, `stdout`, `blackhole`, `tcp`, `webhook`, `pagerduty`, `slack`, `syslog`";
@@ -42,6 +42,9 @@ pub(super) fn parse(src: &str, file: &Path) -> Result<Config, ConfigErrors> {
             "dead_letter" => b.config.dead_letter = b.de("dead_letter", value).unwrap_or_default(),
             "score" => b.config.score = b.de("score", value).unwrap_or_default(),
             "alerts" => b.config.alerts = b.de("alerts", value).unwrap_or_default(),
+            "correlation" => {
+                b.config.correlation = b.de("correlation", value).unwrap_or_default()
+            }
             "sources" => b.sources(value),
             "targets" => b.targets(value),
             _ => b.errors.push(ConfigError::unlocated(
