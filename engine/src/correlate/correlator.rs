@@ -147,7 +147,11 @@ pub struct Correlator {
 
 fn incident_id(anomaly_id: &str, salt: u32) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in anomaly_id.bytes().chain(if salt == 0 { Vec::new() } else { salt.to_le_bytes().to_vec() }) {
+    for b in anomaly_id.bytes().chain(if salt == 0 {
+        Vec::new()
+    } else {
+        salt.to_le_bytes().to_vec()
+    }) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -209,7 +213,8 @@ impl Correlator {
                     dedup = Some(key);
                     break;
                 }
-                if joins || t < m.first_seen.saturating_sub(w) || t > m.last_seen.saturating_add(w) {
+                if joins || t < m.first_seen.saturating_sub(w) || t > m.last_seen.saturating_add(w)
+                {
                     continue;
                 }
                 let m_node = topo.resolve(m.entity.as_str());
@@ -232,22 +237,38 @@ impl Correlator {
         if let Some(key) = dedup {
             self.counters.deduplicated += 1;
             self.fold(key, member);
-            return Joined { incident: self.incidents[&key].id.clone(), new: false, merged: Vec::new() };
+            return Joined {
+                incident: self.incidents[&key].id.clone(),
+                new: false,
+                merged: Vec::new(),
+            };
         }
         match targets.len() {
             0 => {
                 let key = self.create(a);
                 self.fold(key, member);
-                Joined { incident: self.incidents[&key].id.clone(), new: true, merged: Vec::new() }
+                Joined {
+                    incident: self.incidents[&key].id.clone(),
+                    new: true,
+                    merged: Vec::new(),
+                }
             }
             1 => {
                 self.fold(targets[0], member);
-                Joined { incident: self.incidents[&targets[0]].id.clone(), new: false, merged: Vec::new() }
+                Joined {
+                    incident: self.incidents[&targets[0]].id.clone(),
+                    new: false,
+                    merged: Vec::new(),
+                }
             }
             _ => {
                 let (survivor, merged) = self.merge(targets);
                 self.fold(survivor, member);
-                Joined { incident: self.incidents[&survivor].id.clone(), new: false, merged }
+                Joined {
+                    incident: self.incidents[&survivor].id.clone(),
+                    new: false,
+                    merged,
+                }
             }
         }
     }
@@ -290,12 +311,19 @@ impl Correlator {
 
     /// Adds a member record (one anomaly, or a merged incident's member) to an open incident.
     fn fold(&mut self, key: u64, member: MemberState) {
-        let inc = self.incidents.get_mut(&key).expect("fold is only called with a live key");
+        let inc = self
+            .incidents
+            .get_mut(&key)
+            .expect("fold is only called with a live key");
         self.open.remove(&(inc.last_seen, key));
         inc.anomalies += member.anomalies;
         inc.first_seen = inc.first_seen.min(member.first_seen);
         inc.last_seen = inc.last_seen.max(member.last_seen);
-        match inc.members.iter_mut().find(|m| m.entity == member.entity && m.kind == member.kind) {
+        match inc
+            .members
+            .iter_mut()
+            .find(|m| m.entity == member.entity && m.kind == member.kind)
+        {
             Some(m) => m.absorb(&member),
             None => inc.members.push(member),
         }
@@ -308,13 +336,18 @@ impl Correlator {
     fn merge(&mut self, mut keys: Vec<u64>) -> (u64, Vec<String>) {
         keys.sort_by(|a, b| {
             let (x, y) = (&self.incidents[a], &self.incidents[b]);
-            x.first_seen.cmp(&y.first_seen).then_with(|| x.id.cmp(&y.id))
+            x.first_seen
+                .cmp(&y.first_seen)
+                .then_with(|| x.id.cmp(&y.id))
         });
         let survivor = keys[0];
         let survivor_id = self.incidents[&survivor].id.clone();
         let mut merged = Vec::new();
         for &key in &keys[1..] {
-            let inc = self.incidents.get_mut(&key).expect("merge is only called with live keys");
+            let inc = self
+                .incidents
+                .get_mut(&key)
+                .expect("merge is only called with live keys");
             self.open.remove(&(inc.last_seen, key));
             inc.status = IncidentStatus::Merged;
             inc.merged_into = Some(survivor_id.clone());
@@ -333,7 +366,10 @@ impl Correlator {
     }
 
     fn resolve(&mut self, key: u64, at: i64) {
-        let inc = self.incidents.get_mut(&key).expect("resolve is only called with a live key");
+        let inc = self
+            .incidents
+            .get_mut(&key)
+            .expect("resolve is only called with a live key");
         self.open.remove(&(inc.last_seen, key));
         inc.status = IncidentStatus::Resolved;
         inc.resolved_at = Some(at);
@@ -360,17 +396,25 @@ impl Correlator {
     pub fn changes(&mut self, topo: &Topology) -> Vec<Incident> {
         let mut keys: Vec<u64> = self.changed.drain().collect();
         keys.sort_by(|a, b| self.incidents[a].id.cmp(&self.incidents[b].id));
-        keys.iter().map(|k| self.build(&self.incidents[k], topo)).collect()
+        keys.iter()
+            .map(|k| self.build(&self.incidents[k], topo))
+            .collect()
     }
 
     /// The snapshot of one incident, open or closed.
     pub fn snapshot(&self, id: &str, topo: &Topology) -> Option<Incident> {
-        self.ids.get(id).map(|k| self.build(&self.incidents[k], topo))
+        self.ids
+            .get(id)
+            .map(|k| self.build(&self.incidents[k], topo))
     }
 
     /// Ids of the open incidents, sorted.
     pub fn open_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.open.iter().map(|(_, k)| self.incidents[k].id.clone()).collect();
+        let mut ids: Vec<String> = self
+            .open
+            .iter()
+            .map(|(_, k)| self.incidents[k].id.clone())
+            .collect();
         ids.sort();
         ids
     }
@@ -399,7 +443,9 @@ impl Correlator {
             .iter()
             .map(|m| Member {
                 entity: m.entity.as_str().to_string(),
-                node: topo.resolve(m.entity.as_str()).map(|ix| topo.id(ix).to_string()),
+                node: topo
+                    .resolve(m.entity.as_str())
+                    .map(|ix| topo.id(ix).to_string()),
                 kind: m.kind.as_str().to_string(),
                 first_seen: m.first_seen,
                 last_seen: m.last_seen,
@@ -414,28 +460,51 @@ impl Correlator {
         });
         let ranking = rank(&members, topo, &self.settings);
 
-        let member_nodes: Vec<NodeIx> = members.iter().filter_map(|m| m.node.as_deref().and_then(|id| topo.resolve(id))).collect();
-        let mut affected: BTreeSet<String> =
-            members.iter().map(|m| m.node.clone().unwrap_or_else(|| m.entity.clone())).collect();
+        let member_nodes: Vec<NodeIx> = members
+            .iter()
+            .filter_map(|m| m.node.as_deref().and_then(|id| topo.resolve(id)))
+            .collect();
+        let mut affected: BTreeSet<String> = members
+            .iter()
+            .map(|m| m.node.clone().unwrap_or_else(|| m.entity.clone()))
+            .collect();
         if let Some(root) = ranking.root_node {
-            affected.extend(topo.downstream(root, 10_000).into_iter().map(|ix| topo.id(ix).to_string()));
+            affected.extend(
+                topo.downstream(root, 10_000)
+                    .into_iter()
+                    .map(|ix| topo.id(ix).to_string()),
+            );
         }
         let blast_radius = affected.len() as u64;
-        let severity_id = members.iter().map(|m| m.severity_id).max().unwrap_or(severity::MEDIUM);
-        let criticality = member_nodes.iter().chain(ranking.root_node.iter()).filter_map(|ix| topo.node(*ix).criticality).max();
+        let severity_id = members
+            .iter()
+            .map(|m| m.severity_id)
+            .max()
+            .unwrap_or(severity::MEDIUM);
+        let criticality = member_nodes
+            .iter()
+            .chain(ranking.root_node.iter())
+            .filter_map(|ix| topo.node(*ix).criticality)
+            .max();
         let priority = if severity_id >= severity::CRITICAL
             || (criticality == Some(Criticality::Critical) && severity_id >= severity::HIGH)
             || blast_radius >= 10
         {
             Priority::P1
-        } else if severity_id >= severity::HIGH || criticality >= Some(Criticality::High) || blast_radius >= 5 {
+        } else if severity_id >= severity::HIGH
+            || criticality >= Some(Criticality::High)
+            || blast_radius >= 5
+        {
             Priority::P2
         } else if severity_id >= severity::MEDIUM {
             Priority::P3
         } else {
             Priority::P4
         };
-        let sites: BTreeSet<String> = member_nodes.iter().filter_map(|ix| topo.node(*ix).site.clone()).collect();
+        let sites: BTreeSet<String> = member_nodes
+            .iter()
+            .filter_map(|ix| topo.node(*ix).site.clone())
+            .collect();
         let entities: BTreeSet<&str> = members.iter().map(|m| m.entity.as_str()).collect();
         let title = title(inc, &ranking.candidates, &members, entities.len());
         Incident {
@@ -463,7 +532,12 @@ impl Correlator {
 }
 
 /// "core-sw-1 (switch): 14 anomalies on 9 entities, error burst on web-1, ...".
-fn title(inc: &IncidentState, candidates: &[super::incident::Candidate], members: &[Member], entities: usize) -> String {
+fn title(
+    inc: &IncidentState,
+    candidates: &[super::incident::Candidate],
+    members: &[Member],
+    entities: usize,
+) -> String {
     if let (IncidentStatus::Merged, Some(into)) = (inc.status, &inc.merged_into) {
         return format!("merged into {into}: {} anomalies", inc.anomalies);
     }
@@ -474,11 +548,22 @@ fn title(inc: &IncidentState, candidates: &[super::incident::Candidate], members
         },
         None => "unknown".to_string(),
     };
-    let anomalies = if inc.anomalies == 1 { "1 anomaly".to_string() } else { format!("{} anomalies", inc.anomalies) };
-    let entities = if entities == 1 { "1 entity".to_string() } else { format!("{entities} entities") };
+    let anomalies = if inc.anomalies == 1 {
+        "1 anomaly".to_string()
+    } else {
+        format!("{} anomalies", inc.anomalies)
+    };
+    let entities = if entities == 1 {
+        "1 entity".to_string()
+    } else {
+        format!("{entities} entities")
+    };
     let mut out = format!("{root}: {anomalies} on {entities}");
     for m in members.iter().take(3) {
-        let words = AnomalyKind::ALL.iter().find(|k| k.as_str() == m.kind).map_or(m.kind.as_str(), |k| k.words());
+        let words = AnomalyKind::ALL
+            .iter()
+            .find(|k| k.as_str() == m.kind)
+            .map_or(m.kind.as_str(), |k| k.words());
         out.push_str(&format!(", {words} on {}", m.entity));
     }
     if members.len() > 3 {
