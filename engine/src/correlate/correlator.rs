@@ -6,13 +6,16 @@
 //! only extend that member. Incidents resolve once their members are quiet for `quiet_ms` of
 //! event time.
 //!
-//! Cost per anomaly: a range scan over the open incidents seen within the window (an ordered
-//! set by last_seen), one bounded BFS around the anomaly's node, and a hash lookup per member
-//! of those incidents.
+//! Cost per anomaly: one bounded BFS around the anomaly's node, index lookups for the open
+//! incidents holding its entity, its class and kind, or an entity naming a node within
+//! `max_hops` (by the node's names, or by the open entities when those are fewer), then a
+//! check of each member of those incidents. Open incidents live in an ordered set by
+//! last_seen, so resolution and eviction touch only what is due.
 
 use std::collections::{BTreeSet, VecDeque};
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 
 use super::incident::{round3, Incident, IncidentStatus, Member};
 use super::rca::{rank, WalkSettings};
@@ -140,6 +143,10 @@ pub struct Correlator {
     /// Resolved and merged incidents, oldest first.
     closed: VecDeque<u64>,
     changed: FxHashSet<u64>,
+    /// Open incidents holding a member of an entity.
+    by_entity: FxHashMap<Symbol, SmallVec<[u64; 2]>>,
+    /// Open incidents holding a member of a class and kind.
+    by_attr: FxHashMap<(Symbol, AnomalyKind), SmallVec<[u64; 2]>>,
     next_key: u64,
     watermark: i64,
     counters: CorrelatorCounters,
@@ -168,6 +175,8 @@ impl Correlator {
             open: BTreeSet::new(),
             closed: VecDeque::new(),
             changed: FxHashSet::default(),
+            by_entity: FxHashMap::default(),
+            by_attr: FxHashMap::default(),
             next_key: 0,
             watermark: i64::MIN,
             counters: CorrelatorCounters::default(),
@@ -201,12 +210,17 @@ impl Correlator {
         let t = a.window_end_ms;
         let w = self.settings.window_ms;
         let a_node = topo.resolve(a.entity.as_str());
-        let mut near: Option<FxHashMap<NodeIx, u32>> = None;
+        let near: Option<FxHashMap<NodeIx, u32>> =
+            a_node.map(|n| topo.neighbourhood(n, self.settings.max_hops));
+        let candidates = self.candidates(a, near.as_ref(), topo);
 
         let mut dedup: Option<u64> = None;
         let mut targets: Vec<u64> = Vec::new();
-        for &(_, key) in self.open.range((t.saturating_sub(w), 0)..) {
+        for key in candidates {
             let inc = &self.incidents[&key];
+            if inc.last_seen.saturating_add(w) < t {
+                continue;
+            }
             let mut joins = false;
             for m in &inc.members {
                 if m.entity == a.entity && m.kind == a.kind && t <= m.last_seen.saturating_add(w) {
@@ -218,10 +232,8 @@ impl Correlator {
                     continue;
                 }
                 let m_node = topo.resolve(m.entity.as_str());
-                joins = match (a_node, m_node) {
-                    (Some(an), Some(mn)) => near
-                        .get_or_insert_with(|| topo.neighbourhood(an, self.settings.max_hops))
-                        .contains_key(&mn),
+                joins = match (&near, m_node) {
+                    (Some(near), Some(mn)) => near.contains_key(&mn),
                     _ => m.entity == a.entity || (m.class == a.class && m.kind == a.kind),
                 };
             }
@@ -268,6 +280,79 @@ impl Correlator {
                     incident: self.incidents[&survivor].id.clone(),
                     new: false,
                     merged,
+                }
+            }
+        }
+    }
+
+    /// Open incidents that may hold a member the anomaly dedups into or joins, by creation
+    /// order: those with its entity, those with its class and kind, and those with an entity
+    /// naming a node within `max_hops` of its node. A superset; `observe` checks each member.
+    fn candidates(
+        &self,
+        a: &Anomaly,
+        near: Option<&FxHashMap<NodeIx, u32>>,
+        topo: &Topology,
+    ) -> Vec<u64> {
+        let mut out: Vec<u64> = Vec::new();
+        if let Some(keys) = self.by_entity.get(&a.entity) {
+            out.extend_from_slice(keys);
+        }
+        if let Some(keys) = self.by_attr.get(&(a.class, a.kind)) {
+            out.extend_from_slice(keys);
+        }
+        if let Some(near) = near {
+            let names: usize = near.keys().map(|n| topo.names(*n).len()).sum();
+            if names <= self.by_entity.len() {
+                for n in near.keys() {
+                    for name in topo.names(*n) {
+                        if let Some(keys) = Symbol::find(name).and_then(|s| self.by_entity.get(&s))
+                        {
+                            out.extend_from_slice(keys);
+                        }
+                    }
+                }
+            } else {
+                for (entity, keys) in &self.by_entity {
+                    if topo
+                        .resolve(entity.as_str())
+                        .is_some_and(|n| near.contains_key(&n))
+                    {
+                        out.extend_from_slice(keys);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn index(&mut self, key: u64, m: &MemberState) {
+        let keys = self.by_entity.entry(m.entity).or_default();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+        let keys = self.by_attr.entry((m.class, m.kind)).or_default();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+
+    /// Takes a closing incident out of the member indexes.
+    fn unindex(&mut self, key: u64) {
+        let inc = &self.incidents[&key];
+        for m in &inc.members {
+            if let Some(keys) = self.by_entity.get_mut(&m.entity) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.by_entity.remove(&m.entity);
+                }
+            }
+            if let Some(keys) = self.by_attr.get_mut(&(m.class, m.kind)) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.by_attr.remove(&(m.class, m.kind));
                 }
             }
         }
@@ -325,11 +410,12 @@ impl Correlator {
             .find(|m| m.entity == member.entity && m.kind == member.kind)
         {
             Some(m) => m.absorb(&member),
-            None => inc.members.push(member),
+            None => inc.members.push(member.clone()),
         }
         inc.revision += 1;
         self.open.insert((inc.last_seen, key));
         self.changed.insert(key);
+        self.index(key, &member);
     }
 
     /// Merges open incidents into the one first seen earliest (tie: smaller id).
@@ -344,6 +430,7 @@ impl Correlator {
         let survivor_id = self.incidents[&survivor].id.clone();
         let mut merged = Vec::new();
         for &key in &keys[1..] {
+            self.unindex(key);
             let inc = self
                 .incidents
                 .get_mut(&key)
@@ -366,6 +453,7 @@ impl Correlator {
     }
 
     fn resolve(&mut self, key: u64, at: i64) {
+        self.unindex(key);
         let inc = self
             .incidents
             .get_mut(&key)

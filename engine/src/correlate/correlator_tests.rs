@@ -332,6 +332,15 @@ fn a_bridging_anomaly_merges_into_the_earlier_incident() {
     assert_eq!(survivor.members.len(), 3);
     assert_eq!(survivor.anomalies, 3);
     assert_eq!(root(survivor), "c");
+    // the merged incident's members now live in the survivor
+    let repeat = c.observe(&anomaly("e", "linux", ErrorBurst, T0 + 30_000, 0.8), &t);
+    assert_eq!(repeat.incident, first.incident);
+    assert_eq!(c.counters().deduplicated, 1);
+    assert_eq!(
+        c.snapshot(&second.incident, &t).unwrap().anomalies,
+        1,
+        "a merged incident keeps its count"
+    );
 }
 
 #[test]

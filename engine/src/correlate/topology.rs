@@ -87,6 +87,8 @@ struct NodeData {
     spec: NodeSpec,
     /// Insertion order (StableGraph reuses vacant indices).
     seq: u64,
+    /// Every name it answers to: id, aliases, address texts (sorted).
+    names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -254,6 +256,11 @@ impl Topology {
         &self.graph[ix].spec
     }
 
+    /// Every name a node answers to: its id, aliases and address texts, sorted.
+    pub fn names(&self, ix: NodeIx) -> &[String] {
+        &self.graph[ix].names
+    }
+
     /// A node's id.
     pub fn id(&self, ix: NodeIx) -> &str {
         &self.graph[ix].spec.id
@@ -322,6 +329,7 @@ impl Topology {
         let ix = self.graph.add_node(NodeData {
             spec,
             seq: self.next_seq,
+            names: claims.clone(),
         });
         self.next_seq += 1;
         for name in claims {
