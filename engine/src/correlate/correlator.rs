@@ -101,7 +101,8 @@ impl MemberState {
             kind: a.kind,
             first_seen: a.window_start_ms,
             last_seen: a.window_end_ms,
-            score: a.score,
+            // A score that is not a number would poison the ranking; count it as 0.
+            score: if a.score.is_finite() { a.score } else { 0.0 },
             severity_id: a.severity_id(),
             anomalies: 1,
             last_anomaly: a.id.clone(),
@@ -153,12 +154,14 @@ pub struct Correlator {
 }
 
 fn incident_id(anomaly_id: &str, salt: u32) -> String {
+    // salt 0 (the usual case) hashes the anomaly id alone; collisions add a salt.
+    let salt_bytes = salt.to_le_bytes();
+    let salt_len = if salt == 0 { 0 } else { salt_bytes.len() };
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in anomaly_id.bytes().chain(if salt == 0 {
-        Vec::new()
-    } else {
-        salt.to_le_bytes().to_vec()
-    }) {
+    for b in anomaly_id
+        .bytes()
+        .chain(salt_bytes[..salt_len].iter().copied())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

@@ -586,3 +586,53 @@ fn the_json_form_has_the_public_names() {
     }
     assert_eq!(v["members"][0]["kind"], "error_burst");
 }
+
+#[test]
+fn a_learned_flow_edge_brings_two_nodes_close() {
+    let mut t = topo(&[("web-9", Server), ("cache-9", Server)], &[]);
+    let (web, cache) = (t.resolve("web-9").unwrap(), t.resolve("cache-9").unwrap());
+    let mut apart = Correlator::new(CorrelationSettings::default());
+    apart.observe(&anomaly("cache-9", "redis", ErrorBurst, T0, 0.8), &t);
+    apart.observe(&anomaly("web-9", "nginx", ErrorBurst, T0 + MIN, 0.8), &t);
+    assert_eq!(apart.open(), 2, "no edge: two incidents");
+    let learned = t.learn_flow(web, cache, T0, &crate::correlate::LearnSettings::default());
+    assert_eq!(learned, crate::correlate::Learned::Added);
+    let mut close = Correlator::new(CorrelationSettings::default());
+    let a = close.observe(&anomaly("cache-9", "redis", ErrorBurst, T0, 0.8), &t);
+    let b = close.observe(&anomaly("web-9", "nginx", ErrorBurst, T0 + MIN, 0.8), &t);
+    assert_eq!(a.incident, b.incident);
+    let inc = close.snapshot(&a.incident, &t).unwrap();
+    assert_eq!(
+        root(&inc),
+        "cache-9",
+        "web-9 talks to cache-9, which failed first"
+    );
+    assert_eq!(
+        a.incident,
+        incident_id(&Anomaly::id_for("cache-9", ErrorBurst, T0), 0)
+    );
+}
+
+#[test]
+fn a_score_that_is_not_a_number_counts_as_zero() {
+    let t = star();
+    let mut c = Correlator::new(CorrelationSettings::default());
+    let j = c.observe(
+        &anomaly("core-sw-1", "cisco_ios", ErrorBurst, T0, f64::NAN),
+        &t,
+    );
+    c.observe(&anomaly("srv-1", "linux", ErrorBurst, T0, 0.9), &t);
+    let inc = c.snapshot(&j.incident, &t).unwrap();
+    assert_eq!(
+        inc.members
+            .iter()
+            .find(|m| m.entity == "core-sw-1")
+            .unwrap()
+            .score,
+        0.0
+    );
+    assert!(inc.candidates.iter().all(|c| c.confidence.is_finite()));
+    assert!(!serde_json::to_string(&inc)
+        .unwrap()
+        .contains("null,\"reasons\""));
+}

@@ -3,7 +3,6 @@
 //! asks it how far apart two entities are; root cause analysis asks it who depends on whom.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::net::IpAddr;
 use std::path::Path;
@@ -723,15 +722,12 @@ impl Topology {
 
     /// A one-line summary for logs: counts.
     pub fn summary(&self) -> String {
-        let mut s = String::new();
-        let _ = write!(
-            s,
+        format!(
             "{} nodes, {} edges ({} learned)",
             self.len(),
             self.edge_count(),
             self.learned
-        );
-        s
+        )
     }
 }
 
