@@ -636,3 +636,37 @@ fn a_score_that_is_not_a_number_counts_as_zero() {
         .unwrap()
         .contains("null,\"reasons\""));
 }
+
+#[test]
+fn forget_closed_keeps_unreported_and_recent_incidents() {
+    let t = Topology::new();
+    let mut c = Correlator::new(CorrelationSettings::default());
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            c.observe(
+                &anomaly(
+                    &format!("x-{i}"),
+                    &format!("c{i}"),
+                    ErrorBurst,
+                    T0 + i * 1_000,
+                    0.8,
+                ),
+                &t,
+            )
+            .incident
+        })
+        .collect();
+    c.advance(T0 + 60 * MIN);
+    c.forget_closed(0);
+    assert!(
+        ids.iter().all(|id| c.snapshot(id, &t).is_some()),
+        "resolutions not yet reported stay"
+    );
+    assert_eq!(c.changes(&t).len(), 3);
+    c.forget_closed(1);
+    let kept: Vec<&String> = ids
+        .iter()
+        .filter(|id| c.snapshot(id, &t).is_some())
+        .collect();
+    assert_eq!(kept, [&ids[2]], "the most recently closed is kept");
+}
