@@ -6,13 +6,16 @@
 //! only extend that member. Incidents resolve once their members are quiet for `quiet_ms` of
 //! event time.
 //!
-//! Cost per anomaly: a range scan over the open incidents seen within the window (an ordered
-//! set by last_seen), one bounded BFS around the anomaly's node, and a hash lookup per member
-//! of those incidents.
+//! Cost per anomaly: one bounded BFS around the anomaly's node, index lookups for the open
+//! incidents holding its entity, its class and kind, or an entity naming a node within
+//! `max_hops` (by the node's names, or by the open entities when those are fewer), then a
+//! check of each member of those incidents. Open incidents live in an ordered set by
+//! last_seen, so resolution and eviction touch only what is due.
 
 use std::collections::{BTreeSet, VecDeque};
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 
 use super::incident::{round3, Incident, IncidentStatus, Member};
 use super::rca::{rank, WalkSettings};
@@ -98,7 +101,8 @@ impl MemberState {
             kind: a.kind,
             first_seen: a.window_start_ms,
             last_seen: a.window_end_ms,
-            score: a.score,
+            // A score that is not a number would poison the ranking; count it as 0.
+            score: if a.score.is_finite() { a.score } else { 0.0 },
             severity_id: a.severity_id(),
             anomalies: 1,
             last_anomaly: a.id.clone(),
@@ -140,14 +144,24 @@ pub struct Correlator {
     /// Resolved and merged incidents, oldest first.
     closed: VecDeque<u64>,
     changed: FxHashSet<u64>,
+    /// Open incidents holding a member of an entity.
+    by_entity: FxHashMap<Symbol, SmallVec<[u64; 2]>>,
+    /// Open incidents holding a member of a class and kind.
+    by_attr: FxHashMap<(Symbol, AnomalyKind), SmallVec<[u64; 2]>>,
     next_key: u64,
     watermark: i64,
     counters: CorrelatorCounters,
 }
 
 fn incident_id(anomaly_id: &str, salt: u32) -> String {
+    // salt 0 (the usual case) hashes the anomaly id alone; collisions add a salt.
+    let salt_bytes = salt.to_le_bytes();
+    let salt_len = if salt == 0 { 0 } else { salt_bytes.len() };
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in anomaly_id.bytes().chain(if salt == 0 { Vec::new() } else { salt.to_le_bytes().to_vec() }) {
+    for b in anomaly_id
+        .bytes()
+        .chain(salt_bytes[..salt_len].iter().copied())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -164,6 +178,8 @@ impl Correlator {
             open: BTreeSet::new(),
             closed: VecDeque::new(),
             changed: FxHashSet::default(),
+            by_entity: FxHashMap::default(),
+            by_attr: FxHashMap::default(),
             next_key: 0,
             watermark: i64::MIN,
             counters: CorrelatorCounters::default(),
@@ -197,26 +213,30 @@ impl Correlator {
         let t = a.window_end_ms;
         let w = self.settings.window_ms;
         let a_node = topo.resolve(a.entity.as_str());
-        let mut near: Option<FxHashMap<NodeIx, u32>> = None;
+        let near: Option<FxHashMap<NodeIx, u32>> =
+            a_node.map(|n| topo.neighbourhood(n, self.settings.max_hops));
+        let candidates = self.candidates(a, near.as_ref(), topo);
 
         let mut dedup: Option<u64> = None;
         let mut targets: Vec<u64> = Vec::new();
-        for &(_, key) in self.open.range((t.saturating_sub(w), 0)..) {
+        for key in candidates {
             let inc = &self.incidents[&key];
+            if inc.last_seen.saturating_add(w) < t {
+                continue;
+            }
             let mut joins = false;
             for m in &inc.members {
                 if m.entity == a.entity && m.kind == a.kind && t <= m.last_seen.saturating_add(w) {
                     dedup = Some(key);
                     break;
                 }
-                if joins || t < m.first_seen.saturating_sub(w) || t > m.last_seen.saturating_add(w) {
+                if joins || t < m.first_seen.saturating_sub(w) || t > m.last_seen.saturating_add(w)
+                {
                     continue;
                 }
                 let m_node = topo.resolve(m.entity.as_str());
-                joins = match (a_node, m_node) {
-                    (Some(an), Some(mn)) => near
-                        .get_or_insert_with(|| topo.neighbourhood(an, self.settings.max_hops))
-                        .contains_key(&mn),
+                joins = match (&near, m_node) {
+                    (Some(near), Some(mn)) => near.contains_key(&mn),
                     _ => m.entity == a.entity || (m.class == a.class && m.kind == a.kind),
                 };
             }
@@ -232,22 +252,111 @@ impl Correlator {
         if let Some(key) = dedup {
             self.counters.deduplicated += 1;
             self.fold(key, member);
-            return Joined { incident: self.incidents[&key].id.clone(), new: false, merged: Vec::new() };
+            return Joined {
+                incident: self.incidents[&key].id.clone(),
+                new: false,
+                merged: Vec::new(),
+            };
         }
         match targets.len() {
             0 => {
                 let key = self.create(a);
                 self.fold(key, member);
-                Joined { incident: self.incidents[&key].id.clone(), new: true, merged: Vec::new() }
+                Joined {
+                    incident: self.incidents[&key].id.clone(),
+                    new: true,
+                    merged: Vec::new(),
+                }
             }
             1 => {
                 self.fold(targets[0], member);
-                Joined { incident: self.incidents[&targets[0]].id.clone(), new: false, merged: Vec::new() }
+                Joined {
+                    incident: self.incidents[&targets[0]].id.clone(),
+                    new: false,
+                    merged: Vec::new(),
+                }
             }
             _ => {
                 let (survivor, merged) = self.merge(targets);
                 self.fold(survivor, member);
-                Joined { incident: self.incidents[&survivor].id.clone(), new: false, merged }
+                Joined {
+                    incident: self.incidents[&survivor].id.clone(),
+                    new: false,
+                    merged,
+                }
+            }
+        }
+    }
+
+    /// Open incidents that may hold a member the anomaly dedups into or joins, by creation
+    /// order: those with its entity, those with its class and kind, and those with an entity
+    /// naming a node within `max_hops` of its node. A superset; `observe` checks each member.
+    fn candidates(
+        &self,
+        a: &Anomaly,
+        near: Option<&FxHashMap<NodeIx, u32>>,
+        topo: &Topology,
+    ) -> Vec<u64> {
+        let mut out: Vec<u64> = Vec::new();
+        if let Some(keys) = self.by_entity.get(&a.entity) {
+            out.extend_from_slice(keys);
+        }
+        if let Some(keys) = self.by_attr.get(&(a.class, a.kind)) {
+            out.extend_from_slice(keys);
+        }
+        if let Some(near) = near {
+            let names: usize = near.keys().map(|n| topo.names(*n).len()).sum();
+            if names <= self.by_entity.len() {
+                for n in near.keys() {
+                    for name in topo.names(*n) {
+                        if let Some(keys) = Symbol::find(name).and_then(|s| self.by_entity.get(&s))
+                        {
+                            out.extend_from_slice(keys);
+                        }
+                    }
+                }
+            } else {
+                for (entity, keys) in &self.by_entity {
+                    if topo
+                        .resolve(entity.as_str())
+                        .is_some_and(|n| near.contains_key(&n))
+                    {
+                        out.extend_from_slice(keys);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn index(&mut self, key: u64, m: &MemberState) {
+        let keys = self.by_entity.entry(m.entity).or_default();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+        let keys = self.by_attr.entry((m.class, m.kind)).or_default();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+
+    /// Takes a closing incident out of the member indexes.
+    fn unindex(&mut self, key: u64) {
+        let inc = &self.incidents[&key];
+        for m in &inc.members {
+            if let Some(keys) = self.by_entity.get_mut(&m.entity) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.by_entity.remove(&m.entity);
+                }
+            }
+            if let Some(keys) = self.by_attr.get_mut(&(m.class, m.kind)) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.by_attr.remove(&(m.class, m.kind));
+                }
             }
         }
     }
@@ -290,31 +399,45 @@ impl Correlator {
 
     /// Adds a member record (one anomaly, or a merged incident's member) to an open incident.
     fn fold(&mut self, key: u64, member: MemberState) {
-        let inc = self.incidents.get_mut(&key).expect("fold is only called with a live key");
+        let inc = self
+            .incidents
+            .get_mut(&key)
+            .expect("fold is only called with a live key");
         self.open.remove(&(inc.last_seen, key));
         inc.anomalies += member.anomalies;
         inc.first_seen = inc.first_seen.min(member.first_seen);
         inc.last_seen = inc.last_seen.max(member.last_seen);
-        match inc.members.iter_mut().find(|m| m.entity == member.entity && m.kind == member.kind) {
+        match inc
+            .members
+            .iter_mut()
+            .find(|m| m.entity == member.entity && m.kind == member.kind)
+        {
             Some(m) => m.absorb(&member),
-            None => inc.members.push(member),
+            None => inc.members.push(member.clone()),
         }
         inc.revision += 1;
         self.open.insert((inc.last_seen, key));
         self.changed.insert(key);
+        self.index(key, &member);
     }
 
     /// Merges open incidents into the one first seen earliest (tie: smaller id).
     fn merge(&mut self, mut keys: Vec<u64>) -> (u64, Vec<String>) {
         keys.sort_by(|a, b| {
             let (x, y) = (&self.incidents[a], &self.incidents[b]);
-            x.first_seen.cmp(&y.first_seen).then_with(|| x.id.cmp(&y.id))
+            x.first_seen
+                .cmp(&y.first_seen)
+                .then_with(|| x.id.cmp(&y.id))
         });
         let survivor = keys[0];
         let survivor_id = self.incidents[&survivor].id.clone();
         let mut merged = Vec::new();
         for &key in &keys[1..] {
-            let inc = self.incidents.get_mut(&key).expect("merge is only called with live keys");
+            self.unindex(key);
+            let inc = self
+                .incidents
+                .get_mut(&key)
+                .expect("merge is only called with live keys");
             self.open.remove(&(inc.last_seen, key));
             inc.status = IncidentStatus::Merged;
             inc.merged_into = Some(survivor_id.clone());
@@ -333,7 +456,11 @@ impl Correlator {
     }
 
     fn resolve(&mut self, key: u64, at: i64) {
-        let inc = self.incidents.get_mut(&key).expect("resolve is only called with a live key");
+        self.unindex(key);
+        let inc = self
+            .incidents
+            .get_mut(&key)
+            .expect("resolve is only called with a live key");
         self.open.remove(&(inc.last_seen, key));
         inc.status = IncidentStatus::Resolved;
         inc.resolved_at = Some(at);
@@ -360,17 +487,25 @@ impl Correlator {
     pub fn changes(&mut self, topo: &Topology) -> Vec<Incident> {
         let mut keys: Vec<u64> = self.changed.drain().collect();
         keys.sort_by(|a, b| self.incidents[a].id.cmp(&self.incidents[b].id));
-        keys.iter().map(|k| self.build(&self.incidents[k], topo)).collect()
+        keys.iter()
+            .map(|k| self.build(&self.incidents[k], topo))
+            .collect()
     }
 
     /// The snapshot of one incident, open or closed.
     pub fn snapshot(&self, id: &str, topo: &Topology) -> Option<Incident> {
-        self.ids.get(id).map(|k| self.build(&self.incidents[k], topo))
+        self.ids
+            .get(id)
+            .map(|k| self.build(&self.incidents[k], topo))
     }
 
     /// Ids of the open incidents, sorted.
     pub fn open_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.open.iter().map(|(_, k)| self.incidents[k].id.clone()).collect();
+        let mut ids: Vec<String> = self
+            .open
+            .iter()
+            .map(|(_, k)| self.incidents[k].id.clone())
+            .collect();
         ids.sort();
         ids
     }
@@ -399,7 +534,9 @@ impl Correlator {
             .iter()
             .map(|m| Member {
                 entity: m.entity.as_str().to_string(),
-                node: topo.resolve(m.entity.as_str()).map(|ix| topo.id(ix).to_string()),
+                node: topo
+                    .resolve(m.entity.as_str())
+                    .map(|ix| topo.id(ix).to_string()),
                 kind: m.kind.as_str().to_string(),
                 first_seen: m.first_seen,
                 last_seen: m.last_seen,
@@ -414,28 +551,51 @@ impl Correlator {
         });
         let ranking = rank(&members, topo, &self.settings);
 
-        let member_nodes: Vec<NodeIx> = members.iter().filter_map(|m| m.node.as_deref().and_then(|id| topo.resolve(id))).collect();
-        let mut affected: BTreeSet<String> =
-            members.iter().map(|m| m.node.clone().unwrap_or_else(|| m.entity.clone())).collect();
+        let member_nodes: Vec<NodeIx> = members
+            .iter()
+            .filter_map(|m| m.node.as_deref().and_then(|id| topo.resolve(id)))
+            .collect();
+        let mut affected: BTreeSet<String> = members
+            .iter()
+            .map(|m| m.node.clone().unwrap_or_else(|| m.entity.clone()))
+            .collect();
         if let Some(root) = ranking.root_node {
-            affected.extend(topo.downstream(root, 10_000).into_iter().map(|ix| topo.id(ix).to_string()));
+            affected.extend(
+                topo.downstream(root, 10_000)
+                    .into_iter()
+                    .map(|ix| topo.id(ix).to_string()),
+            );
         }
         let blast_radius = affected.len() as u64;
-        let severity_id = members.iter().map(|m| m.severity_id).max().unwrap_or(severity::MEDIUM);
-        let criticality = member_nodes.iter().chain(ranking.root_node.iter()).filter_map(|ix| topo.node(*ix).criticality).max();
+        let severity_id = members
+            .iter()
+            .map(|m| m.severity_id)
+            .max()
+            .unwrap_or(severity::MEDIUM);
+        let criticality = member_nodes
+            .iter()
+            .chain(ranking.root_node.iter())
+            .filter_map(|ix| topo.node(*ix).criticality)
+            .max();
         let priority = if severity_id >= severity::CRITICAL
             || (criticality == Some(Criticality::Critical) && severity_id >= severity::HIGH)
             || blast_radius >= 10
         {
             Priority::P1
-        } else if severity_id >= severity::HIGH || criticality >= Some(Criticality::High) || blast_radius >= 5 {
+        } else if severity_id >= severity::HIGH
+            || criticality >= Some(Criticality::High)
+            || blast_radius >= 5
+        {
             Priority::P2
         } else if severity_id >= severity::MEDIUM {
             Priority::P3
         } else {
             Priority::P4
         };
-        let sites: BTreeSet<String> = member_nodes.iter().filter_map(|ix| topo.node(*ix).site.clone()).collect();
+        let sites: BTreeSet<String> = member_nodes
+            .iter()
+            .filter_map(|ix| topo.node(*ix).site.clone())
+            .collect();
         let entities: BTreeSet<&str> = members.iter().map(|m| m.entity.as_str()).collect();
         let title = title(inc, &ranking.candidates, &members, entities.len());
         Incident {
@@ -463,7 +623,12 @@ impl Correlator {
 }
 
 /// "core-sw-1 (switch): 14 anomalies on 9 entities, error burst on web-1, ...".
-fn title(inc: &IncidentState, candidates: &[super::incident::Candidate], members: &[Member], entities: usize) -> String {
+fn title(
+    inc: &IncidentState,
+    candidates: &[super::incident::Candidate],
+    members: &[Member],
+    entities: usize,
+) -> String {
     if let (IncidentStatus::Merged, Some(into)) = (inc.status, &inc.merged_into) {
         return format!("merged into {into}: {} anomalies", inc.anomalies);
     }
@@ -474,11 +639,22 @@ fn title(inc: &IncidentState, candidates: &[super::incident::Candidate], members
         },
         None => "unknown".to_string(),
     };
-    let anomalies = if inc.anomalies == 1 { "1 anomaly".to_string() } else { format!("{} anomalies", inc.anomalies) };
-    let entities = if entities == 1 { "1 entity".to_string() } else { format!("{entities} entities") };
+    let anomalies = if inc.anomalies == 1 {
+        "1 anomaly".to_string()
+    } else {
+        format!("{} anomalies", inc.anomalies)
+    };
+    let entities = if entities == 1 {
+        "1 entity".to_string()
+    } else {
+        format!("{entities} entities")
+    };
     let mut out = format!("{root}: {anomalies} on {entities}");
     for m in members.iter().take(3) {
-        let words = AnomalyKind::ALL.iter().find(|k| k.as_str() == m.kind).map_or(m.kind.as_str(), |k| k.words());
+        let words = AnomalyKind::ALL
+            .iter()
+            .find(|k| k.as_str() == m.kind)
+            .map_or(m.kind.as_str(), |k| k.words());
         out.push_str(&format!(", {words} on {}", m.entity));
     }
     if members.len() > 3 {

@@ -126,7 +126,7 @@ pub struct Member {
     pub last_anomaly: String,
 }
 
-/// Rounds to 3 decimals (the JSON form's precision).
+/// Rounds to 3 decimals (the JSON form's precision); never writes `-0.0`.
 pub(crate) fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+    (x * 1000.0).round() / 1000.0 + 0.0
 }

@@ -30,7 +30,10 @@ pub struct WalkSettings {
 
 impl Default for WalkSettings {
     fn default() -> Self {
-        WalkSettings { damping: 0.85, iterations: 50 }
+        WalkSettings {
+            damping: 0.85,
+            iterations: 50,
+        }
     }
 }
 
@@ -90,11 +93,18 @@ pub fn rank(members: &[Member], topo: &Topology, settings: &CorrelationSettings)
         }
     }
     if cands.is_empty() {
-        return Ranking { candidates: Vec::new(), chains: Vec::new(), root_node: None };
+        return Ranking {
+            candidates: Vec::new(),
+            chains: Vec::new(),
+            root_node: None,
+        };
     }
     cands.sort_by(|a, b| a.entity.cmp(&b.entity));
-    let index: FxHashMap<NodeIx, usize> =
-        cands.iter().enumerate().filter_map(|(i, c)| c.node.map(|n| (n, i))).collect();
+    let index: FxHashMap<NodeIx, usize> = cands
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.node.map(|n| (n, i)))
+        .collect();
 
     // healthy dependencies
     for c in cands.iter_mut() {
@@ -102,7 +112,11 @@ pub fn rank(members: &[Member], topo: &Topology, settings: &CorrelationSettings)
             let deps = topo.dependencies(n);
             let total: f64 = deps.iter().map(|d| d.1).sum();
             if total > 0.0 {
-                let healthy: f64 = deps.iter().filter(|d| !index.contains_key(&d.0)).map(|d| d.1).sum();
+                let healthy: f64 = deps
+                    .iter()
+                    .filter(|d| !index.contains_key(&d.0))
+                    .map(|d| d.1)
+                    .sum();
                 c.healthy = healthy / total;
             }
         }
@@ -121,11 +135,18 @@ pub fn rank(members: &[Member], topo: &Topology, settings: &CorrelationSettings)
     let walk = random_walk(&cands, &index, topo, &settings.walk);
     for (c, w) in cands.iter_mut().zip(walk) {
         c.walk = w;
-        c.combined = 0.4 * c.walk + 0.25 * c.healthy + 0.2 * c.onset + 0.15 * c.score.clamp(0.0, 1.0);
+        c.combined =
+            0.4 * c.walk + 0.25 * c.healthy + 0.2 * c.onset + 0.15 * c.score.clamp(0.0, 1.0);
     }
     let total: f64 = cands.iter().map(|c| c.combined).sum();
     let n = cands.len() as f64;
-    let confidence = |c: &Scored| if total > 0.0 { c.combined / total } else { 1.0 / n };
+    let confidence = |c: &Scored| {
+        if total > 0.0 {
+            c.combined / total
+        } else {
+            1.0 / n
+        }
+    };
     cands.sort_by(|a, b| {
         confidence(b)
             .total_cmp(&confidence(a))
@@ -144,7 +165,10 @@ pub fn rank(members: &[Member], topo: &Topology, settings: &CorrelationSettings)
                     .map(|p| p.into_iter().map(|ix| topo.id(ix).to_string()).collect()),
                 _ => None,
             };
-            Chain { impacted: c.entity.clone(), path: path.unwrap_or_else(|| vec![root.entity.clone(), c.entity.clone()]) }
+            Chain {
+                impacted: c.entity.clone(),
+                path: path.unwrap_or_else(|| vec![root.entity.clone(), c.entity.clone()]),
+            }
         })
         .collect();
     chains.sort_by(|a, b| a.impacted.cmp(&b.impacted));
@@ -166,11 +190,20 @@ pub fn rank(members: &[Member], topo: &Topology, settings: &CorrelationSettings)
             },
         })
         .collect();
-    Ranking { candidates, chains, root_node: root.node }
+    Ranking {
+        candidates,
+        chains,
+        root_node: root.node,
+    }
 }
 
 /// PageRank with restart over the anomalous subgraph; normalised to max 1.
-fn random_walk(cands: &[Scored], index: &FxHashMap<NodeIx, usize>, topo: &Topology, s: &WalkSettings) -> Vec<f64> {
+fn random_walk(
+    cands: &[Scored],
+    index: &FxHashMap<NodeIx, usize>,
+    topo: &Topology,
+    s: &WalkSettings,
+) -> Vec<f64> {
     let n = cands.len();
     // edges[u] = (v, weight): u points at its anomalous dependency v.
     let mut edges: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
@@ -204,7 +237,10 @@ fn random_walk(cands: &[Scored], index: &FxHashMap<NodeIx, usize>, topo: &Topolo
     }
     let score_total: f64 = cands.iter().map(|c| c.score.max(0.0)).sum();
     let restart: Vec<f64> = if score_total > 0.0 {
-        cands.iter().map(|c| c.score.max(0.0) / score_total).collect()
+        cands
+            .iter()
+            .map(|c| c.score.max(0.0) / score_total)
+            .collect()
     } else {
         vec![1.0 / n as f64; n]
     };
@@ -231,5 +267,75 @@ fn random_walk(cands: &[Scored], index: &FxHashMap<NodeIx, usize>, topo: &Topolo
         p.iter().map(|x| x / max).collect()
     } else {
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::spec::{EdgeKind, EdgeSpec, NodeKind, NodeSpec};
+
+    fn member(entity: &str, node: Option<&str>, first_seen: i64, score: f64) -> Member {
+        Member {
+            entity: entity.to_string(),
+            node: node.map(str::to_string),
+            kind: "error_burst".to_string(),
+            first_seen,
+            last_seen: first_seen + 60_000,
+            score,
+            severity_id: 4,
+            anomalies: 1,
+            last_anomaly: "an-0".to_string(),
+        }
+    }
+
+    #[test]
+    fn one_candidate_per_node_and_unknown_entities_still_count() {
+        let mut t = Topology::new();
+        let mut sw = NodeSpec::new("sw-1", NodeKind::Switch);
+        sw.aliases.push("sw-1.local".to_string());
+        t.add_node(sw).unwrap();
+        t.add_node(NodeSpec::new("srv-1", NodeKind::Server))
+            .unwrap();
+        t.add_edge(EdgeSpec::new("srv-1", "sw-1", EdgeKind::DependsOn))
+            .unwrap();
+        let members = [
+            member("sw-1", Some("sw-1"), 0, 0.7),
+            member("sw-1.local", Some("sw-1"), 1_000, 0.9),
+            member("srv-1", Some("srv-1"), 2_000, 0.8),
+            member("mystery", None, 3_000, 0.99),
+        ];
+        let settings = CorrelationSettings {
+            candidates: 10,
+            ..Default::default()
+        };
+        let r = rank(&members, &t, &settings);
+        let names: Vec<&str> = r.candidates.iter().map(|c| c.entity.as_str()).collect();
+        assert_eq!(names, ["sw-1", "mystery", "srv-1"]);
+        assert_eq!(
+            r.candidates[0].reasons.score, 0.9,
+            "the node's highest score"
+        );
+        assert_eq!(r.candidates[1].node, None);
+        assert_eq!(r.candidates[1].reasons.healthy_dependencies, 1.0);
+        let sum: f64 = r.candidates.iter().map(|c| c.confidence).sum();
+        assert!((sum - 1.0).abs() < 0.002, "{sum}");
+        let mystery = r.chains.iter().find(|c| c.impacted == "mystery").unwrap();
+        assert_eq!(
+            mystery.path,
+            ["sw-1", "mystery"],
+            "not connected: root then impacted"
+        );
+        assert_eq!(t.id(r.root_node.unwrap()), "sw-1");
+        let one = rank(
+            &members,
+            &t,
+            &CorrelationSettings {
+                candidates: 0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(one.candidates.len(), 1);
+        assert!(rank(&[], &t, &settings).candidates.is_empty());
     }
 }

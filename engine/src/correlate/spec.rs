@@ -174,6 +174,13 @@ pub struct EdgeSpec {
 impl EdgeSpec {
     /// A configured edge of weight 1.
     pub fn new(from: impl Into<String>, to: impl Into<String>, kind: EdgeKind) -> EdgeSpec {
-        EdgeSpec { from: from.into(), to: to.into(), kind, weight: None, learned: false, last_seen_ms: None }
+        EdgeSpec {
+            from: from.into(),
+            to: to.into(),
+            kind,
+            weight: None,
+            learned: false,
+            last_seen_ms: None,
+        }
     }
 }

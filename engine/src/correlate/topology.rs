@@ -3,7 +3,6 @@
 //! asks it how far apart two entities are; root cause analysis asks it who depends on whom.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::net::IpAddr;
 use std::path::Path;
@@ -27,7 +26,10 @@ pub enum TopologyError {
     Syntax { origin: String, message: String },
     /// The file parsed but names conflict or edges are wrong.
     #[error("{}", .problems.iter().map(|p| format!("{origin}: {p}")).collect::<Vec<_>>().join("\n"))]
-    Invalid { origin: String, problems: Vec<String> },
+    Invalid {
+        origin: String,
+        problems: Vec<String>,
+    },
     /// Reading the file failed.
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
@@ -35,7 +37,10 @@ pub enum TopologyError {
 
 impl TopologyError {
     fn invalid(problem: String) -> TopologyError {
-        TopologyError::Invalid { origin: "topology".to_string(), problems: vec![problem] }
+        TopologyError::Invalid {
+            origin: "topology".to_string(),
+            problems: vec![problem],
+        }
     }
 }
 
@@ -54,7 +59,12 @@ pub struct LearnSettings {
 
 impl Default for LearnSettings {
     fn default() -> Self {
-        LearnSettings { half_life_ms: 3_600_000, min_weight: 0.05, max_weight: 10.0, max_learned: 100_000 }
+        LearnSettings {
+            half_life_ms: 3_600_000,
+            min_weight: 0.05,
+            max_weight: 10.0,
+            max_learned: 100_000,
+        }
     }
 }
 
@@ -76,6 +86,8 @@ struct NodeData {
     spec: NodeSpec,
     /// Insertion order (StableGraph reuses vacant indices).
     seq: u64,
+    /// Every name it answers to: id, aliases, address texts (sorted).
+    names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +137,8 @@ impl Topology {
             }
         }
         // Configured edges first, so a learned edge never shadows one.
-        let (configured, learned): (Vec<_>, Vec<_>) = file.edges.into_iter().partition(|e| !e.learned);
+        let (configured, learned): (Vec<_>, Vec<_>) =
+            file.edges.into_iter().partition(|e| !e.learned);
         for edge in configured.into_iter().chain(learned) {
             if let Err(p) = topo.insert_edge(edge) {
                 problems.push(p);
@@ -135,21 +148,28 @@ impl Topology {
             topo.version = 1;
             Ok(topo)
         } else {
-            Err(TopologyError::Invalid { origin: origin.to_string(), problems })
+            Err(TopologyError::Invalid {
+                origin: origin.to_string(),
+                problems,
+            })
         }
     }
 
     /// Parses `config/topology.toml` text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Topology, TopologyError> {
-        let file: TopologyFile = toml::from_str(text)
-            .map_err(|e| TopologyError::Syntax { origin: origin.to_string(), message: e.to_string() })?;
+        let file: TopologyFile = toml::from_str(text).map_err(|e| TopologyError::Syntax {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
         Topology::build(file, origin)
     }
 
     /// Reads and parses a topology file.
     pub fn load(path: &Path) -> Result<Topology, TopologyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| TopologyError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TopologyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Topology::parse(&text, &path.display().to_string())
     }
 
@@ -166,14 +186,23 @@ impl Topology {
                     from: self.id(e.source()).to_string(),
                     to: self.id(e.target()).to_string(),
                     kind: d.kind,
-                    weight: if d.learned || d.weight != 1.0 { Some(d.weight) } else { None },
+                    weight: if d.learned || d.weight != 1.0 {
+                        Some(d.weight)
+                    } else {
+                        None
+                    },
                     learned: d.learned,
                     last_seen_ms: d.learned.then_some(d.last_seen_ms),
                 }
             })
             .collect();
-        edges.sort_by(|a, b| (&a.from, &a.to, a.kind, a.learned).cmp(&(&b.from, &b.to, b.kind, b.learned)));
-        TopologyFile { nodes: nodes.into_iter().map(|n| n.spec.clone()).collect(), edges }
+        edges.sort_by(|a, b| {
+            (&a.from, &a.to, a.kind, a.learned).cmp(&(&b.from, &b.to, b.kind, b.learned))
+        });
+        TopologyFile {
+            nodes: nodes.into_iter().map(|n| n.spec.clone()).collect(),
+            edges,
+        }
     }
 
     /// The file form as TOML text.
@@ -184,7 +213,10 @@ impl Topology {
 
     /// Writes the TOML form atomically: a temporary file in the same folder, fsync, rename.
     pub fn save(&self, path: &Path) -> io::Result<()> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("topology.toml");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("topology.toml");
         let tmp = path.with_file_name(format!(".{name}.tmp"));
         {
             let mut f = std::fs::File::create(&tmp)?;
@@ -208,7 +240,9 @@ impl Topology {
         if let Some(ix) = self.names.get(name) {
             return Some(*ix);
         }
-        name.parse::<IpAddr>().ok().and_then(|ip| self.resolve_ip(ip))
+        name.parse::<IpAddr>()
+            .ok()
+            .and_then(|ip| self.resolve_ip(ip))
     }
 
     /// The node with address `ip`.
@@ -219,6 +253,11 @@ impl Topology {
     /// A node's spec. Panics on a removed index (an invariant of the caller).
     pub fn node(&self, ix: NodeIx) -> &NodeSpec {
         &self.graph[ix].spec
+    }
+
+    /// Every name a node answers to: its id, aliases and address texts, sorted.
+    pub fn names(&self, ix: NodeIx) -> &[String] {
+        &self.graph[ix].names
     }
 
     /// A node's id.
@@ -274,7 +313,10 @@ impl Topology {
                 if name == spec.id && name == other {
                     problems.push(format!("duplicate node id {name:?}"));
                 } else {
-                    problems.push(format!("node {:?}: name {name:?} already names node {other:?}", spec.id));
+                    problems.push(format!(
+                        "node {:?}: name {name:?} already names node {other:?}",
+                        spec.id
+                    ));
                 }
             }
         }
@@ -283,7 +325,11 @@ impl Topology {
         }
         let claims = Topology::claims(&spec);
         let addresses = spec.addresses();
-        let ix = self.graph.add_node(NodeData { spec, seq: self.next_seq });
+        let ix = self.graph.add_node(NodeData {
+            spec,
+            seq: self.next_seq,
+            names: claims.clone(),
+        });
         self.next_seq += 1;
         for name in claims {
             self.names.insert(name, ix);
@@ -295,12 +341,18 @@ impl Topology {
     }
 
     fn find_edge(&self, a: NodeIx, b: NodeIx, kind: EdgeKind) -> Option<EdgeIndex> {
-        self.graph.edges_connecting(a, b).find(|e| e.weight().kind == kind).map(|e| e.id())
+        self.graph
+            .edges_connecting(a, b)
+            .find(|e| e.weight().kind == kind)
+            .map(|e| e.id())
     }
 
     /// True when a configured edge links a and b, either way.
     fn configured_between(&self, a: NodeIx, b: NodeIx) -> bool {
-        self.graph.edges_connecting(a, b).chain(self.graph.edges_connecting(b, a)).any(|e| !e.weight().learned)
+        self.graph
+            .edges_connecting(a, b)
+            .chain(self.graph.edges_connecting(b, a))
+            .any(|e| !e.weight().learned)
     }
 
     fn insert_edge(&mut self, spec: EdgeSpec) -> Result<(), String> {
@@ -309,14 +361,21 @@ impl Topology {
             (Some(a), Some(b)) => (*a, *b),
             (None, Some(_)) => return Err(format!("{label}: unknown node {:?}", spec.from)),
             (Some(_), None) => return Err(format!("{label}: unknown node {:?}", spec.to)),
-            (None, None) => return Err(format!("{label}: unknown nodes {:?} and {:?}", spec.from, spec.to)),
+            (None, None) => {
+                return Err(format!(
+                    "{label}: unknown nodes {:?} and {:?}",
+                    spec.from, spec.to
+                ))
+            }
         };
         if from == to {
             return Err(format!("{label}: an edge from a node to itself"));
         }
         let weight = spec.weight.unwrap_or(1.0);
         if !weight.is_finite() || weight <= 0.0 {
-            return Err(format!("{label}: weight {weight} is not a finite number above 0"));
+            return Err(format!(
+                "{label}: weight {weight} is not a finite number above 0"
+            ));
         }
         if spec.learned && spec.kind != EdgeKind::ConnectsTo {
             return Err(format!("{label}: learned edges are connects_to"));
@@ -350,7 +409,12 @@ impl Topology {
                 self.learned -= 1;
             }
         }
-        let data = EdgeData { kind: spec.kind, weight, learned: spec.learned, last_seen_ms: spec.last_seen_ms.unwrap_or(0) };
+        let data = EdgeData {
+            kind: spec.kind,
+            weight,
+            learned: spec.learned,
+            last_seen_ms: spec.last_seen_ms.unwrap_or(0),
+        };
         self.graph.add_edge(from, to, data);
         Ok(())
     }
@@ -358,7 +422,10 @@ impl Topology {
     /// Adds a node; refused if its id, an alias or an address already names a node.
     pub fn add_node(&mut self, spec: NodeSpec) -> Result<(), TopologyError> {
         self.insert_node(spec)
-            .map_err(|problems| TopologyError::Invalid { origin: "topology".to_string(), problems })?;
+            .map_err(|problems| TopologyError::Invalid {
+                origin: "topology".to_string(),
+                problems,
+            })?;
         self.version += 1;
         Ok(())
     }
@@ -370,9 +437,17 @@ impl Topology {
             .get(id)
             .filter(|ix| self.id(**ix) == id)
             .ok_or_else(|| TopologyError::invalid(format!("no node {id:?}")))?;
-        let learned = self.graph.edges_directed(ix, Outgoing).chain(self.graph.edges_directed(ix, Incoming)).filter(|e| e.weight().learned).count();
+        let learned = self
+            .graph
+            .edges_directed(ix, Outgoing)
+            .chain(self.graph.edges_directed(ix, Incoming))
+            .filter(|e| e.weight().learned)
+            .count();
         self.learned -= learned;
-        let data = self.graph.remove_node(ix).expect("the name index only holds live nodes");
+        let data = self
+            .graph
+            .remove_node(ix)
+            .expect("the name index only holds live nodes");
         for name in Topology::claims(&data.spec) {
             self.names.remove(&name);
         }
@@ -391,8 +466,14 @@ impl Topology {
     }
 
     /// Removes the edge `from -[kind]-> to`.
-    pub fn remove_edge(&mut self, from: &str, to: &str, kind: EdgeKind) -> Result<(), TopologyError> {
-        let missing = || TopologyError::invalid(format!("no edge {from} -[{}]-> {to}", kind.as_str()));
+    pub fn remove_edge(
+        &mut self,
+        from: &str,
+        to: &str,
+        kind: EdgeKind,
+    ) -> Result<(), TopologyError> {
+        let missing =
+            || TopologyError::invalid(format!("no edge {from} -[{}]-> {to}", kind.as_str()));
         let a = self.resolve(from).ok_or_else(missing)?;
         let b = self.resolve(to).ok_or_else(missing)?;
         let e = self.find_edge(a, b, kind).ok_or_else(missing)?;
@@ -424,7 +505,8 @@ impl Topology {
         }
         if let Some(e) = self.find_edge(a, b, EdgeKind::ConnectsTo) {
             let d = &mut self.graph[e];
-            d.weight = (decayed(d.weight, d.last_seen_ms, at_ms, s.half_life_ms) + 1.0).min(s.max_weight);
+            d.weight =
+                (decayed(d.weight, d.last_seen_ms, at_ms, s.half_life_ms) + 1.0).min(s.max_weight);
             d.last_seen_ms = d.last_seen_ms.max(at_ms);
             self.version += 1;
             return Learned::Refreshed;
@@ -432,7 +514,12 @@ impl Topology {
         if self.learned >= s.max_learned {
             return Learned::Ignored;
         }
-        let data = EdgeData { kind: EdgeKind::ConnectsTo, weight: 1.0f64.min(s.max_weight), learned: true, last_seen_ms: at_ms };
+        let data = EdgeData {
+            kind: EdgeKind::ConnectsTo,
+            weight: 1.0f64.min(s.max_weight),
+            learned: true,
+            last_seen_ms: at_ms,
+        };
         self.graph.add_edge(a, b, data);
         self.learned += 1;
         self.version += 1;
@@ -446,7 +533,8 @@ impl Topology {
             .edge_references()
             .filter(|e| {
                 let d = e.weight();
-                d.learned && decayed(d.weight, d.last_seen_ms, now_ms, s.half_life_ms) < s.min_weight
+                d.learned
+                    && decayed(d.weight, d.last_seen_ms, now_ms, s.half_life_ms) < s.min_weight
             })
             .map(|e| e.id())
             .collect();
@@ -575,7 +663,12 @@ impl Topology {
 
     /// The shortest path root -> .. -> impacted, each step from a dependency to a dependent,
     /// within `max_hops`; ties broken by node id.
-    pub fn causal_path(&self, root: NodeIx, impacted: NodeIx, max_hops: u32) -> Option<Vec<NodeIx>> {
+    pub fn causal_path(
+        &self,
+        root: NodeIx,
+        impacted: NodeIx,
+        max_hops: u32,
+    ) -> Option<Vec<NodeIx>> {
         if root == impacted {
             return Some(vec![root]);
         }
@@ -629,9 +722,12 @@ impl Topology {
 
     /// A one-line summary for logs: counts.
     pub fn summary(&self) -> String {
-        let mut s = String::new();
-        let _ = write!(s, "{} nodes, {} edges ({} learned)", self.len(), self.edge_count(), self.learned);
-        s
+        format!(
+            "{} nodes, {} edges ({} learned)",
+            self.len(),
+            self.edge_count(),
+            self.learned
+        )
     }
 }
 
