@@ -141,10 +141,7 @@ fn members(i: &Value) -> Vec<String> {
 #[test]
 fn a_switch_and_the_servers_behind_it_make_one_incident_rooted_at_the_switch_and_one_alert() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = TestEngine::start_in(
-        tempfile::tempdir().unwrap(),
-        &config(dir.path(), ""),
-    );
+    let engine = TestEngine::start_in(tempfile::tempdir().unwrap(), &config(dir.path(), ""));
     // The switch's burst at 12:02, its servers' at 12:03, an unrelated server's at 12:03.
     let mut lines = brute_force("core-sw-1", 1);
     for s in ["srv-1", "srv-2", "srv-3", "srv-4", "srv-fra"] {
@@ -206,7 +203,9 @@ fn a_switch_and_the_servers_behind_it_make_one_incident_rooted_at_the_switch_and
         .as_array()
         .unwrap()
         .iter()
-        .filter(|a| a["entity"].as_str().unwrap_or("").starts_with("srv-") && a["entity"] != "srv-fra")
+        .filter(|a| {
+            a["entity"].as_str().unwrap_or("").starts_with("srv-") && a["entity"] != "srv-fra"
+        })
         .collect();
     assert!(servers.is_empty(), "no page per server: {servers:#?}");
 
@@ -218,22 +217,22 @@ fn a_switch_and_the_servers_behind_it_make_one_incident_rooted_at_the_switch_and
     assert_eq!(status, 404);
     let path = engine.events_path();
     wait_until(WAIT, "the incident finding in the file target", || {
-        tocsin_tests::read_ndjson(&path)
-            .iter()
-            .any(|e| e["finding_info"]["uid"] == id.as_str() && e["finding_info"]["types"][0] == "incident")
+        tocsin_tests::read_ndjson(&path).iter().any(|e| {
+            e["finding_info"]["uid"] == id.as_str() && e["finding_info"]["types"][0] == "incident"
+        })
     });
     let (_, metrics) = engine.get("/metrics");
-    assert!(metrics.contains("tocsin_incidents_created_total"), "{metrics}");
+    assert!(
+        metrics.contains("tocsin_incidents_created_total"),
+        "{metrics}"
+    );
     assert!(metrics.contains("tocsin_correlation_latency_seconds{quantile=\"0.99\"}"));
 }
 
 #[test]
 fn topology_changes_through_the_api_are_checked_written_to_the_file_and_used() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = TestEngine::start_in(
-        tempfile::tempdir().unwrap(),
-        &config(dir.path(), ""),
-    );
+    let engine = TestEngine::start_in(tempfile::tempdir().unwrap(), &config(dir.path(), ""));
     let file = dir.path().join("topology.toml");
     let (status, t) = engine.get_json("/api/v1/topology");
     assert_eq!(status, 200, "{t}");
@@ -277,15 +276,16 @@ fn topology_changes_through_the_api_are_checked_written_to_the_file_and_used() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 
     // Removing the edge, then the node.
-    let (status, body) =
-        engine.delete("/api/v1/topology/edges?from=srv-1&to=db-1&kind=depends_on");
+    let (status, body) = engine.delete("/api/v1/topology/edges?from=srv-1&to=db-1&kind=depends_on");
     assert_eq!(status, 200, "{body}");
     let (status, body) = engine.delete("/api/v1/topology/nodes/db-1");
     assert_eq!(status, 200, "{body}");
     let (status, _) = engine.delete("/api/v1/topology/nodes/db-1");
     assert_eq!(status, 404);
     assert_eq!(
-        tocsin_engine::correlate::Topology::load(&file).unwrap().len(),
+        tocsin_engine::correlate::Topology::load(&file)
+            .unwrap()
+            .len(),
         8
     );
 

@@ -412,7 +412,9 @@ fn replaying_a_fault_storm_twice_gives_identical_incidents_rooted_at_the_switch(
     assert_eq!(storm["anomalies"], 4);
     let a = read_ndjson(&dir.path().join("first/anomalies.ndjson"));
     assert_eq!(a.len(), 4, "{a:#?}");
-    assert!(a.iter().all(|a| a["kind"] == "brute_force" && a.get("detected_time").is_none()));
+    assert!(a
+        .iter()
+        .all(|a| a["kind"] == "brute_force" && a.get("detected_time").is_none()));
 
     // Without --out both go to stdout, tagged, anomalies first.
     let o = tocsin(
@@ -422,7 +424,15 @@ fn replaying_a_fault_storm_twice_gives_identical_incidents_rooted_at_the_switch(
     assert!(o.status.success(), "{}", stderr(&o));
     let types: Vec<String> = String::from_utf8_lossy(&o.stdout)
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(types, ["anomaly", "anomaly", "anomaly", "anomaly", "incident"]);
+    assert_eq!(
+        types,
+        ["anomaly", "anomaly", "anomaly", "anomaly", "incident"]
+    );
 }

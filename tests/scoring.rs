@@ -91,7 +91,8 @@ fn a_failed_login_burst_from_one_source_over_tcp_is_a_brute_force_anomaly_of_tha
     assert!(body.contains("brute_force"), "{body}");
 
     let mut engine = engine;
-    let want = lines.len() as u64 + 1;
+    // The lines, the anomaly's finding and its incident's.
+    let want = lines.len() as u64 + 2;
     engine.wait_delivered(want, Duration::from_secs(30));
     let (_, metrics) = engine.get("/metrics");
     assert!(
@@ -99,7 +100,8 @@ fn a_failed_login_burst_from_one_source_over_tcp_is_a_brute_force_anomaly_of_tha
         "{metrics}"
     );
     let report = engine.shutdown();
-    assert_eq!(report.totals.generated, 1);
+    // The anomaly and the incident it opened.
+    assert_eq!(report.totals.generated, 2);
     let all = read_ndjson(&engine.events_path());
     // The finding reached the file target beside the events, which carry their scores.
     let findings: Vec<_> = all

@@ -814,12 +814,7 @@ fn render_correlation(
             "Incidents resolved early to stay within correlation.max_open.",
             &c.forced_resolutions,
         ),
-        (
-            "tocsin_incidents_open",
-            "gauge",
-            "Open incidents.",
-            &c.open,
-        ),
+        ("tocsin_incidents_open", "gauge", "Open incidents.", &c.open),
         (
             "tocsin_incident_updates_total",
             "counter",
@@ -881,11 +876,7 @@ fn render_correlation(
                 h.value_at_quantile(q) as f64 / 1e6
             );
         }
-        let _ = writeln!(
-            w,
-            "tocsin_correlation_latency_seconds_count {}",
-            h.len()
-        );
+        let _ = writeln!(w, "tocsin_correlation_latency_seconds_count {}", h.len());
     }
 }
 

@@ -10,18 +10,16 @@ use crate::connectors::http::HttpIngest;
 use crate::connectors::tcp::SyslogTcpConnector;
 use crate::connectors::udp::SyslogUdpConnector;
 use crate::connectors::ConnectorContext;
+use crate::correlator::{
+    CorrelatorActor, CorrelatorInput, CorrelatorMetrics, IncidentStore, TopologyHandle,
+};
 use crate::deadletter::DeadLetters;
 use crate::link::{link, DepthProbe};
 use crate::metrics::{ConnectorMetrics, PipelineMetrics, StageMetrics, TargetMetrics, Totals};
 use crate::normaliser::NormaliserShard;
 use crate::router::{RouterOutputs, RouterShard, TargetLink};
 use crate::rules::RouteRules;
-use crate::correlator::{
-    CorrelatorActor, CorrelatorInput, CorrelatorMetrics, IncidentStore, TopologyHandle,
-};
 use crate::scorer::{AnomalyStore, ScorerMetrics, ScorerShard};
-use tocsin_engine::config::AlertSource;
-use tocsin_engine::correlate::{CorrelationSettings, Correlator, LearnSettings};
 use crate::stage::{Completion, PauseSwitch};
 use crate::targets::deliver::{spawn_delivery, DeliveryTarget};
 use crate::targets::Outbound;
@@ -36,7 +34,9 @@ use std::time::Duration;
 use tocsin_engine::alert::inhibit::InhibitRule;
 use tocsin_engine::alert::labels::LabelMatcher;
 use tocsin_engine::alert::store::AlertStore;
+use tocsin_engine::config::AlertSource;
 use tocsin_engine::config::{Config, FileMode, SourceConfig, StartAt, TargetConfig};
+use tocsin_engine::correlate::{CorrelationSettings, Correlator, LearnSettings};
 use tocsin_engine::normalise::mapping::VendorRegistry;
 use tocsin_engine::normalise::Normaliser;
 use tocsin_engine::route::RuleSet as RouteRuleSet;
@@ -214,8 +214,7 @@ fn start_correlation(
     let learned = options
         .learned_edges
         .then(|| data.join("learned-edges.toml"));
-    let topology =
-        TopologyHandle::load(file, learned, learn).map_err(PipelineError::Topology)?;
+    let topology = TopologyHandle::load(file, learned, learn).map_err(PipelineError::Topology)?;
     let settings = CorrelationSettings {
         window_ms: (c.window_secs as i64).saturating_mul(1000),
         max_hops: c.max_hops,

@@ -11,12 +11,12 @@
 
 use crate::batch::EventBatch;
 use crate::correlator::{CorrelatorInput, TopologyHandle};
-use std::net::IpAddr;
 use crate::link::SharedReceiver;
 use crate::metrics::StageMetrics;
 use crate::stage::{forward, guarded, Completion};
 use actix::{Actor, AsyncContext, Context, StreamHandler, Supervised};
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
@@ -352,7 +352,11 @@ impl ScorerShard {
         }
         let found = std::mem::take(&mut self.found);
         let mut events = Vec::with_capacity(found.len());
-        let mut shared = Vec::with_capacity(if self.correlator.is_some() { found.len() } else { 0 });
+        let mut shared = Vec::with_capacity(if self.correlator.is_some() {
+            found.len()
+        } else {
+            0
+        });
         for a in found {
             let k = AnomalyKind::ALL
                 .iter()

@@ -49,7 +49,8 @@ fn change_error(e: TopologyChangeError, invalid: StatusCode) -> HttpResponse {
 }
 
 fn body<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, HttpResponse> {
-    serde_json::from_slice(bytes).map_err(|e| error(StatusCode::BAD_REQUEST, format!("{what}: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("{what}: {e}")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,10 +63,7 @@ struct IncidentParams {
 
 /// `GET /api/v1/incidents?status=open|resolved|merged|all&entity=&since=&limit=`: most
 /// recently seen first; default limit 100, at most 10000.
-async fn list_incidents(
-    state: web::Data<AppState>,
-    q: web::Query<IncidentParams>,
-) -> HttpResponse {
+async fn list_incidents(state: web::Data<AppState>, q: web::Query<IncidentParams>) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
         Err(r) => return r,
@@ -101,7 +99,10 @@ async fn get_incident(state: web::Data<AppState>, id: web::Path<String>) -> Http
     };
     match c.incidents.get(&id) {
         Some(i) => HttpResponse::Ok().json(&*i),
-        None => error(StatusCode::NOT_FOUND, format!("no incident {:?}", id.as_str())),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no incident {:?}", id.as_str()),
+        ),
     }
 }
 

@@ -17,7 +17,7 @@ use hdrhistogram::Histogram;
 #[derive(Debug)]
 pub struct Received {
     pub events: AtomicU64,
-    /// The engine's anomalies (Detection Findings), not counted in `events`.
+    /// The engine's findings (anomalies and incident states), not counted in `events`.
     pub findings: AtomicU64,
     /// Lines that were not an event with a `logged_time` (counted, not measured).
     pub unreadable: AtomicU64,
@@ -125,10 +125,16 @@ fn read_events(stream: TcpStream, r: &Received, stop: &AtomicBool) {
     }
 }
 
-/// Counts one NDJSON line and records its latency. The engine's own anomalies (Detection
-/// Findings with a `finding_info` it wrote) are counted apart: they are not the traffic sent.
+/// Counts one NDJSON line and records its latency. The engine's own findings (Detection
+/// Findings with a `finding_info` it wrote: anomalies `an-…` and incident states `inc-…`) are
+/// counted apart: they are not the traffic sent.
 fn record(line: &[u8], now_us: u64, r: &Received) {
-    if memchr::memmem::find(line, b",\"finding_info\":{\"uid\":\"an-").is_some() {
+    const NEEDLE: &[u8] = b",\"finding_info\":{\"uid\":\"";
+    let engine_finding = memchr::memmem::find(line, NEEDLE).is_some_and(|at| {
+        let uid = &line[at + NEEDLE.len()..];
+        uid.starts_with(b"an-") || uid.starts_with(b"inc-")
+    });
+    if engine_finding {
         r.findings.fetch_add(1, Ordering::Relaxed);
         return;
     }

@@ -334,13 +334,13 @@ pub fn read_ndjson(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The events of `events` that came from the traffic sent, without the engine's own anomalies
-/// (Detection Findings carrying `tocsin.anomaly`), which the targets receive beside them.
-/// Findings a vendor reported (mapped to class 2004 too) are traffic.
+/// The events of `events` that came from the traffic sent, without the engine's own findings
+/// (Detection Findings carrying `tocsin.anomaly` or `tocsin.incident`), which the targets
+/// receive beside them. Findings a vendor reported (mapped to class 2004 too) are traffic.
 pub fn traffic(events: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
     events
         .into_iter()
-        .filter(|e| e["tocsin"]["anomaly"].is_null())
+        .filter(|e| e["tocsin"]["anomaly"].is_null() && e["tocsin"]["incident"].is_null())
         .collect()
 }
 

@@ -22,9 +22,9 @@ use tocsin_engine::alert::silence::{Silence, SilenceError, Silences};
 use tocsin_engine::alert::store::{AlertStore, RunbookRun};
 use tocsin_engine::correlate::{Incident, IncidentStatus};
 use tocsin_engine::notify::template::Template;
-use tocsin_engine::score::anomaly::Anomaly;
 use tocsin_engine::notify::{AlertView, Notification, NotifyAction};
 use tocsin_engine::runbook::{for_kind, RemediationPolicy, RunbookSpec};
+use tocsin_engine::score::anomaly::Anomaly;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::mpsc::Sender;
 

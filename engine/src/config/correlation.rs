@@ -81,9 +81,13 @@ impl Default for LearnConfig {
 /// Checks of `[correlation]` that need no other section: (field, message) pairs.
 pub(super) fn check(c: &CorrelationConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut bad = |field: &str, message: String| out.push((format!("correlation.{field}"), message));
+    let mut bad =
+        |field: &str, message: String| out.push((format!("correlation.{field}"), message));
     if !(1..=86_400).contains(&c.window_secs) {
-        bad("window_secs", format!("{} is outside 1..=86400", c.window_secs));
+        bad(
+            "window_secs",
+            format!("{} is outside 1..=86400", c.window_secs),
+        );
     }
     if c.max_hops > 16 {
         bad("max_hops", format!("{} is outside 0..=16", c.max_hops));

@@ -42,9 +42,7 @@ pub(super) fn parse(src: &str, file: &Path) -> Result<Config, ConfigErrors> {
             "dead_letter" => b.config.dead_letter = b.de("dead_letter", value).unwrap_or_default(),
             "score" => b.config.score = b.de("score", value).unwrap_or_default(),
             "alerts" => b.config.alerts = b.de("alerts", value).unwrap_or_default(),
-            "correlation" => {
-                b.config.correlation = b.de("correlation", value).unwrap_or_default()
-            }
+            "correlation" => b.config.correlation = b.de("correlation", value).unwrap_or_default(),
             "sources" => b.sources(value),
             "targets" => b.targets(value),
             _ => b.errors.push(ConfigError::unlocated(

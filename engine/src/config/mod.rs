@@ -733,9 +733,7 @@ impl Config {
                     }
                 }
                 match &c.correlation.topology_file {
-                    Some(f) if f.is_relative() => {
-                        c.correlation.topology_file = Some(base.join(f))
-                    }
+                    Some(f) if f.is_relative() => c.correlation.topology_file = Some(base.join(f)),
                     Some(_) => {}
                     None => {
                         let beside = base.join("topology.toml");

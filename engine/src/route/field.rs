@@ -226,7 +226,9 @@ impl Field {
                 (None, Some(i)) => Value::Text(&i.title),
                 (None, None) => Value::Absent,
             },
-            IncidentPriority => incident.map_or(Value::Absent, |i| Value::Text(i.priority.as_str())),
+            IncidentPriority => {
+                incident.map_or(Value::Absent, |i| Value::Text(i.priority.as_str()))
+            }
             IncidentRootCause => incident
                 .and_then(|i| i.root_cause.as_ref())
                 .map_or(Value::Absent, |c| Value::Text(&c.entity)),

@@ -69,7 +69,7 @@ fn compile_errors_name_rule_matcher_column_and_reason() {
                  device.hostname, device.ip, metadata.product.vendor_name, \
                  metadata.product.name, metadata.event_code, metadata.uid, tocsin.source, \
                  tocsin.entity, tocsin.score, tocsin.anomaly.kind, tocsin.anomaly.score, \
-                 tocsin.anomaly.entity, finding_info.title, metrics.<name>, unmapped.<key>";
+                 tocsin.anomaly.entity, finding_info.title, tocsin.incident.priority, tocsin.incident.root_cause, tocsin.incident.blast_radius, tocsin.incident.members, metrics.<name>, unmapped.<key>";
     assert_eq!(
         lines,
         [
