@@ -308,7 +308,7 @@ impl ScorerShard {
 
     /// Hands the correlator the anomalies found (with backpressure: none is lost) and the
     /// flows noted (without: learning may lose a flow under pressure, counted).
-    fn to_correlator(&mut self, ctx: &mut Context<Self>, anomalies: Vec<Arc<Anomaly>>) {
+    fn send_to_correlator(&mut self, ctx: &mut Context<Self>, anomalies: Vec<Arc<Anomaly>>) {
         let Some(tx) = self.correlator.as_ref() else {
             return;
         };
@@ -370,7 +370,7 @@ impl ScorerShard {
             }
             self.store.push(a);
         }
-        self.to_correlator(ctx, shared);
+        self.send_to_correlator(ctx, shared);
         self.send(ctx, EventBatch { flow, events });
     }
 
@@ -451,7 +451,7 @@ impl StreamHandler<EventBatch> for ScorerShard {
         self.send(ctx, batch);
         if self.found.is_empty() {
             // No anomaly: the flows noted still go to the correlator.
-            self.to_correlator(ctx, Vec::new());
+            self.send_to_correlator(ctx, Vec::new());
         }
         self.emit(ctx, flow);
         if let Err(panic) = result {
@@ -468,7 +468,7 @@ impl StreamHandler<EventBatch> for ScorerShard {
         self.found = found;
         self.scoring.publish(&self.scorer);
         self.emit(ctx, 0);
-        self.to_correlator(ctx, Vec::new());
+        self.send_to_correlator(ctx, Vec::new());
         self.finished = true;
         self.outputs = None;
         self.correlator = None;
