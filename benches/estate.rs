@@ -146,7 +146,14 @@ pub struct Storms {
     pub started: u64,
 }
 
-const KINDS: [AnomalyKind; 6] = AnomalyKind::ALL;
+const KINDS: [AnomalyKind; 6] = [
+    AnomalyKind::VolumeSpike,
+    AnomalyKind::ErrorBurst,
+    AnomalyKind::BruteForce,
+    AnomalyKind::LatencyDegradation,
+    AnomalyKind::NewBehaviour,
+    AnomalyKind::ThresholdBreach,
+];
 
 impl Storms {
     /// A stream over `topo` (the estate), seeded.

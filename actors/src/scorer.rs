@@ -49,7 +49,7 @@ pub struct ScorerMetrics {
     /// Version of the LSTM the shard scores with (0: none).
     pub lstm_version: AtomicU64,
     /// Anomalies by kind, in [`AnomalyKind::ALL`] order.
-    pub by_kind: [AtomicU64; 6],
+    pub by_kind: [AtomicU64; 7],
     /// Flows for topology learning the correlator's full link refused.
     pub flows_dropped: AtomicU64,
 }

@@ -66,6 +66,14 @@ pub struct Joined {
     pub merged: Vec<String>,
 }
 
+/// Whether an anomaly kind is a security matter (an attack) rather than an operational one
+/// (an outage, errors, latency, load): on two entities the two never join one incident, as
+/// password guessing on a server and the failure of the switch next to it are two problems with
+/// two owners (on one entity they are one incident).
+pub fn is_security(kind: AnomalyKind) -> bool {
+    matches!(kind, AnomalyKind::BruteForce)
+}
+
 /// Running totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CorrelatorCounters {
@@ -232,6 +240,10 @@ impl Correlator {
                 }
                 if joins || t < m.first_seen.saturating_sub(w) || t > m.last_seen.saturating_add(w)
                 {
+                    continue;
+                }
+                if m.entity != a.entity && is_security(m.kind) != is_security(a.kind) {
+                    // An attack and an outage on neighbouring nodes are two problems.
                     continue;
                 }
                 let m_node = topo.resolve(m.entity.as_str());

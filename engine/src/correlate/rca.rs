@@ -7,7 +7,11 @@
 //!   (directly or through one silent node), so mass gathers where faults start;
 //! - `healthy_dependencies`: the weighted share of its own dependencies that are not anomalous
 //!   (a node whose dependencies are healthy is more likely the origin);
-//! - `onset`: earlier first sight ranks higher;
+//! - both weigh a dependency's anomaly by how plausibly it caused the member's ([`plausible`]):
+//!   a cause comes first, and not long before, so a blip on an upstream node minutes before a
+//!   storm does not steal it from the node that failed;
+//! - `onset`: the share of the other members whose trouble began just after its own (a cause is
+//!   followed by its effects; an unrelated blip long before is followed by nothing);
 //! - `score`: its highest anomaly score.
 //!
 //! combined = 0.4 walk + 0.25 healthy + 0.2 onset + 0.15 score; confidence is combined over the
@@ -106,28 +110,40 @@ pub fn rank(members: &[Member], topo: &Topology, settings: &CorrelationSettings)
         .filter_map(|(i, c)| c.node.map(|n| (n, i)))
         .collect();
 
-    // healthy dependencies
+    // healthy dependencies: an anomalous dependency counts as unhealthy as far as its onset
+    // could explain this candidate's (see `plausible`).
+    let onsets: Vec<i64> = cands.iter().map(|c| c.first_seen).collect();
     for c in cands.iter_mut() {
         if let Some(n) = c.node {
             let deps = topo.dependencies(n);
             let total: f64 = deps.iter().map(|d| d.1).sum();
             if total > 0.0 {
-                let healthy: f64 = deps
+                let unhealthy: f64 = deps
                     .iter()
-                    .filter(|d| !index.contains_key(&d.0))
-                    .map(|d| d.1)
+                    .filter_map(|d| {
+                        index
+                            .get(&d.0)
+                            .map(|&v| d.1 * plausible(onsets[v], c.first_seen))
+                    })
                     .sum();
-                c.healthy = healthy / total;
+                c.healthy = (1.0 - unhealthy / total).clamp(0.0, 1.0);
             }
         }
     }
 
-    // onset
-    let earliest = cands.iter().map(|c| c.first_seen).min().unwrap_or(0);
-    let latest = cands.iter().map(|c| c.first_seen).max().unwrap_or(0);
-    if latest > earliest {
-        for c in cands.iter_mut() {
-            c.onset = (latest - c.first_seen) as f64 / (latest - earliest) as f64;
+    // onset: the share of the other candidates whose trouble began just after this one's
+    // (from the onset slack before it to two propagation delays after): a cause is followed
+    // by its effects, while an early blip long before the storm is followed by nothing.
+    if cands.len() > 1 {
+        let others = (cands.len() - 1) as f64;
+        for i in 0..cands.len() {
+            let t = onsets[i];
+            let followers = onsets
+                .iter()
+                .enumerate()
+                .filter(|&(j, &o)| j != i && o >= t - ONSET_SLACK_MS && o <= t + 2 * PROPAGATION_MS)
+                .count();
+            cands[i].onset = followers as f64 / others;
         }
     }
 
@@ -197,6 +213,32 @@ pub fn rank(members: &[Member], topo: &Topology, settings: &CorrelationSettings)
     }
 }
 
+/// How long a fault takes to reach a dependent: a dependency whose trouble began at most this
+/// long before a member's can fully explain it.
+pub const PROPAGATION_MS: i64 = 120_000;
+/// Onsets are window-aligned and detectors differ in delay: a dependency seen this much after a
+/// member can still have caused it.
+const ONSET_SLACK_MS: i64 = 20_000;
+/// Past [`PROPAGATION_MS`], the explanation fades with this time constant.
+const FADE_MS: f64 = 60_000.0;
+
+/// How plausibly a dependency whose anomaly began at `dep_onset` caused the trouble of a
+/// dependent that began at `onset`: causes come first, and not long before. 1 within
+/// [`PROPAGATION_MS`] before (or [`ONSET_SLACK_MS`] after); fading past it (an unrelated blip
+/// minutes earlier explains little); a small floor for a dependency that began clearly later.
+pub fn plausible(dep_onset: i64, onset: i64) -> f64 {
+    let lead = onset.saturating_sub(dep_onset);
+    if lead < -ONSET_SLACK_MS {
+        0.05
+    } else if lead <= PROPAGATION_MS {
+        1.0
+    } else {
+        (-((lead - PROPAGATION_MS) as f64) / FADE_MS)
+            .exp()
+            .max(0.05)
+    }
+}
+
 /// PageRank with restart over the anomalous subgraph; normalised to max 1.
 fn random_walk(
     cands: &[Scored],
@@ -214,7 +256,7 @@ fn random_walk(
             if let Some(&v) = index.get(&dep) {
                 if v != u {
                     let slot = out.entry(v).or_insert(0.0);
-                    *slot = slot.max(w1);
+                    *slot = slot.max(w1 * plausible(cands[v].first_seen, c.first_seen));
                 }
             } else {
                 // Through one silent node (a switch that logs nothing, say).
@@ -222,7 +264,8 @@ fn random_walk(
                     if let Some(&v) = index.get(&dep2) {
                         if v != u {
                             let slot = out.entry(v).or_insert(0.0);
-                            *slot = slot.max(w1 * w2);
+                            *slot =
+                                slot.max(w1 * w2 * plausible(cands[v].first_seen, c.first_seen));
                         }
                     }
                 }
@@ -230,9 +273,11 @@ fn random_walk(
         }
         let mut out: Vec<(usize, f64)> = out.into_iter().collect();
         out.sort_by_key(|e| e.0);
+        // Weights sum to at most 1; what an implausible dependency does not take stays.
         let total: f64 = out.iter().map(|e| e.1).sum();
         if total > 0.0 {
-            edges[u] = out.into_iter().map(|(v, w)| (v, w / total)).collect();
+            let scale = total.max(1.0);
+            edges[u] = out.into_iter().map(|(v, w)| (v, w / scale)).collect();
         }
     }
     let score_total: f64 = cands.iter().map(|c| c.score.max(0.0)).sum();
@@ -252,13 +297,12 @@ fn random_walk(
         }
         for u in 0..n {
             let mass = s.damping * p[u];
-            if edges[u].is_empty() {
-                next[u] += mass;
-            } else {
-                for &(v, w) in &edges[u] {
-                    next[v] += mass * w;
-                }
+            let mut left = mass;
+            for &(v, w) in &edges[u] {
+                next[v] += mass * w;
+                left -= mass * w;
             }
+            next[u] += left.max(0.0);
         }
         std::mem::swap(&mut p, &mut next);
     }
@@ -287,6 +331,43 @@ mod tests {
             anomalies: 1,
             last_anomaly: "an-0".to_string(),
         }
+    }
+
+    #[test]
+    fn a_cause_comes_first_and_not_long_before() {
+        assert_eq!(plausible(0, 60_000), 1.0);
+        assert_eq!(plausible(0, PROPAGATION_MS), 1.0);
+        assert_eq!(plausible(10_000, 0), 1.0, "within the slack");
+        assert_eq!(plausible(120_000, 0), 0.05, "clearly after");
+        let four_minutes = plausible(0, 240_000);
+        assert!(four_minutes < 0.2 && four_minutes > 0.05, "{four_minutes}");
+    }
+
+    #[test]
+    fn an_upstream_blip_minutes_before_the_storm_does_not_steal_the_root() {
+        // core <- fw <- srv-1..4. A weak blip on the core at 0; the firewall falls silent at
+        // 4 min, its servers complain at 5 min.
+        let mut t = Topology::new();
+        for (id, kind) in [("core", NodeKind::Switch), ("fw", NodeKind::Firewall)] {
+            t.add_node(NodeSpec::new(id, kind)).unwrap();
+        }
+        t.add_edge(EdgeSpec::new("fw", "core", EdgeKind::DependsOn))
+            .unwrap();
+        let mut members = vec![
+            member("core", Some("core"), 0, 0.75),
+            member("fw", Some("fw"), 240_000, 1.0),
+        ];
+        for i in 1..=4 {
+            let id = format!("srv-{i}");
+            t.add_node(NodeSpec::new(id.as_str(), NodeKind::Server))
+                .unwrap();
+            t.add_edge(EdgeSpec::new(id.as_str(), "fw", EdgeKind::DependsOn))
+                .unwrap();
+            members.push(member(&id, Some(&id), 300_000, 0.8));
+        }
+        let r = rank(&members, &t, &CorrelationSettings::default());
+        assert_eq!(r.candidates[0].entity, "fw", "{:?}", r.candidates);
+        assert!(r.candidates[0].reasons.healthy_dependencies > 0.8);
     }
 
     #[test]

@@ -55,16 +55,19 @@ pub enum AnomalyKind {
     LatencyDegradation,
     NewBehaviour,
     ThresholdBreach,
+    /// An entity that reported steadily fell silent (a device down, its collector cut off).
+    Silence,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 6] = [
+    pub const ALL: [AnomalyKind; 7] = [
         AnomalyKind::VolumeSpike,
         AnomalyKind::ErrorBurst,
         AnomalyKind::BruteForce,
         AnomalyKind::LatencyDegradation,
         AnomalyKind::NewBehaviour,
         AnomalyKind::ThresholdBreach,
+        AnomalyKind::Silence,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +78,7 @@ impl AnomalyKind {
             AnomalyKind::LatencyDegradation => "latency_degradation",
             AnomalyKind::NewBehaviour => "new_behaviour",
             AnomalyKind::ThresholdBreach => "threshold_breach",
+            AnomalyKind::Silence => "silence",
         }
     }
 
@@ -91,6 +95,7 @@ impl AnomalyKind {
             AnomalyKind::LatencyDegradation => "latency degradation",
             AnomalyKind::NewBehaviour => "new behaviour",
             AnomalyKind::ThresholdBreach => "threshold breach",
+            AnomalyKind::Silence => "silence",
         }
     }
 }

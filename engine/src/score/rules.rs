@@ -56,13 +56,14 @@ fn breach() -> String {
     "threshold_breach".into()
 }
 
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 7] = [
     "threshold_breach",
     "brute_force",
     "error_burst",
     "volume_spike",
     "latency_degradation",
     "new_behaviour",
+    "silence",
 ];
 
 /// What a rule reads from a window.
@@ -232,7 +233,10 @@ impl RuleSet {
     /// the value that made each fire (for a sliding error rate, the rate over its windows).
     pub fn evaluate<'a>(&'a self, state: &mut RuleState, w: &Signals) -> Vec<(&'a Rule, f64)> {
         let keep = self.rules.iter().map(|r| r.over_windows).max().unwrap_or(1) as usize;
-        state.recent.push_back((w.events, w.failures));
+        // Service errors only: failed logins are not (see `Signals::error_rate`).
+        state
+            .recent
+            .push_back((w.events, w.failures.saturating_sub(w.auth_failures)));
         while state.recent.len() > keep {
             state.recent.pop_front();
         }

@@ -94,6 +94,10 @@ const COUNT_SIGNALS: [&str; 5] = [
 const MAX_ENTITY_METRICS: usize = 4;
 /// Event codes an entity remembers.
 const MAX_CODES: usize = 64;
+/// Events an entity must have produced before its silence counts.
+const SILENCE_MIN_EVENTS: u64 = 50;
+/// Events an entity's own rate expects over a gap before the gap is a silence.
+const SILENCE_EXPECTED: f64 = 10.0;
 /// Events an entity must have produced before a new code counts as unusual.
 const CODE_WARMUP: u64 = 200;
 
@@ -115,7 +119,12 @@ struct EntityState {
     last_seen_ms: i64,
     windows_scored: u64,
     /// Windows left in each kind's refractory period.
-    quiet: [u32; 6],
+    quiet: [u32; 7],
+    /// Events seen and when the first was: the entity's usual rate, for silence.
+    events_total: u64,
+    first_seen_ms: i64,
+    /// Reported silent; cleared by its next event.
+    silent: bool,
     /// The entity's slot in the shard's LSTM states, once it has one.
     lstm_slot: Option<u32>,
 }
@@ -141,7 +150,10 @@ impl EntityState {
             current: EventScore::default(),
             last_seen_ms: i64::MIN,
             windows_scored: 0,
-            quiet: [0; 6],
+            quiet: [0; 7],
+            events_total: 0,
+            first_seen_ms: i64::MAX,
+            silent: false,
             lstm_slot: None,
         }
     }
@@ -270,6 +282,9 @@ impl Scorer {
             EntityState::new(settings, class)
         });
         state.last_seen_ms = state.last_seen_ms.max(e.time);
+        state.first_seen_ms = state.first_seen_ms.min(e.time);
+        state.events_total += 1;
+        state.silent = false;
         // A new or rare event code counts for the window it falls in.
         if let Some(code) = e.event_code {
             let s = state.codes.score(code) as f32;
@@ -295,14 +310,21 @@ impl Scorer {
             // anomalies.
             let len = self.settings.window.len_ms.max(1);
             if self.ticked_to == i64::MIN || e.time.div_euclid(len) * len > self.ticked_to {
-                self.tick(e.time, out);
+                self.tick_with(e.time, true, out);
             }
         }
     }
 
     /// The window tick: once the watermark has passed a window boundary, closes every entity's
     /// windows up to it (less the lateness), scores them, and forgets idle entities.
+    ///
+    /// Called from outside (the shard's idle clock, when no events come) it reports no
+    /// silence: when every entity stops at once it is the input that stopped, not each device.
     pub fn tick(&mut self, now: i64, out: &mut Vec<Anomaly>) {
+        self.tick_with(now, false, out);
+    }
+
+    fn tick_with(&mut self, now: i64, silence: bool, out: &mut Vec<Anomaly>) {
         if now == i64::MIN {
             return;
         }
@@ -313,6 +335,67 @@ impl Scorer {
         }
         self.ticked_to = boundary;
         self.close_all(now, out);
+        if silence {
+            self.find_silent(now, out);
+        }
+    }
+
+    /// Entities that reported steadily and then fell silent while the rest of the shard's
+    /// input went on: one `silence` anomaly each, until the entity speaks again. Silent means
+    /// no event for at least two windows where the entity's own rate (events over the time it
+    /// has been seen, after at least [`SILENCE_MIN_EVENTS`] events over twelve windows) expects
+    /// [`SILENCE_EXPECTED`] or more: a Poisson source that quiet by chance is rarer than 1 in
+    /// 20 000.
+    fn find_silent(&mut self, now: i64, out: &mut Vec<Anomaly>) {
+        let len = self.settings.window.len_ms.max(1);
+        let lateness = self.settings.window.lateness_ms.max(0);
+        let now = now.saturating_sub(lateness);
+        let mut found: Vec<(Symbol, f64, i64)> = Vec::new();
+        for (entity, s) in &mut self.entities {
+            if s.silent || s.events_total < SILENCE_MIN_EVENTS {
+                continue;
+            }
+            let span = s.last_seen_ms.saturating_sub(s.first_seen_ms);
+            let gap = now.saturating_sub(s.last_seen_ms);
+            if span < 12 * len || gap < 2 * len {
+                continue;
+            }
+            let expected = s.events_total as f64 / span as f64 * gap as f64;
+            if expected >= SILENCE_EXPECTED {
+                s.silent = true;
+                found.push((*entity, expected, s.last_seen_ms));
+            }
+        }
+        // Deterministic order (replay gives the same anomalies in the same order).
+        found.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        for (entity, expected, last) in found {
+            let Some(state) = self.entities.get(&entity) else {
+                continue;
+            };
+            let score = 1.0 - (-expected).exp();
+            self.counters.anomalies += 1;
+            // The window the silence was found in: from the last event to now.
+            let start = last.div_euclid(len) * len + len;
+            out.push(Anomaly {
+                id: Anomaly::id_for(entity.as_str(), AnomalyKind::Silence, start),
+                entity,
+                class: state.class,
+                kind: AnomalyKind::Silence,
+                window_start_ms: start,
+                window_end_ms: now.max(start + len),
+                score,
+                parts: DetectorParts([score as f32, 0.0, 0.0, 0.0, 0.0]),
+                signals: std::iter::once(TopSignal {
+                    name: "events".into(),
+                    value: 0.0,
+                    expected: Some(expected),
+                    score,
+                })
+                .collect(),
+                rules: SmallVec::new(),
+                detected_ns: crate::clock::now_ns(),
+            });
+        }
     }
 
     /// Closes and scores every open window (shutdown, end of a replay).
@@ -759,8 +842,8 @@ mod tests {
         let a = &out[0];
         assert_eq!(a.entity.as_str(), "fw-01");
         assert_eq!(a.kind, AnomalyKind::BruteForce);
-        // The burst is also an error burst (every event failed): one anomaly names both rules.
-        assert_eq!(a.rules.as_slice(), ["failed-auth-burst", "error-rate"]);
+        // Failed logins are not service errors: the error-rate rule stays quiet.
+        assert_eq!(a.rules.as_slice(), ["failed-auth-burst"]);
         assert_eq!((a.window_start_ms, a.window_end_ms), (200_000, 210_000));
         assert!(a.score >= 0.99);
         assert_eq!(a.signals[0].name, "auth_failures_one_source");
@@ -838,9 +921,9 @@ mod tests {
         out.extend(steady(&mut s, "vpn-1", 24, 2, 5));
         s.flush(&mut out);
         assert_eq!(out.len(), 1, "{out:?}");
-        // The three further burst windows, and the two quiet ones after, where the error rate
-        // over the last six windows is still over a fifth.
-        assert_eq!(s.counters().suppressed, 5);
+        // The three further burst windows (failed logins are no error rate, so the quiet
+        // windows after them fire nothing).
+        assert_eq!(s.counters().suppressed, 3);
     }
 
     #[test]
@@ -896,6 +979,62 @@ mod tests {
             s.counters().windows,
             1,
             "on-time's own clock still closes its window"
+        );
+    }
+
+    #[test]
+    fn a_steady_entity_that_falls_silent_while_others_go_on_is_one_silence_anomaly() {
+        let mut s = scorer();
+        let mut out = Vec::new();
+        // Two devices, 5 events a window each, for 30 windows; then only `chatty` goes on.
+        for w in 0..30 {
+            let mut batch: Vec<Event> = (0..5)
+                .flat_map(|i| {
+                    let t = w * 10_000 + i * 2_000;
+                    [event("core-sw", t), event("chatty", t + 1)]
+                })
+                .collect();
+            s.score_batch(&mut batch, &mut out);
+        }
+        assert!(
+            out.iter().all(|a| a.kind != AnomalyKind::Silence),
+            "{out:?}"
+        );
+        let silent = steady(&mut s, "chatty", 30, 10, 5);
+        let found: Vec<&Anomaly> = silent
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::Silence)
+            .collect();
+        assert_eq!(found.len(), 1, "one report while it lasts: {silent:?}");
+        let a = found[0];
+        assert_eq!(a.entity.as_str(), "core-sw");
+        assert!(a.score > 0.99, "{}", a.score);
+        assert_eq!(a.signals[0].name, "events");
+        assert_eq!(a.signals[0].value, 0.0);
+        assert!(a.signals[0].expected.unwrap() >= SILENCE_EXPECTED);
+        // It speaks again, then falls silent again: a second report.
+        let mut back = vec![event("core-sw", 400_001)];
+        let mut again = Vec::new();
+        s.score_batch(&mut back, &mut again);
+        again.extend(steady(&mut s, "chatty", 40, 10, 5));
+        assert_eq!(
+            again
+                .iter()
+                .filter(|a| a.kind == AnomalyKind::Silence && a.entity.as_str() == "core-sw")
+                .count(),
+            1,
+            "{again:?}"
+        );
+    }
+
+    #[test]
+    fn when_all_input_stops_the_idle_clock_reports_no_silence() {
+        let mut s = scorer();
+        let mut out = steady(&mut s, "core-sw", 0, 30, 5);
+        s.tick(2_000_000, &mut out);
+        assert!(
+            out.iter().all(|a| a.kind != AnomalyKind::Silence),
+            "{out:?}"
         );
     }
 

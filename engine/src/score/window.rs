@@ -95,12 +95,15 @@ impl Signals {
             .unwrap_or(0)
     }
 
-    /// Failures over events (0 without events).
+    /// Failures other than failed logins, over events (0 without events). A failed login is
+    /// an authentication outcome, not a service error: an internet-facing SSH host refuses a
+    /// steady share of guesses all day, and those have their own signals (`auth_failures`,
+    /// `auth_failures_one_source`).
     pub fn error_rate(&self) -> f64 {
         if self.events == 0 {
             0.0
         } else {
-            f64::from(self.failures) / f64::from(self.events)
+            f64::from(self.failures.saturating_sub(self.auth_failures)) / f64::from(self.events)
         }
     }
 
@@ -292,7 +295,8 @@ mod tests {
         );
         assert_eq!(s.distinct_sources(), 2);
         assert_eq!(s.max_auth_failures_from_one_source(), 1);
-        assert!((s.error_rate() - 1.0 / 3.0).abs() < 1e-12);
+        // The one failure is a failed login: not a service error.
+        assert_eq!(s.error_rate(), 0.0);
         let cpu = s.metric("cpu_pct").unwrap();
         assert_eq!((cpu.count, cpu.max, cpu.mean()), (2, 95.0, 67.5));
         assert_eq!(w.open_windows(), 1);

@@ -99,7 +99,7 @@ fn compile_errors_name_rule_matcher_column_and_reason() {
                 .to_owned(),
             "rule \"c\", matcher 2 'tocsin.anomaly.kind = brute', column 23: unknown anomaly \
              kind \"brute\" (one of volume_spike, error_burst, brute_force, \
-             latency_degradation, new_behaviour, threshold_breach)"
+             latency_degradation, new_behaviour, threshold_breach, silence)"
                 .to_owned(),
             "rule \"e\", matcher 1 'class_name = \"Detection Findings\"', column 14: unknown \
              class \"Detection Findings\" (one of Base Event, Process Activity, Detection \
