@@ -28,12 +28,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": message.into() }))
 }
 
-fn correlation(state: &AppState) -> Result<&Correlation, HttpResponse> {
+fn correlation(state: &AppState) -> Result<&Correlation, Box<HttpResponse>> {
     state.correlation.as_ref().ok_or_else(|| {
-        error(
+        Box::new(error(
             StatusCode::NOT_FOUND,
             "correlation is off (correlation.enabled = false, or score.enabled = false)",
-        )
+        ))
     })
 }
 
@@ -48,9 +48,9 @@ fn change_error(e: TopologyChangeError, invalid: StatusCode) -> HttpResponse {
     error(status, e.to_string())
 }
 
-fn body<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, HttpResponse> {
+fn body<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Box<HttpResponse>> {
     serde_json::from_slice(bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("{what}: {e}")))
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, format!("{what}: {e}"))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +66,7 @@ struct IncidentParams {
 async fn list_incidents(state: web::Data<AppState>, q: web::Query<IncidentParams>) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let status = match q.status.as_deref() {
         None | Some("all") => None,
@@ -95,7 +95,7 @@ async fn list_incidents(state: web::Data<AppState>, q: web::Query<IncidentParams
 async fn get_incident(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match c.incidents.get(&id) {
         Some(i) => HttpResponse::Ok().json(&*i),
@@ -111,7 +111,7 @@ async fn get_incident(state: web::Data<AppState>, id: web::Path<String>) -> Http
 async fn get_topology(state: web::Data<AppState>) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (file, version) = {
         let t = c.topology.read();
@@ -129,11 +129,11 @@ async fn get_topology(state: web::Data<AppState>) -> HttpResponse {
 async fn put_topology(state: web::Data<AppState>, bytes: web::Bytes) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let file: TopologyFile = match body("topology", &bytes) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (nodes, edges) = (file.nodes.len(), file.edges.len());
     match c.topology.change(|t| t.replace(file)) {
@@ -146,11 +146,11 @@ async fn put_topology(state: web::Data<AppState>, bytes: web::Bytes) -> HttpResp
 async fn add_node(state: web::Data<AppState>, bytes: web::Bytes) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let node: NodeSpec = match body("node", &bytes) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let answer = serde_json::to_value(&node).unwrap_or_default();
     match c.topology.change(|t| t.add_node(node)) {
@@ -163,7 +163,7 @@ async fn add_node(state: web::Data<AppState>, bytes: web::Bytes) -> HttpResponse
 async fn remove_node(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match c.topology.change(|t| t.remove_node(&id)) {
         Ok(node) => HttpResponse::Ok().json(node),
@@ -175,11 +175,11 @@ async fn remove_node(state: web::Data<AppState>, id: web::Path<String>) -> HttpR
 async fn add_edge(state: web::Data<AppState>, bytes: web::Bytes) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let edge: EdgeSpec = match body("edge", &bytes) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let answer = serde_json::to_value(&edge).unwrap_or_default();
     match c.topology.change(|t| t.add_edge(edge)) {
@@ -199,7 +199,7 @@ struct EdgeKey {
 async fn remove_edge(state: web::Data<AppState>, q: web::Query<EdgeKey>) -> HttpResponse {
     let c = match correlation(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let EdgeKey { from, to, kind } = q.into_inner();
     match c.topology.change(|t| t.remove_edge(&from, &to, kind)) {
