@@ -338,3 +338,82 @@ fn alerts_per_anomaly_still_page_each_entity_when_asked() {
         incidents(&engine, "").iter().any(|i| members(i).len() == 2)
     });
 }
+
+#[test]
+fn flows_between_two_nodes_addresses_teach_a_connects_to_edge_that_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let topology = dir.path().join("topology.toml");
+    std::fs::write(
+        &topology,
+        r#"
+[[nodes]]
+id = "web-1"
+kind = "server"
+ip = "10.10.4.21"
+
+[[nodes]]
+id = "payments-api"
+kind = "service"
+ip = "93.184.216.34"
+
+[[nodes]]
+id = "fw01"
+kind = "firewall"
+"#,
+    )
+    .unwrap();
+    let t = TestConfig {
+        extra: format!(
+            "[score]\nshards = 1\n[score.trainer]\ninterval_secs = 0\n[correlation]\ntopology_file = \"{}\"\n",
+            topology.display()
+        ),
+        ..TestConfig::default()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let engine = TestEngine::start_in(data, &t);
+    // The firewall logs connections from web-1 to the payments API, and some to addresses
+    // that are no node's.
+    let mut lines = Vec::new();
+    for s in 0..30u32 {
+        lines.push(format!("<166>Mar 15 2024 12:00:{s:02} fw01 : %ASA-6-302013: Built outbound TCP connection 8123{s:04} for outside:93.184.216.34/443 (93.184.216.34/443) to inside:10.10.4.21/52{s:03} (198.51.100.10/52{s:03})"));
+        lines.push(format!("<166>Mar 15 2024 12:00:{s:02} fw01 : %ASA-6-302013: Built outbound TCP connection 8124{s:04} for outside:203.0.113.9/443 (203.0.113.9/443) to inside:10.10.4.99/53{s:03} (198.51.100.11/53{s:03})"));
+    }
+    send_lines(engine.tcp(), &lines);
+    let mut learned = Vec::new();
+    wait_until(WAIT, "a learned edge", || {
+        let (_, t) = engine.get_json("/api/v1/topology");
+        learned = t["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["learned"] == true)
+            .cloned()
+            .collect();
+        !learned.is_empty()
+    });
+    assert_eq!(learned.len(), 1, "{learned:#?}");
+    assert_eq!(learned[0]["from"], "web-1");
+    assert_eq!(learned[0]["to"], "payments-api");
+    assert_eq!(learned[0]["kind"], "connects_to");
+    assert!(learned[0]["weight"].as_f64().unwrap() > 0.0);
+    // Learned edges stay out of the configured file, and are kept across a restart.
+    assert!(!std::fs::read_to_string(&topology)
+        .unwrap()
+        .contains("connects_to"));
+    let kept = engine.stop();
+    let saved = std::fs::read_to_string(kept.path().join("learned-edges.toml")).unwrap();
+    assert!(
+        saved.contains("payments-api") && saved.contains("learned = true"),
+        "{saved}"
+    );
+    let engine = TestEngine::start_in(kept, &t);
+    let (_, t) = engine.get_json("/api/v1/topology");
+    assert!(
+        t["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["learned"] == true && e["to"] == "payments-api"),
+        "{t:#}"
+    );
+}
