@@ -123,6 +123,23 @@ impl RouterShard {
         let (mut dropped, mut throttled, mut no_route) = (0u64, 0u64, 0u64);
         for event in events {
             let d = rules.evaluate(event, &mut self.throttle, now_ms);
+            if d.outcome != Outcome::Route && outputs.alert_incidents && outputs.alerts.is_some() {
+                // A rule may drop or throttle an incident's states on their way to the
+                // targets, but the end of an incident must still close its alert.
+                if let Some(i) = event
+                    .incident
+                    .as_ref()
+                    .filter(|i| i.status != tocsin_engine::correlate::IncidentStatus::Open)
+                {
+                    candidates.push(AlertCandidate {
+                        subject: AlertSubject::Incident(i.clone()),
+                        priority: None,
+                        receivers: 0,
+                        runbook: None,
+                        rule: None,
+                    });
+                }
+            }
             let set = match d.outcome {
                 Outcome::Drop => {
                     dropped += 1;

@@ -323,7 +323,9 @@ impl ScorerShard {
             flows,
             watermark: self.scorer.watermark(),
         };
-        if input.anomalies.is_empty() {
+        if input.anomalies.is_empty() && self.idle_clock_on {
+            // Live, learning may lose a flow under pressure (counted) rather than slow the
+            // scoring; a replay waits, so the edges it learns do not depend on thread timing.
             if let Err(e) = tx.try_send(input) {
                 let n = match e {
                     tokio::sync::mpsc::error::TrySendError::Full(i)

@@ -112,8 +112,8 @@ pub struct CorrelatorActor {
     watermark: i64,
     /// Wall time of the last input, and the clock the idle tick moves on from.
     last_input: Instant,
-    /// Detection times (wall ns) of the anomalies folded since the last publish, by incident.
-    pending: Vec<(String, u64)>,
+    /// Detection times (wall ns) of the anomalies folded since the last publish.
+    pending: Vec<u64>,
     learned_dirty: bool,
     last_checkpoint: Instant,
     finished: bool,
@@ -178,13 +178,16 @@ impl CorrelatorActor {
         }
         let topo = self.topology.read();
         for a in &input.anomalies {
-            let joined = self.correlator.observe(a, &topo);
-            self.pending.push((joined.incident, a.detected_ns));
+            self.correlator.observe(a, &topo);
+            self.pending.push(a.detected_ns);
         }
         drop(topo);
         self.watermark = self.watermark.max(input.watermark);
         if self.watermark != i64::MIN {
             self.correlator.advance(self.watermark);
+        }
+        if !self.idle_clock && !input.flows.is_empty() {
+            self.decay();
         }
     }
 
@@ -210,7 +213,7 @@ impl CorrelatorActor {
             events.push(incident_event(&incident, now_ns));
         }
         if let Ok(mut h) = self.metrics.latency_us.lock() {
-            for (_, detected) in self.pending.drain(..) {
+            for detected in self.pending.drain(..) {
                 if detected > 0 {
                     let us = now_ns.saturating_sub(detected) / 1000;
                     h.saturating_record(us.max(1));
@@ -258,15 +261,27 @@ impl CorrelatorActor {
                 .saturating_add(since.as_millis().min(i64::MAX as u128) as i64);
             self.last_input = Instant::now();
             self.correlator.advance(self.watermark);
-            let gone = self.topology.decay(self.watermark);
-            if gone > 0 {
-                self.metrics.edges_forgotten.fetch_add(gone as u64, Relaxed);
-                self.learned_dirty = true;
-            }
             self.publish(ctx);
+        }
+        // Learned edges fade on event time whether or not input comes (in a replay, at each
+        // input instead: the ticks' wall timing must not change what it finds).
+        if self.idle_clock {
+            self.decay();
         }
         if self.learned_dirty && self.last_checkpoint.elapsed() >= LEARN_CHECKPOINT {
             self.checkpoint();
+        }
+    }
+
+    /// Forgets learned edges that faded by the event-time clock.
+    fn decay(&mut self) {
+        if self.watermark == i64::MIN {
+            return;
+        }
+        let gone = self.topology.decay(self.watermark);
+        if gone > 0 {
+            self.metrics.edges_forgotten.fetch_add(gone as u64, Relaxed);
+            self.learned_dirty = true;
         }
     }
 

@@ -139,6 +139,9 @@ impl TopologyHandle {
         if flows.is_empty() {
             return 0;
         }
+        // After an API change in progress (which copies, writes and swaps the graph), so what
+        // is learned meanwhile is not lost in the swap. Same order as `change`: mutex, graph.
+        let _writer = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let mut graph = self.graph.write().unwrap_or_else(|p| p.into_inner());
         let mut added = 0;
         for &(src, dst, at) in flows {
@@ -160,6 +163,10 @@ impl TopologyHandle {
         let Some(settings) = &self.learn else {
             return 0;
         };
+        if self.read().learned_count() == 0 {
+            return 0;
+        }
+        let _writer = self.write.lock().unwrap_or_else(|p| p.into_inner());
         self.graph
             .write()
             .unwrap_or_else(|p| p.into_inner())

@@ -228,8 +228,12 @@ impl Correlator {
         let mut dedup: Option<u64> = None;
         let mut targets: Vec<u64> = Vec::new();
         for key in candidates {
-            let inc = &self.incidents[&key];
-            if inc.last_seen.saturating_add(w) < t {
+            // Only open incidents take anomalies (the indexes hold open ones only; a stale
+            // entry must never fold an anomaly into a closed or forgotten incident).
+            let Some(inc) = self.incidents.get(&key) else {
+                continue;
+            };
+            if inc.status != IncidentStatus::Open || inc.last_seen.saturating_add(w) < t {
                 continue;
             }
             let mut joins = false;
@@ -419,18 +423,29 @@ impl Correlator {
         inc.anomalies += member.anomalies;
         inc.first_seen = inc.first_seen.min(member.first_seen);
         inc.last_seen = inc.last_seen.max(member.last_seen);
-        match inc
+        // A repeat is indexed already, under its member's own class (an entity's class can
+        // change when the scorer forgets and meets it again): indexing the repeat's class
+        // would leave an entry nothing removes.
+        let added = match inc
             .members
             .iter_mut()
             .find(|m| m.entity == member.entity && m.kind == member.kind)
         {
-            Some(m) => m.absorb(&member),
-            None => inc.members.push(member.clone()),
-        }
+            Some(m) => {
+                m.absorb(&member);
+                false
+            }
+            None => {
+                inc.members.push(member.clone());
+                true
+            }
+        };
         inc.revision += 1;
         self.open.insert((inc.last_seen, key));
         self.changed.insert(key);
-        self.index(key, &member);
+        if added {
+            self.index(key, &member);
+        }
     }
 
     /// Merges open incidents into the one first seen earliest (tie: smaller id).

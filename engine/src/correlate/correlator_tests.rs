@@ -670,3 +670,29 @@ fn forget_closed_keeps_unreported_and_recent_incidents() {
         .collect();
     assert_eq!(kept, [&ids[2]], "the most recently closed is kept");
 }
+
+#[test]
+fn an_entity_whose_class_changed_never_reaches_a_closed_or_forgotten_incident() {
+    let t = star();
+    let mut c = Correlator::new(CorrelationSettings::default());
+    // app-x is first seen as nginx, then (forgotten by the scorer and met again) as haproxy.
+    let first = c.observe(&anomaly("app-x", "nginx", ErrorBurst, T0, 0.8), &t);
+    let repeat = c.observe(
+        &anomaly("app-x", "haproxy", ErrorBurst, T0 + 10_000, 0.8),
+        &t,
+    );
+    assert_eq!(repeat.incident, first.incident, "a repeat of the member");
+    // The incident resolves and is forgotten.
+    c.advance(T0 + 3_600_000);
+    assert_eq!(c.open(), 0);
+    let _ = c.changes(&t);
+    c.forget_closed(0);
+    // Another haproxy error burst: a new incident, no panic, nothing folded into the old one.
+    let later = c.observe(
+        &anomaly("app-y", "haproxy", ErrorBurst, T0 + 3_700_000, 0.8),
+        &t,
+    );
+    assert!(later.new);
+    assert_ne!(later.incident, first.incident);
+    assert_eq!(c.open(), 1);
+}
