@@ -375,8 +375,12 @@ fn replaying_a_fault_storm_twice_gives_identical_incidents_rooted_at_the_switch(
     }
     lines.extend(quiet("quiet-host", 4));
     lines.sort_by(|a, b| a[5..20].cmp(&b[5..20]));
-    let capture = dir.path().join("storm.log");
-    std::fs::write(&capture, lines.join("\n") + "\n").unwrap();
+    // In two files, the second continuing the first: read one after the other.
+    let (first_half, second_half) = lines.split_at(lines.len() / 2);
+    let capture = dir.path().join("storm-1.log");
+    std::fs::write(&capture, first_half.join("\n") + "\n").unwrap();
+    let capture_2 = dir.path().join("storm-2.log");
+    std::fs::write(&capture_2, second_half.join("\n") + "\n").unwrap();
 
     let run = |out: &Path| {
         let o = tocsin(
@@ -388,6 +392,7 @@ fn replaying_a_fault_storm_twice_gives_identical_incidents_rooted_at_the_switch(
                 Path::new("--out"),
                 out,
                 &capture,
+                &capture_2,
             ],
         );
         assert!(o.status.success(), "{}", stderr(&o));
@@ -419,7 +424,13 @@ fn replaying_a_fault_storm_twice_gives_identical_incidents_rooted_at_the_switch(
     // Without --out both go to stdout, tagged, anomalies first.
     let o = tocsin(
         &["replay", "--config"],
-        &[&config, Path::new("--topology"), &topology, &capture],
+        &[
+            &config,
+            Path::new("--topology"),
+            &topology,
+            &capture,
+            &capture_2,
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let types: Vec<String> = String::from_utf8_lossy(&o.stdout)

@@ -792,7 +792,8 @@ impl Pipeline {
         let io_arbiter = Arbiter::new();
         let mut http_sources = Vec::new();
         let mut source_addrs = HashMap::new();
-        let mut previous_file: Option<Arc<ConnectorMetrics>> = None;
+        // Sequential files: each waits on the one before it.
+        let mut previous_file: Option<Arc<Completion>> = None;
         for s in &config.sources {
             let cm = ConnectorMetrics::new(s.name(), s.kind());
             metrics.add_connector(cm.clone());
@@ -867,11 +868,18 @@ impl Pipeline {
                                 .join("checkpoints")
                                 .join(format!("{}.json", f.name))
                         }),
-                        after: if options.sequential_files {
-                            previous_file.replace(cm.clone())
-                        } else {
-                            None
-                        },
+                        after: None,
+                        done: None,
+                    };
+                    let settings = if options.sequential_files {
+                        let done = Completion::new(1);
+                        FileSettings {
+                            after: previous_file.replace(done.clone()),
+                            done: Some(done),
+                            ..settings
+                        }
+                    } else {
+                        settings
                     };
                     let addr = Supervisor::start_in_arbiter(&io_arbiter.handle(), move |_| {
                         FileConnector::new(settings, cx)

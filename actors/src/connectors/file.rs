@@ -53,8 +53,10 @@ pub struct FileSettings {
     pub poll: Duration,
     /// Where the offset checkpoint is kept; `None`: keep none (always start at `start`).
     pub checkpoint: Option<PathBuf>,
-    /// Start reading only once this connector has finished (replay reads its files in order).
-    pub after: Option<std::sync::Arc<crate::metrics::ConnectorMetrics>>,
+    /// Start reading only once this is done (replay reads its files in order).
+    pub after: Option<std::sync::Arc<crate::stage::Completion>>,
+    /// Counted down once reading is over for good (the next file's `after`).
+    pub done: Option<std::sync::Arc<crate::stage::Completion>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -100,6 +102,9 @@ impl Actor for FileConnector {
                             .finished
                             .store(true, std::sync::atomic::Ordering::Release);
                     }
+                    if let Some(done) = &act.settings.done {
+                        done.done();
+                    }
                 },
             ),
         );
@@ -144,11 +149,9 @@ fn save_checkpoint(path: Option<&Path>, cp: &Checkpoint) {
 
 async fn read_file(settings: FileSettings, cx: ConnectorContext) {
     if let Some(before) = &settings.after {
-        while !before.finished.load(std::sync::atomic::Ordering::Acquire) {
-            tokio::select! {
-                _ = cx.cancel.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(2)) => {}
-            }
+        tokio::select! {
+            _ = cx.cancel.cancelled() => return,
+            _ = before.wait() => {}
         }
     }
     let flow = cx.next_flow();
@@ -311,6 +314,7 @@ mod tests {
             poll: Duration::from_millis(10),
             checkpoint,
             after: None,
+            done: None,
         };
         actix_rt::System::new().block_on(async move {
             // A small link and small batches: the connector has to wait for room.
