@@ -167,13 +167,5 @@ fn write_atomically(path: &std::path::Path, rules: &[RuleSpec]) -> Result<(), Ru
         "# Routing rules (see docs/rules.md). Written by tocsin after a change through \
          /api/v1/rules.\n\n{text}"
     );
-    let tmp = path.with_extension("toml.tmp");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(text.as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)?;
-    Ok(())
+    tocsin_engine::durable::write_atomic(path, text.as_bytes()).map_err(err)
 }

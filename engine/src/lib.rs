@@ -10,6 +10,7 @@
 //! - [`route`]: the routing rule language.
 //! - [`alert`]: alerts, their lifecycle and notification logic.
 //! - [`notify`]: what each kind of target sends.
+//! - [`durable`]: atomic file replacement and the FNV-1a hash behind stable ids.
 //! - [`runbook`]: runbook and remediation config, its checks and lookup by alert kind.
 //! - [`correlate`]: the topology graph, anomalies -> incidents, and root cause ranking.
 //!
@@ -20,6 +21,7 @@ pub mod alert;
 pub mod clock;
 pub mod config;
 pub mod correlate;
+pub mod durable;
 pub mod normalise;
 pub mod notify;
 pub mod route;

@@ -209,7 +209,7 @@ impl CorrelatorActor {
         for incident in changes {
             let incident = Arc::new(incident);
             self.store.put(incident.clone());
-            flow = flow.wrapping_add(fnv(&incident.id));
+            flow = flow.wrapping_add(tocsin_engine::durable::fnv1a(incident.id.bytes()));
             events.push(incident_event(&incident, now_ns));
         }
         if let Ok(mut h) = self.metrics.latency_us.lock() {
@@ -296,16 +296,6 @@ impl CorrelatorActor {
             tracing::warn!(error = %e, "learned edges not saved");
         }
     }
-}
-
-/// FNV-1a of `s`: the routing key of an incident's findings.
-fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// The Detection Finding (class 2004) that carries one state of an incident.

@@ -211,26 +211,15 @@ fn addresses(t: &Topology) -> FxHashSet<IpAddr> {
         .collect()
 }
 
-/// Writes `file` as TOML to `path` atomically (a temporary file beside it, synced, renamed).
+/// Writes `file` as TOML to `path` atomically.
 fn write_file(path: &Path, file: &TopologyFile) -> std::io::Result<()> {
-    use std::io::Write as _;
     let text = toml::to_string(file).map_err(std::io::Error::other)?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Some(dir) = dir {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("toml.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(b"# The topology (see docs/topology.md). Changes through /api/v1/topology are written here.\n")?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = dir {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    let text = format!(
+        "# The topology (see docs/topology.md). Changes through /api/v1/topology are written \
+         here.\n{text}"
+    );
+    tocsin_engine::durable::write_atomic(path, text.as_bytes())
 }

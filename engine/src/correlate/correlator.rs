@@ -165,14 +165,11 @@ fn incident_id(anomaly_id: &str, salt: u32) -> String {
     // salt 0 (the usual case) hashes the anomaly id alone; collisions add a salt.
     let salt_bytes = salt.to_le_bytes();
     let salt_len = if salt == 0 { 0 } else { salt_bytes.len() };
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in anomaly_id
-        .bytes()
-        .chain(salt_bytes[..salt_len].iter().copied())
-    {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = crate::durable::fnv1a(
+        anomaly_id
+            .bytes()
+            .chain(salt_bytes[..salt_len].iter().copied()),
+    );
     format!("inc-{h:016x}")
 }
 

@@ -3,7 +3,7 @@
 //! asks it how far apart two entities are; root cause analysis asks it who depends on whom.
 
 use std::collections::VecDeque;
-use std::io::{self, Write as _};
+use std::io;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -213,24 +213,7 @@ impl Topology {
 
     /// Writes the TOML form atomically: a temporary file in the same folder, fsync, rename.
     pub fn save(&self, path: &Path) -> io::Result<()> {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("topology.toml");
-        let tmp = path.with_file_name(format!(".{name}.tmp"));
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(self.to_toml().as_bytes())?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Make the rename durable; not every platform can open a folder, so best effort.
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+        crate::durable::write_atomic(path, self.to_toml().as_bytes())
     }
 
     // ----- lookup -----

@@ -138,16 +138,13 @@ pub struct Anomaly {
 impl Anomaly {
     /// The id for an entity, kind and window start (FNV-1a over them).
     pub fn id_for(entity: &str, kind: AnomalyKind, window_start_ms: i64) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in entity
-            .bytes()
-            .chain([0])
-            .chain(kind.as_str().bytes())
-            .chain(window_start_ms.to_le_bytes())
-        {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = crate::durable::fnv1a(
+            entity
+                .bytes()
+                .chain([0])
+                .chain(kind.as_str().bytes())
+                .chain(window_start_ms.to_le_bytes()),
+        );
         format!("an-{h:016x}")
     }
 

@@ -558,13 +558,7 @@ fn load_forest(path: &Path) -> Result<ForestModel, ModelError> {
 
 /// Writes `bytes` to `path` through a temporary file, synced, then renamed over it.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    Ok(())
+    crate::durable::write_atomic(path, bytes).map_err(io(path))
 }
 
 /// A class name as a file name part: ASCII letters, digits, `-` and `_`; others become `_`.
@@ -581,17 +575,13 @@ fn file_safe(class: &str) -> String {
         .collect()
 }
 
+/// FNV-1a of `bytes`: a model file's checksum.
 fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    crate::durable::fnv1a(bytes.iter().copied())
 }
 
 fn seed_of(class: &str) -> u64 {
-    fnv(class.as_bytes())
+    crate::durable::fnv1a(class.bytes())
 }
 
 #[cfg(test)]
