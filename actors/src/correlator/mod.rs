@@ -82,12 +82,7 @@ impl Default for CorrelatorMetrics {
             edges_learned: AtomicU64::new(0),
             edges_forgotten: AtomicU64::new(0),
             learn_save_errors: AtomicU64::new(0),
-            // 1 µs .. 1 h, 3 significant digits: bounds valid, so this cannot fail.
-            latency_us: Mutex::new(
-                Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| {
-                    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 digits is valid"))
-                }),
-            ),
+            latency_us: Mutex::new(crate::metrics::new_latency_histogram()),
         }
     }
 }

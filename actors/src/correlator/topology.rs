@@ -204,11 +204,7 @@ fn configured(t: &Topology) -> TopologyFile {
 }
 
 fn addresses(t: &Topology) -> FxHashSet<IpAddr> {
-    t.to_file()
-        .nodes
-        .iter()
-        .flat_map(|n| n.ip.iter().chain(n.ips.iter()).copied())
-        .collect()
+    t.addresses().collect()
 }
 
 /// Writes `file` as TOML to `path` atomically.

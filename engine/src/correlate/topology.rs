@@ -228,6 +228,11 @@ impl Topology {
             .and_then(|ip| self.resolve_ip(ip))
     }
 
+    /// Every address that names a node.
+    pub fn addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.by_ip.keys().copied()
+    }
+
     /// The node with address `ip`.
     pub fn resolve_ip(&self, ip: IpAddr) -> Option<NodeIx> {
         self.by_ip.get(&ip).copied()
