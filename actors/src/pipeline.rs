@@ -215,6 +215,11 @@ fn start_correlation(
         .learned_edges
         .then(|| data.join("learned-edges.toml"));
     let topology = TopologyHandle::load(file, learned, learn).map_err(PipelineError::Topology)?;
+    tracing::info!(
+        topology = %topology.read().summary(),
+        file = %topology.file().display(),
+        "topology loaded"
+    );
     let settings = CorrelationSettings {
         window_ms: (c.window_secs as i64).saturating_mul(1000),
         max_hops: c.max_hops,
